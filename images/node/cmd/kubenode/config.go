@@ -1,0 +1,257 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+type urlT = url.URL
+
+func parseURL(s string) (urlT, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return urlT{}, err
+	}
+	return *u, nil
+}
+
+const containerdSocket = "/run/k3s/containerd/containerd.sock"
+
+func (n *node) tlsFile(name string) string { return filepath.Join(n.tls, name) }
+
+func (n *node) apiserverArgs() []string {
+	return []string{
+		"--advertise-address=" + n.ip.String(),
+		"--bind-address=0.0.0.0",
+		fmt.Sprintf("--secure-port=%d", apiPort),
+		"--etcd-servers=http://127.0.0.1:2379",
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--client-ca-file=" + n.tlsFile("ca.crt"),
+		"--tls-cert-file=" + n.tlsFile("apiserver.crt"),
+		"--tls-private-key-file=" + n.tlsFile("apiserver.key"),
+		"--kubelet-client-certificate=" + n.tlsFile("apiserver-kubelet-client.crt"),
+		"--kubelet-client-key=" + n.tlsFile("apiserver-kubelet-client.key"),
+		"--service-account-key-file=" + n.tlsFile("service-account.pub"),
+		"--service-account-signing-key-file=" + n.tlsFile("service-account.key"),
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--api-audiences=https://kubernetes.default.svc.cluster.local",
+		"--authorization-mode=Node,RBAC",
+		"--enable-admission-plugins=NodeRestriction",
+		"--allow-privileged=true",
+		"--anonymous-auth=false",
+		"--profiling=false",
+		"--endpoint-reconciler-type=lease",
+	}
+}
+
+func (n *node) controllerManagerArgs() []string {
+	kc := n.kubeconfig("controller-manager")
+	return []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--bind-address=127.0.0.1",
+		"--cluster-signing-cert-file=" + n.tlsFile("ca.crt"),
+		"--cluster-signing-key-file=" + n.tlsFile("ca.key"),
+		"--root-ca-file=" + n.tlsFile("ca.crt"),
+		"--service-account-private-key-file=" + n.tlsFile("service-account.key"),
+		"--use-service-account-credentials=true",
+		"--allocate-node-cidrs=true",
+		"--cluster-cidr=" + clusterCIDR,
+		"--node-cidr-mask-size=24",
+		"--service-cluster-ip-range=" + serviceCIDR,
+		"--leader-elect=false",
+		"--profiling=false",
+	}
+}
+
+func (n *node) schedulerArgs() []string {
+	kc := n.kubeconfig("scheduler")
+	return []string{
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		"--bind-address=127.0.0.1",
+		"--leader-elect=false",
+		"--profiling=false",
+	}
+}
+
+// cgroupRoot keeps each node's pods under their own cgroup: node containers
+// share the host's cgroup namespace, and two nodes must not share /kubepods.
+func cgroupRoot(nodeName string) string { return "/storage-conformance/" + nodeName }
+
+func (n *node) kubeletArgs() []string {
+	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: %q}
+authorization: {mode: Webhook}
+cgroupDriver: cgroupfs
+cgroupRoot: %q
+clusterDNS: [%q]
+clusterDomain: cluster.local
+containerRuntimeEndpoint: unix://%s
+failSwapOn: false
+failCgroupV1: false
+oomScoreAdj: 0
+protectKernelDefaults: false
+resolvConf: /etc/resolv.conf
+serializeImagePulls: false
+# Laptops and CI runners run with full disks more often than nodes do; a test
+# cluster must not evict MySQL for it.
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+`, n.tlsFile("ca.crt"), cgroupRoot(n.opts.nodeName), clusterDNS, containerdSocket)
+	path := filepath.Join(dataDir, "agent/kubelet.yaml")
+	_ = writeFile(path, config, 0o644)
+	args := []string{
+		"--config=" + path,
+		"--kubeconfig=" + n.kubeconfig("kubelet"),
+		"--hostname-override=" + n.opts.nodeName,
+		"--node-ip=" + n.ip.String(),
+	}
+	for _, a := range n.opts.kubeletArgs {
+		args = append(args, "--"+strings.TrimPrefix(a, "--"))
+	}
+	return args
+}
+
+func (n *node) proxyArgs() []string {
+	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: %q}
+mode: iptables
+clusterCIDR: %q
+hostnameOverride: %q
+# A node container must not tune the host's conntrack table.
+conntrack: {maxPerCore: 0}
+`, n.kubeconfig("kube-proxy"), clusterCIDR, n.opts.nodeName)
+	path := filepath.Join(dataDir, "agent/kube-proxy.yaml")
+	_ = writeFile(path, config, 0o644)
+	return []string{"--config=" + path}
+}
+
+func cniConfig() string {
+	return fmt.Sprintf(`{
+  "cniVersion": "1.0.0",
+  "name": "kubenode",
+  "plugins": [
+    {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+`, podCIDR)
+}
+
+// restrictOOMScoreAdj is true when this container may not lower OOM scores
+// (no CAP_SYS_RESOURCE, as on machines where Docker's privileged mode fails):
+// containerd then clamps the scores kubelet asks for instead of failing pods.
+func restrictOOMScoreAdj() bool {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "CapEff:") {
+			caps, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(line, "CapEff:")), 16, 64)
+			return err != nil || caps&(1<<24) == 0 // CAP_SYS_RESOURCE = 24
+		}
+	}
+	return true
+}
+
+func containerdConfig(restrictOOM bool) string {
+	return fmt.Sprintf(`version = 3
+root = "/var/lib/containerd"
+state = "/run/k3s/containerd"
+
+[grpc]
+  address = %q
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = %q
+
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = %t
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/opt/cni/bin"]
+    conf_dir = "/etc/cni/net.d"
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+      SystemdCgroup = false
+`, containerdSocket, sandboxImage, restrictOOM)
+}
+
+// createCgroupRoot makes the pods' cgroup root in every v1 hierarchy (kubelet
+// refuses a root that is missing from any). A new cpuset cgroup has no CPUs or
+// memory nodes until they are copied from its parent.
+func createCgroupRoot(root string) error {
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, h := range hierarchies {
+		if info, err := os.Lstat(h); err != nil || !info.IsDir() {
+			continue // cpu,cpuacct style symlinks point at a hierarchy already listed
+		}
+		if _, err := os.Stat(filepath.Join(h, "cgroup.procs")); err != nil {
+			continue
+		}
+		parent := h
+		for _, part := range strings.Split(strings.Trim(root, "/"), "/") {
+			dir := filepath.Join(parent, part)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				if v, err := os.ReadFile(filepath.Join(dir, f)); err == nil && strings.TrimSpace(string(v)) == "" {
+					if pv, err := os.ReadFile(filepath.Join(parent, f)); err == nil {
+						_ = os.WriteFile(filepath.Join(dir, f), pv, 0o644)
+					}
+				}
+			}
+			parent = dir
+		}
+	}
+	return nil
+}
+
+// removeCgroups kills what is left in the node's pod cgroups and removes them
+// from every v1 hierarchy (deepest first), so a stopped node leaves no trace.
+func removeCgroups(root string) {
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
+	hierarchies = append(hierarchies, "/sys/fs/cgroup")
+	for _, h := range hierarchies {
+		base := filepath.Join(h, root)
+		var dirs []string
+		_ = filepath.Walk(base, func(p string, info os.FileInfo, err error) error {
+			if err == nil && info.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if procs, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil {
+				for _, pid := range strings.Fields(string(procs)) {
+					if id, err := strconv.Atoi(pid); err == nil {
+						_ = syscall.Kill(id, syscall.SIGKILL)
+					}
+				}
+			}
+			_ = syscall.Rmdir(dirs[i])
+		}
+	}
+	for _, h := range hierarchies {
+		_ = syscall.Rmdir(filepath.Join(h, filepath.Dir(root))) // fails while another node uses it
+	}
+}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// node owns every process of the single-node cluster and stops them in order.
+type node struct {
+	opts      *serverOptions
+	tls       string
+	ip        net.IP
+	etcd      *embed.Etcd
+	mu        sync.Mutex
+	processes []*process
+	exited    chan *process
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	err  error
+	done chan struct{} // closed once the process has exited
+}
+
+func (n *node) run(ctx context.Context) error {
+	n.exited = make(chan *process, 16)
+	started := time.Now()
+	if err := n.prepareHost(); err != nil {
+		return err
+	}
+	ip, err := nodeIP()
+	if err != nil {
+		return err
+	}
+	n.ip = ip
+	if err := n.writePKI(); err != nil {
+		return fmt.Errorf("creating certificates: %w", err)
+	}
+	if err := n.startEtcd(); err != nil {
+		return fmt.Errorf("starting etcd: %w", err)
+	}
+	if err := n.startContainerd(); err != nil {
+		return err
+	}
+	imported := make(chan error, 1)
+	go func() { imported <- n.importImages(ctx) }()
+	if err := n.start("kube-apiserver", n.apiserverArgs()...); err != nil {
+		return err
+	}
+	client, err := n.adminClient()
+	if err != nil {
+		return err
+	}
+	if err := n.waitFor(ctx, "kube-apiserver to be ready", 90*time.Second, func() (bool, string) {
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return true, string(body)
+	}); err != nil {
+		return err
+	}
+	logf("kube-apiserver ready after %s", since(started))
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"kube-controller-manager", n.controllerManagerArgs()},
+		{"kube-scheduler", n.schedulerArgs()},
+		{"kubelet", n.kubeletArgs()},
+		{"kube-proxy", n.proxyArgs()},
+	} {
+		if err := n.start(c.name, c.args...); err != nil {
+			return err
+		}
+	}
+	if err := <-imported; err != nil {
+		return fmt.Errorf("importing images: %w", err)
+	}
+	if err := n.waitFor(ctx, "node "+n.opts.nodeName+" to be Ready", readyTimeout, func() (bool, string) {
+		nodeObj, err := client.CoreV1().Nodes().Get(ctx, n.opts.nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range nodeObj.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue, fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return false, "no Ready condition yet"
+	}); err != nil {
+		return err
+	}
+	if err := n.applyManifests(ctx); err != nil {
+		return err
+	}
+	logf("node %s Ready after %s", n.opts.nodeName, since(started))
+	// The line @testcontainers/k3s waits for; printed only once the node is Ready
+	// and the packaged manifests are applied.
+	fmt.Println("Node controller sync successful")
+	select {
+	case <-ctx.Done():
+		return nil
+	case p := <-n.exited:
+		return fmt.Errorf("%s exited: %v; last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 30))
+	}
+}
+
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+
+// prepareHost does what a node container needs before kubelet can run inside it.
+func (n *node) prepareHost() error {
+	if err := mkdirs(logDir, filepath.Dir(kubeconfigPath), "/etc/cni/net.d", "/run/containerd", dataDir+"/storage"); err != nil {
+		return err
+	}
+	// kubelet refuses to start without /dev/kmsg (its OOM watcher reads it), which
+	// an unprivileged container lacks unless the device is passed in. An empty
+	// file lets the reader end at EOF: kernel OOM kills then go unreported.
+	if f, err := os.Open("/dev/kmsg"); err == nil {
+		f.Close()
+	} else {
+		_ = os.Remove("/dev/kmsg")
+		if err := os.WriteFile("/dev/kmsg", nil, 0o644); err != nil {
+			return fmt.Errorf("providing /dev/kmsg for kubelet: %w", err)
+		}
+		logf("no readable /dev/kmsg (%v): kernel OOM events will not reach kubelet", err)
+	}
+	// kubelet and the logs want a machine id; a container has none.
+	if _, err := os.Stat("/etc/machine-id"); err != nil {
+		id := make([]byte, 16)
+		_, _ = rand.Read(id)
+		_ = os.WriteFile("/etc/machine-id", []byte(hex.EncodeToString(id)+"\n"), 0o444)
+	}
+	if err := createCgroupRoot(cgroupRoot(n.opts.nodeName)); err != nil {
+		return fmt.Errorf("creating the pods' cgroup root: %w", err)
+	}
+	// Pod traffic leaves through the node's interface.
+	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+	// Shared mount propagation lets volume mounts made by kubelet reach containers.
+	_ = exec.Command("mount", "--make-rshared", "/").Run()
+	return writeFile("/etc/cni/net.d/10-kubenode.conflist", cniConfig(), 0o644)
+}
+
+func (n *node) writePKI() error {
+	n.tls = filepath.Join(dataDir, "server/tls")
+	// A restarted node container keeps its volumes, so its etcd data, tokens
+	// and CA: reuse the CA and reissue leaf certificates (the IP may change).
+	ca, err := loadAuthority(n.tls)
+	if err != nil {
+		ca, err = newAuthority(n.tls)
+	}
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	specs := []certSpec{
+		{name: "apiserver", commonName: "kube-apiserver", server: true,
+			dnsNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", host, n.opts.nodeName},
+			ips:      []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvc), n.ip}},
+		{name: "admin", commonName: "system:admin", organization: []string{"system:masters"}},
+		{name: "apiserver-kubelet-client", commonName: "kube-apiserver-kubelet-client", organization: []string{"system:masters"}},
+		{name: "controller-manager", commonName: "system:kube-controller-manager"},
+		{name: "scheduler", commonName: "system:kube-scheduler"},
+		{name: "kube-proxy", commonName: "system:kube-proxy"},
+		{name: "kubelet", commonName: "system:node:" + n.opts.nodeName, organization: []string{"system:nodes"}},
+	}
+	for _, s := range specs {
+		if err := ca.issue(s); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(n.tls, "service-account.key")); err != nil {
+		if err := newServiceAccountKey(n.tls); err != nil {
+			return err
+		}
+	}
+	local := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	for _, name := range []string{"controller-manager", "scheduler", "kube-proxy", "kubelet"} {
+		if err := writeFile(n.kubeconfig(name), ca.kubeconfig(name, local), 0o600); err != nil {
+			return err
+		}
+	}
+	// k3s writes the admin kubeconfig world-readable by default only with
+	// --write-kubeconfig-mode; keep it private, the suite copies it as root.
+	return writeFile(kubeconfigPath, ca.kubeconfig("admin", local), 0o600)
+}
+
+func (n *node) kubeconfig(component string) string {
+	return filepath.Join(dataDir, "server/cred", component+".kubeconfig")
+}
+
+func (n *node) startEtcd() error {
+	cfg := embed.NewConfig()
+	cfg.Name = "kubenode"
+	cfg.Dir = filepath.Join(dataDir, "server/db/etcd")
+	cfg.LogLevel = "error"
+	cfg.LogOutputs = []string{filepath.Join(logDir, "etcd.log")}
+	local, _ := parseURL("http://127.0.0.1:2379")
+	peer, _ := parseURL("http://127.0.0.1:2380")
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []urlT{local}, []urlT{local}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []urlT{peer}, []urlT{peer}
+	cfg.InitialCluster = "kubenode=http://127.0.0.1:2380"
+	cfg.QuotaBackendBytes = 2 << 30
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return err
+	}
+	n.etcd = e
+	select {
+	case <-e.Server.ReadyNotify():
+		return nil
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("etcd not ready within 60 s; see %s/etcd.log", logDir)
+	}
+}
+
+func (n *node) startContainerd() error {
+	if err := writeFile("/etc/containerd/config.toml", containerdConfig(restrictOOMScoreAdj()), 0o644); err != nil {
+		return err
+	}
+	if err := n.start("containerd", "--config", "/etc/containerd/config.toml"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("unix", containerdSocket); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("containerd did not open %s within 30 s; last lines of its log:\n%s", containerdSocket, tail(filepath.Join(logDir, "containerd.log"), 30))
+}
+
+// importImages loads every image tarball baked into the node (and any the
+// suite copied in) into containerd's k8s.io namespace, as k3s does for its
+// airgap images directory.
+func (n *node) importImages(ctx context.Context) error {
+	baked, _ := filepath.Glob("/opt/kubenode/images/*.tar")
+	added, _ := filepath.Glob(filepath.Join(dataDir, "agent/images/*.tar"))
+	sort.Strings(added)
+	tarballs := append(baked, added...)
+	started := time.Now()
+	for _, t := range tarballs {
+		out, err := exec.CommandContext(ctx, "ctr", "--address", containerdSocket, "-n", "k8s.io", "images", "import", "--no-unpack=false", t).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ctr images import %s: %v: %s", t, err, strings.TrimSpace(string(out)))
+		}
+	}
+	logf("imported %d image tarballs in %s", len(tarballs), since(started))
+	return nil
+}
+
+// applyManifests deploys what k3s would auto-deploy from server/manifests
+// (here: the local-path provisioner and its StorageClass), unless disabled.
+func (n *node) applyManifests(ctx context.Context) error {
+	baked, _ := filepath.Glob("/opt/kubenode/manifests/*.yaml")
+	added, _ := filepath.Glob(filepath.Join(dataDir, "server/manifests/*.yaml"))
+	files := append(baked, added...)
+	for _, f := range files {
+		component := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if n.opts.disabled(component) {
+			logf("not deploying %s (--disable)", component)
+			continue
+		}
+		out, err := exec.CommandContext(ctx, "/proc/self/exe", "kubectl", "--kubeconfig", kubeconfigPath, "apply", "--server-side", "-f", f).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("applying %s: %v: %s", f, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+func (n *node) adminClient() (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = 5 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}
+
+// start runs this binary (or containerd) as a child whose output goes to
+// /var/log/kubenode/NAME.log.
+func (n *node) start(name string, args ...string) error {
+	logPath := filepath.Join(logDir, name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	var cmd *exec.Cmd
+	if name == "containerd" {
+		cmd = exec.Command("containerd", args...)
+	} else {
+		cmd = exec.Command("/proc/self/exe", append([]string{name}, args...)...)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	n.mu.Lock()
+	n.processes = append(n.processes, p)
+	n.mu.Unlock()
+	go func() {
+		p.err = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+		select {
+		case n.exited <- p:
+		default:
+		}
+	}()
+	return nil
+}
+
+// waitFor polls check until it reports done, the deadline passes, or a
+// component dies; the error names what was awaited and the last state seen.
+func (n *node) waitFor(ctx context.Context, what string, timeout time.Duration, check func() (bool, string)) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		done, state := check()
+		if done {
+			return nil
+		}
+		last = state
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s waiting for %s; last seen: %s", timeout, what, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case p := <-n.exited:
+			return fmt.Errorf("%s exited while waiting for %s: %v; last lines of %s:\n%s", p.name, what, p.err, p.log, tail(p.log, 30))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// shutdown stops kubelet before the control plane and containerd last, then
+// removes the pods' cgroups so nothing is left on the host.
+func (n *node) shutdown() {
+	n.mu.Lock()
+	procs := append([]*process(nil), n.processes...)
+	n.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+	}
+	removeCgroups(cgroupRoot(n.opts.nodeName))
+	if n.etcd != nil {
+		n.etcd.Close()
+	}
+}
+
+func tail(path string, lines int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	defer f.Close()
+	var ring []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		ring = append(ring, sc.Text())
+		if len(ring) > lines {
+			ring = ring[1:]
+		}
+	}
+	return strings.Join(ring, "\n")
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	b64 "encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// certSpec describes one leaf certificate signed by the cluster CA.
+type certSpec struct {
+	name         string // file stem under the TLS directory
+	commonName   string
+	organization []string
+	dnsNames     []string
+	ips          []net.IP
+	server       bool
+}
+
+type authority struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+	dir  string
+}
+
+const certValidity = 10 * 365 * 24 * time.Hour
+
+func newKey() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	return n
+}
+
+func writePEM(path, kind string, der []byte) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600)
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "EC PRIVATE KEY", der)
+}
+
+// newAuthority creates the cluster CA in dir.
+func newAuthority(dir string) (*authority, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	template := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "storage-conformance-node-ca"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(certValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	if err := writePEM(filepath.Join(dir, "ca.crt"), "CERTIFICATE", der); err != nil {
+		return nil, err
+	}
+	if err := writeKey(filepath.Join(dir, "ca.key"), key); err != nil {
+		return nil, err
+	}
+	return &authority{cert: cert, key: key, dir: dir}, nil
+}
+
+// loadAuthority reads the CA a previous start of this node container wrote.
+func loadAuthority(dir string) (*authority, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return nil, err
+	}
+	certBlock, _ := pem.Decode(certPEM)
+	keyBlock, _ := pem.Decode(keyPEM)
+	if certBlock == nil || keyBlock == nil {
+		return nil, fmt.Errorf("unreadable CA in %s", dir)
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, err := x509.ParseECPrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return &authority{cert: cert, key: key, dir: dir}, nil
+}
+
+func (a *authority) path(name string) string { return filepath.Join(a.dir, name) }
+
+// issue writes NAME.crt and NAME.key signed by the CA.
+func (a *authority) issue(spec certSpec) error {
+	key, err := newKey()
+	if err != nil {
+		return err
+	}
+	usage := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	if spec.server {
+		usage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	}
+	template := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: spec.commonName, Organization: spec.organization},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(certValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  usage,
+		DNSNames:     spec.dnsNames,
+		IPAddresses:  spec.ips,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, a.cert, key.Public(), a.key)
+	if err != nil {
+		return fmt.Errorf("signing %s: %w", spec.name, err)
+	}
+	if err := writePEM(a.path(spec.name+".crt"), "CERTIFICATE", der); err != nil {
+		return err
+	}
+	return writeKey(a.path(spec.name+".key"), key)
+}
+
+// newServiceAccountKey writes the key pair that signs service account tokens.
+func newServiceAccountKey(dir string) error {
+	key, err := newKey()
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, "service-account.key"), key); err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return err
+	}
+	return writePEM(filepath.Join(dir, "service-account.pub"), "PUBLIC KEY", pub)
+}
+
+// kubeconfig renders a client configuration that authenticates with NAME.crt.
+func (a *authority) kubeconfig(name, server string) string {
+	read := func(p string) string {
+		b, _ := os.ReadFile(p)
+		return string(b)
+	}
+	indent := func(s string) string { return b64.StdEncoding.EncodeToString([]byte(s)) }
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: default
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: default
+  user:
+    client-certificate-data: %s
+    client-key-data: %s
+contexts:
+- name: default
+  context:
+    cluster: default
+    user: default
+current-context: default
+`, server, indent(read(a.path("ca.crt"))), indent(read(a.path(name+".crt"))), indent(read(a.path(name+".key"))))
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the offline node image from the Go module proxy and Debian packages
+# only, and prints its name. Nothing is pulled from a registry. Cached: when an
+# image for the same recipe exists, it prints its name and does nothing else.
+#
+#   storage-conformance/kubenode:HASH   the node (entrypoint `kubenode server`,
+#                                       k3s compatible for @testcontainers/k3s)
+# baked into it, imported into containerd at every start:
+#   registry.k8s.io/pause:PAUSE_VERSION, docker.io/library/mysql:8.4 (MariaDB),
+#   localhost/storage-conformance/{local-path-provisioner,busybox}
+source "$(dirname "$0")/lib.sh"
+source "$PROJECT_ROOT/images/versions.env"
+export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
+
+recipe_hash=$(cd "$PROJECT_ROOT" && find images scripts/build-offline-image.sh scripts/build-rootfs.sh scripts/lib.sh -type f -print0 \
+  | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+NODE_IMAGE="storage-conformance/kubenode:$recipe_hash"
+if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then echo "$NODE_IMAGE"; exit 0; fi
+
+command -v go >/dev/null || die "Go is needed to build the offline cluster image; install Go >= 1.24 (https://go.dev/dl/) or set K3S_IMAGE to an image you can pull"
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+[ "$go_minor" -ge 24 ] || die "Go $(go env GOVERSION) is too old to build Kubernetes $KUBERNETES_VERSION; install Go >= 1.24"
+apt_install busybox-static gcc libc6-dev
+
+started=$(date +%s)
+ctx="$CACHE_DIR/build/$recipe_hash"
+rm -rf "$ctx"; mkdir -p "$ctx"/{node/bin,node/cni,node/images,node/manifests}
+trap 'rm -rf "$ctx"' EXIT
+
+# go_build OUT MODULE@VERSION PACKAGE [TAGS]: builds a command of a module from
+# the proxy. `go install pkg@version` refuses modules whose go.mod has replace or
+# exclude directives (containerd's does), so each module gets a small wrapper
+# module that requires exactly that version. Cached per package and version.
+go_build() {
+  local out="$1" module="$2" pkg="$3" tags="${4:-}"
+  local cached="$CACHE_DIR/bin/$(printf '%s %s %s' "$module" "$pkg" "$tags" | sha256sum | cut -c1-16)"
+  if [ ! -x "$cached" ]; then
+    local wrapper="$CACHE_DIR/gomod/$(printf '%s' "$module" | tr '/@' '__')"
+    log "go build $pkg ($module)"
+    mkdir -p "$wrapper" "$CACHE_DIR/bin"
+    if [ ! -f "$wrapper/go.mod" ]; then
+      (cd "$wrapper" && go mod init storage-conformance.local/build >/dev/null 2>&1)
+    fi
+    (cd "$wrapper" && go get "$pkg@${module#*@}" >/dev/null 2>&1 && go build -ldflags='-s -w' ${tags:+-tags "$tags"} -o "$cached.tmp" "$pkg") \
+      || die "building $pkg from $module failed; rerun in $wrapper: go get $pkg@${module#*@} && go build $pkg"
+    mv "$cached.tmp" "$cached"
+  fi
+  cp "$cached" "$out"
+}
+
+# 1. Binaries.
+log "building kubenode (Kubernetes $KUBERNETES_VERSION components, multicall)"
+minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+version_flags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  version_flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
+(cd "$PROJECT_ROOT/images/node" && go build -ldflags="-s -w$version_flags" -o "$ctx/node/bin/kubenode" ./cmd/kubenode) \
+  || die "building kubenode failed (see above)"
+ln -s kubenode "$ctx/node/bin/kubectl"
+for cmd in containerd containerd-shim-runc-v2 ctr; do
+  go_build "$ctx/node/bin/$cmd" "github.com/containerd/containerd/v2@$CONTAINERD_VERSION" "github.com/containerd/containerd/v2/cmd/$cmd" no_btrfs
+done
+for plugin in main/bridge main/loopback ipam/host-local meta/portmap; do
+  go_build "$ctx/node/cni/$(basename $plugin)" "github.com/containernetworking/plugins@$CNI_PLUGINS_VERSION" "github.com/containernetworking/plugins/plugins/$plugin"
+done
+mkdir -p "$ctx/local-path-provisioner"
+go_build "$ctx/local-path-provisioner/local-path-provisioner" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner
+
+# 2. The images the cluster runs, saved as tarballs baked into the node.
+k8s_dir=$(cd "$PROJECT_ROOT/images/node" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)
+mkdir -p "$ctx/pause"
+gcc -Os -static -DVERSION="$PAUSE_VERSION" -o "$ctx/pause/pause" "$k8s_dir/build/pause/linux/pause.c"
+mkdir -p "$ctx/busybox/root/bin"
+cp /bin/busybox "$ctx/busybox/root/bin/busybox"
+for applet in sh mkdir rm rmdir chmod chown ls cat mv cp du df find stat test; do ln -s busybox "$ctx/busybox/root/bin/$applet"; done
+busybox_version=$(dpkg-query -W -f '${Version}' busybox-static)
+
+build_image() { # build_image TAG DIR [ARGS...]
+  local tag="$1" dir="$2"; shift 2
+  # The legacy builder (no buildx needed) warns on every call; show its output only on failure.
+  docker build -q "$@" -t "$tag" "$dir" >"$ctx/docker-build.log" 2>&1 \
+    || die "docker build of $tag failed:
+$(tail -n 20 "$ctx/docker-build.log")"
+}
+cp "$PROJECT_ROOT"/images/pause/Dockerfile "$ctx/pause/"
+cp "$PROJECT_ROOT"/images/busybox/Dockerfile "$ctx/busybox/"
+cp "$PROJECT_ROOT"/images/local-path-provisioner/Dockerfile "$ctx/local-path-provisioner/"
+build_image "registry.k8s.io/pause:$PAUSE_VERSION" "$ctx/pause"
+build_image "localhost/storage-conformance/busybox:debian" "$ctx/busybox" --label "org.opencontainers.image.version=$busybox_version"
+build_image "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" "$ctx/local-path-provisioner"
+mariadb_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mariadb mariadb-server,mariadb-client,ca-certificates)
+build_image "storage-conformance/mysql-compatible:$recipe_hash" "$PROJECT_ROOT/images/mysql" --build-arg "ROOTFS=$mariadb_rootfs" \
+  --label "org.opencontainers.image.title=MariaDB (Debian $DEBIAN_SUITE) serving the mysql image contract"
+docker tag "storage-conformance/mysql-compatible:$recipe_hash" "mysql:8.4"
+docker tag "storage-conformance/mysql-compatible:$recipe_hash" "storage-conformance/mysql-compatible:latest"
+docker save -o "$ctx/node/images/pause.tar" "registry.k8s.io/pause:$PAUSE_VERSION"
+docker save -o "$ctx/node/images/busybox.tar" "localhost/storage-conformance/busybox:debian"
+docker save -o "$ctx/node/images/local-path-provisioner.tar" "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
+docker save -o "$ctx/node/images/mysql.tar" "mysql:8.4"
+cp "$PROJECT_ROOT/images/local-path-provisioner/local-path-storage.yaml" "$ctx/node/manifests/local-storage.yaml"
+
+# 3. The node.
+node_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables)
+cp "$PROJECT_ROOT/images/node/Dockerfile" "$ctx/node/"
+build_image "$NODE_IMAGE" "$ctx/node" --build-arg "ROOTFS=$node_rootfs" \
+  --label "storage-conformance.kubernetes-version=$KUBERNETES_VERSION" \
+  --label "storage-conformance.containerd-version=$CONTAINERD_VERSION" \
+  --label "storage-conformance.recipe=$recipe_hash"
+docker tag "$NODE_IMAGE" storage-conformance/kubenode:latest
+log "built $NODE_IMAGE in $(( $(date +%s) - started )) s ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
+echo "$NODE_IMAGE"

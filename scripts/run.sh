@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The one entry point behind the npm scripts: bootstraps Node, the npm
+# dependencies and (when a cluster must be started here) the Docker engine,
+# then runs the requested command.
+#   run.sh test [vitest args]      the tests (unit + cluster suites)
+#   run.sh conformance [args]      the conformance run (see --help)
+#   run.sh tool NAME [args]        an operator command (storage-status, ...)
+#   run.sh exec CMD [args]         any command with the project's Node on PATH
+source "$(dirname "$0")/lib.sh"
+cd "$PROJECT_ROOT"
+
+PATH="$(bash scripts/ensure-node.sh):$PATH"
+export PATH
+
+# npm ci when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2 || die "npm ci failed"
+fi
+
+mode="${1:-test}"; shift || true
+wants_local_cluster() {
+  # A cluster is started here unless one is named or only static checks run.
+  [ -z "${KUBECONFIG:-}" ] || return 1
+  for a in "$@"; do case "$a" in --kubeconfig|--kubeconfig=*|--static-only|--help|-h) return 1 ;; esac; done
+  return 0
+}
+case "$mode" in
+  test)
+    if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
+    exec node node_modules/vitest/vitest.mjs run "$@" ;;
+  conformance)
+    if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
+    exec node src/cli/conformance.ts "$@" ;;
+  tool)
+    name="$1"; shift
+    exec node "src/cli/$name.ts" "$@" ;;
+  exec) exec "$@" ;;
+  *) die "unknown mode '$mode' (test, conformance, tool, exec)" ;;
+esac

@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { execa } from "execa";
+import { projectRoot } from "../paths.ts";
+import { timeouts } from "../timeouts.ts";
+import { imageExists, tryPull } from "./docker.ts";
+
+/** The pinned versions of images/versions.env, the one place they are set. */
+export function pinnedVersions(): Record<string, string> {
+  const text = readFileSync(`${projectRoot}/images/versions.env`, "utf8");
+  const versions: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) versions[match[1]!] = match[2]!;
+  }
+  return versions;
+}
+
+export interface ImageChoice {
+  image: string;
+  /** How it was chosen: named by K3S_IMAGE, the upstream k3s image, or the offline build. */
+  source: "K3S_IMAGE" | "upstream" | "offline";
+  /** Why, in one sentence, for the run banner. */
+  reason: string;
+}
+
+/**
+ * K3S_IMAGE when set; else the pinned upstream rancher/k3s image when it is
+ * present or can be pulled; else the offline image, built here on demand.
+ */
+export async function chooseClusterImage(env: NodeJS.ProcessEnv = process.env): Promise<ImageChoice> {
+  if (env.K3S_IMAGE) return { image: env.K3S_IMAGE, source: "K3S_IMAGE", reason: "named by K3S_IMAGE" };
+  const upstream = pinnedVersions().UPSTREAM_K3S_IMAGE!;
+  if (env.SC_OFFLINE !== "1") {
+    if (await imageExists(upstream)) return { image: upstream, source: "upstream", reason: `${upstream} is present locally` };
+    const pulled = await tryPull(upstream, timeouts.imagePullMs);
+    if (pulled.ok) return { image: upstream, source: "upstream", reason: `pulled ${upstream}` };
+    const image = await buildOfflineImage();
+    return { image, source: "offline", reason: `${upstream} could not be pulled (${pulled.reason}); built offline` };
+  }
+  return { image: await buildOfflineImage(), source: "offline", reason: "SC_OFFLINE=1" };
+}
+
+/** Runs scripts/build-offline-image.sh (a no-op when cached) and returns the image name. */
+export async function buildOfflineImage(): Promise<string> {
+  const result = await execa("bash", [`${projectRoot}/scripts/build-offline-image.sh`], {
+    stderr: "inherit",
+    reject: false,
+  });
+  const image = result.stdout.trim().split("\n").pop() ?? "";
+  if (result.exitCode !== 0 || !image.includes(":")) {
+    throw new Error(
+      `building the offline cluster image failed (exit ${result.exitCode}); run 'bash scripts/build-offline-image.sh' to see why, ` +
+        "or set K3S_IMAGE to a k3s image you can pull, or KUBECONFIG to an existing cluster",
+    );
+  }
+  return image;
+}

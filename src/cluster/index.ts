@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { chooseClusterImage, type ImageChoice } from "./images.ts";
+import { startNodeContainer, type PrivilegedAdaptation } from "./k3s.ts";
+import { startReaper } from "./reaper.ts";
+
+/** What the suites need to know about the cluster; plain data, so vitest can pass it to workers. */
+export interface ClusterInfo {
+  kind: "k3s" | "kubeconfig";
+  kubeconfig: string;
+  /** Where the kubeconfig came from, for messages ("K3sContainer", a file path). */
+  origin: string;
+  image?: ImageChoice;
+  privileged?: PrivilegedAdaptation;
+  /** The node container, when the suite started the cluster (for node-level checks). */
+  nodeContainerId?: string;
+  startSeconds?: number;
+  runId: string;
+}
+
+export interface Cluster extends ClusterInfo {
+  stop(): Promise<void>;
+}
+
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`;
+}
+
+/** An existing cluster, named by a kubeconfig file. The suite never stops it. */
+export function clusterFromKubeconfig(path: string, runId: string): Cluster {
+  let kubeconfig: string;
+  try {
+    kubeconfig = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read the kubeconfig ${path}: ${(error as Error).message}; pass an existing file with --kubeconfig or KUBECONFIG`);
+  }
+  return { kind: "kubeconfig", kubeconfig, origin: path, runId, stop: async () => undefined };
+}
+
+/** A new single-node k3s (or k3s-compatible offline node) in a container. */
+export async function startEmbeddedCluster(runId: string): Promise<Cluster> {
+  startReaper(runId);
+  const image = await chooseClusterImage();
+  // Ryuk, testcontainers' reaper, is an image too: where the offline image had
+  // to be used, it cannot be pulled either. The run's own reaper covers it.
+  if (image.source === "offline" && process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) {
+    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+  }
+  const started = performance.now();
+  let container;
+  let privileged: PrivilegedAdaptation;
+  try {
+    ({ container, privileged } = await startNodeContainer(image.image, runId));
+  } catch (error) {
+    throw new Error(
+      `the cluster container (${image.image}) did not start: ${(error as Error).message}\n` +
+        "Its logs are above when testcontainers captured them; 'docker logs' of a container labelled " +
+        `storage-conformance.run=${runId} shows the rest if it still exists.`,
+    );
+  }
+  const startSeconds = (performance.now() - started) / 1000;
+  return {
+    kind: "k3s",
+    kubeconfig: container.getKubeConfig(),
+    origin: `K3sContainer(${image.image})`,
+    image,
+    privileged,
+    nodeContainerId: container.getId(),
+    startSeconds,
+    runId,
+    stop: async () => {
+      await container.stop({ remove: true, removeVolumes: true });
+    },
+  };
+}
+
+/** --kubeconfig / KUBECONFIG when given, else the embedded cluster. */
+export async function startCluster(options: { kubeconfig?: string; runId?: string }): Promise<Cluster> {
+  const runId = options.runId ?? newRunId();
+  const path = options.kubeconfig ?? process.env.KUBECONFIG;
+  return path ? clusterFromKubeconfig(path, runId) : startEmbeddedCluster(runId);
+}

@@ -1,0 +1,55 @@
+import { existsSync, readFileSync } from "node:fs";
+import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
+import { boundingSetOf, missingCapabilities } from "./capabilities.ts";
+import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
+
+export interface PrivilegedAdaptation {
+  adapted: boolean;
+  /** What privileged mode was replaced by, or why it was kept. */
+  detail: string;
+}
+
+/**
+ * @testcontainers/k3s's K3sContainer, unchanged except where the Docker engine
+ * cannot grant privileged mode: there the request becomes every capability
+ * the machine has, with seccomp, AppArmor and the masked /proc and /sys paths
+ * unconfined, which is what a node needs from "privileged".
+ */
+export class NodeContainer extends K3sContainer {
+  constructor(image: string, runId: string) {
+    super(image);
+    this.withLabels({ [managedByLabel]: managedBy, [runLabel]: runId });
+  }
+
+  adaptPrivilegedMode(reason: string): PrivilegedAdaptation {
+    const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
+    const bounding = boundingSetOf(status);
+    const missing = bounding ? missingCapabilities(bounding) : ["SYS_RESOURCE"];
+    this.hostConfig.Privileged = false;
+    this.hostConfig.CapAdd = ["ALL"];
+    this.hostConfig.CapDrop = missing;
+    this.hostConfig.SecurityOpt = ["seccomp=unconfined", "apparmor=unconfined"];
+    // `--security-opt systempaths=unconfined` in the CLI: nothing masked or read-only in /proc and /sys.
+    this.hostConfig.MaskedPaths = [];
+    this.hostConfig.ReadonlyPaths = [];
+    if (existsSync("/dev/kmsg")) {
+      this.hostConfig.Devices = [{ PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", CgroupPermissions: "rwm" }];
+    }
+    return {
+      adapted: true,
+      detail: `privileged mode is refused here (${reason}); running with every capability but ${missing.join(", ")}, seccomp/apparmor/systempaths unconfined`,
+    };
+  }
+}
+
+export async function startNodeContainer(
+  image: string,
+  runId: string,
+): Promise<{ container: StartedK3sContainer; privileged: PrivilegedAdaptation }> {
+  const node = new NodeContainer(image, runId);
+  const probe = await probePrivilegedMode(image);
+  const privileged = probe.works
+    ? { adapted: false, detail: `privileged (${probe.reason})` }
+    : node.adaptPrivilegedMode(probe.reason);
+  return { container: await node.start(), privileged };
+}

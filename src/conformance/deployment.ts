@@ -1,0 +1,81 @@
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { applyObjects } from "../kube/apply.ts";
+import type { Kube } from "../kube/client.ts";
+import { describeApiError } from "../kube/client.ts";
+import { waitForClaimBound, waitForReadyPod } from "../kube/waits.ts";
+import type { LoadedObject } from "../manifests/load.ts";
+import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
+import { timeouts } from "../timeouts.ts";
+import { findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "./setup.ts";
+
+/** The storage setup under test, applied in one namespace. */
+export class DeployedSetup {
+  readonly kube: Kube;
+  readonly namespace: string;
+  readonly workload: DatabaseWorkload;
+  readonly objects: LoadedObject[];
+
+  private constructor(kube: Kube, namespace: string, objects: LoadedObject[], workload: DatabaseWorkload) {
+    this.kube = kube;
+    this.namespace = namespace;
+    this.objects = objects;
+    this.workload = workload;
+  }
+
+  /** Applies the manifests into `namespace`. */
+  static async deploy(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<DeployedSetup> {
+    const workload = findDatabaseWorkload(objects);
+    if (!workload) {
+      const files = [...new Set(objects.map((o) => o.file))].join(", ");
+      throw new Error(`no Deployment or StatefulSet running MySQL was found in ${files}`);
+    }
+    await applyObjects(kube, namespace, objects);
+    return new DeployedSetup(kube, namespace, objects, workload);
+  }
+
+  get selector(): string {
+    return labelSelector(this.workload.selector);
+  }
+
+  /** The data claim's name; fails when the data directory is not on a claim. */
+  get claimName(): string {
+    if (!this.workload.claimName) {
+      const mount = this.workload.dataMount;
+      const what = mount ? `volume "${mount.volume.name}" (${Object.keys(mount.volume).filter((k) => k !== "name").join(", ")})` : "no volume at all";
+      throw new Error(`${this.workload.kind}/${this.workload.name} keeps ${mount?.mountPath ?? "the data directory"} on ${what}, not a PersistentVolumeClaim`);
+    }
+    return this.workload.claimName;
+  }
+
+  waitForClaimBound(): Promise<V1PersistentVolumeClaim> {
+    return waitForClaimBound(this.kube, this.namespace, this.claimName, timeouts.claimBoundMs);
+  }
+
+  waitForReadyPod(options: { exclude?: string; timeoutMs?: number } = {}): Promise<V1Pod> {
+    return waitForReadyPod(this.kube, this.namespace, this.selector, options.timeoutMs ?? timeouts.podReadyMs, options);
+  }
+
+  /** Root credentials as the workload reads them (from its Secret, or a literal in the manifest). */
+  async rootCredentials(): Promise<Credentials> {
+    const source = rootPasswordSource(this.workload);
+    if (!source) throw new Error(`${this.workload.kind}/${this.workload.name} sets no MYSQL_ROOT_PASSWORD; the suite needs root to verify data`);
+    if ("literal" in source) {
+      const value = this.workload.container.env!.find((e) => e.name === "MYSQL_ROOT_PASSWORD")!.value ?? "";
+      return { user: "root", password: value };
+    }
+    try {
+      const secret = await this.kube.core.readNamespacedSecret({ name: source.secret, namespace: this.namespace });
+      const encoded = secret.data?.[source.key];
+      if (encoded === undefined) throw new Error(`Secret ${source.secret} has no key ${source.key}`);
+      return { user: "root", password: Buffer.from(encoded, "base64").toString("utf8") };
+    } catch (error) {
+      throw new Error(`reading the root password from Secret ${source.secret}/${source.key}: ${describeApiError(error)}`);
+    }
+  }
+
+  /** Waits for a Ready pod and connects to its MySQL. */
+  async open(options: { exclude?: string } = {}): Promise<Database> {
+    const pod = await this.waitForReadyPod(options);
+    return openDatabase(this.kube, this.namespace, pod.metadata!.name!, await this.rootCredentials(), timeouts.mysqlReadyMs);
+  }
+}

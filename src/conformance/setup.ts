@@ -1,0 +1,90 @@
+import type { LoadedObject, ManifestObject } from "../manifests/load.ts";
+
+/** Where the design keeps MySQL's data; configurable for other layouts. */
+export const defaultDataDir = process.env.SC_DATA_DIR ?? "/var/lib/mysql";
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface Container {
+  name: string;
+  image?: string;
+  env?: EnvVar[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+interface Volume {
+  name: string;
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  emptyDir?: object;
+  hostPath?: object;
+}
+interface PodSpec {
+  containers?: Container[];
+  volumes?: Volume[];
+}
+
+/** The database workload as the manifests declare it: what the live checks act on. */
+export interface DatabaseWorkload {
+  kind: string;
+  name: string;
+  source: LoadedObject;
+  container: Container;
+  /** Labels that select its pods. */
+  selector: Record<string, string>;
+  /** The volume mounted at the data directory, if any. */
+  dataMount?: { volume: Volume; mountPath: string; readOnly: boolean };
+  /** The claim the data volume names, when it is a PVC. */
+  claimName?: string;
+}
+
+const workloadKinds = new Set(["Deployment", "StatefulSet"]);
+
+function podSpecOf(object: ManifestObject): PodSpec | undefined {
+  return (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
+}
+
+/**
+ * Finds the workload whose container runs MySQL: the one mounting the data
+ * directory, else the one whose image looks like MySQL or MariaDB.
+ */
+export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultDataDir): DatabaseWorkload | undefined {
+  const candidates: DatabaseWorkload[] = [];
+  for (const loaded of objects) {
+    if (!workloadKinds.has(loaded.object.kind)) continue;
+    const spec = podSpecOf(loaded.object);
+    for (const container of spec?.containers ?? []) {
+      const mount = container.volumeMounts?.find((m) => m.mountPath.replace(/\/$/, "") === dataDir);
+      const looksLikeMysql = /mysql|mariadb|percona/i.test(container.image ?? "");
+      if (!mount && !looksLikeMysql) continue;
+      const volume = mount ? spec?.volumes?.find((v) => v.name === mount.name) : undefined;
+      const selector =
+        ((loaded.object.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels) ?? {};
+      candidates.push({
+        kind: loaded.object.kind,
+        name: loaded.object.metadata.name,
+        source: loaded,
+        container,
+        selector,
+        dataMount: mount && volume ? { volume, mountPath: mount.mountPath, readOnly: !!(mount.readOnly || volume.persistentVolumeClaim?.readOnly) } : undefined,
+        claimName: volume?.persistentVolumeClaim?.claimName,
+      });
+    }
+  }
+  return candidates.find((c) => c.dataMount) ?? candidates[0];
+}
+
+export type CredentialSource = { secret: string; key: string } | { literal: true } | undefined;
+
+/** Where the workload's MYSQL_ROOT_PASSWORD comes from (never the value itself). */
+export function rootPasswordSource(workload: DatabaseWorkload): CredentialSource {
+  const variable = workload.container.env?.find((e) => e.name === "MYSQL_ROOT_PASSWORD");
+  if (!variable) return undefined;
+  if (variable.valueFrom?.secretKeyRef) return { secret: variable.valueFrom.secretKeyRef.name, key: variable.valueFrom.secretKeyRef.key };
+  return { literal: true };
+}
+
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+}

@@ -1,0 +1,44 @@
+import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { LoadedObject } from "../manifests/load.ts";
+import type { Kube } from "./client.ts";
+import { describeApiError } from "./client.ts";
+import { managedBy } from "./namespace.ts";
+
+/** Kinds without a namespace; everything else is applied into the check's namespace. */
+const clusterScoped = new Set([
+  "Namespace", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+  "CustomResourceDefinition", "PriorityClass", "CSIDriver", "VolumeSnapshotClass",
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return clusterScoped.has(kind);
+}
+
+/** Install order, as Helm uses it: what others depend on comes first. */
+const installOrder = [
+  "Namespace", "StorageClass", "PersistentVolume", "ServiceAccount", "Secret", "ConfigMap",
+  "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
+];
+
+export function inInstallOrder<T extends { object: { kind: string } }>(objects: T[]): T[] {
+  const rank = (kind: string) => (installOrder.includes(kind) ? installOrder.indexOf(kind) : installOrder.length);
+  return [...objects].sort((a, b) => rank(a.object.kind) - rank(b.object.kind));
+}
+
+/**
+ * Server-side applies manifest objects into `namespace` (overriding any
+ * namespace they name, so checks never touch each other), labelled as ours.
+ * An object the API server rejects fails with its file and line.
+ */
+export async function applyObjects(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<void> {
+  for (const { object, file, line } of inInstallOrder(objects)) {
+    const body = structuredClone(object) as KubernetesObject & { metadata: Record<string, unknown> };
+    if (!isClusterScoped(object.kind)) body.metadata.namespace = namespace;
+    body.metadata.labels = { ...(object.metadata.labels ?? {}), ...managedBy };
+    try {
+      await kube.objects.patch(body, undefined, undefined, "storage-conformance", true, PatchStrategy.ServerSideApply);
+    } catch (error) {
+      throw new Error(`applying ${object.kind}/${object.metadata.name} from ${file}:${line} failed: ${describeApiError(error)}`);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { Kube } from "./client.ts";
+import { isNotFound } from "./client.ts";
+import { collectDiagnostics, describePod } from "./diagnostics.ts";
+import { waitFor } from "./wait.ts";
+
+interface ClaimState {
+  claim?: V1PersistentVolumeClaim;
+  /** Set when the claim names a class the cluster does not have. */
+  missingClass?: string;
+  classes?: string[];
+}
+
+/** Named wait: the claim is Bound. A missing class or a Lost claim ends it early. */
+export async function waitForClaimBound(kube: Kube, namespace: string, name: string, timeoutMs: number): Promise<V1PersistentVolumeClaim> {
+  const state = await waitFor(
+    async (): Promise<ClaimState> => {
+      const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      const className = claim?.spec?.storageClassName;
+      if (claim && claim.status?.phase !== "Bound" && className) {
+        const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
+        if (!classes.includes(className)) return { claim, missingClass: className, classes };
+      }
+      return { claim };
+    },
+    (s) => s.claim?.status?.phase === "Bound",
+    {
+      what: `PersistentVolumeClaim ${name} to be Bound`,
+      timeoutMs,
+      deadEnd: (s) =>
+        s.missingClass
+          ? `StorageClass "${s.missingClass}" does not exist (classes: ${s.classes!.join(", ") || "none"})`
+          : s.claim?.status?.phase === "Lost"
+            ? "the claim is Lost: its volume is gone"
+            : undefined,
+      describe: (s) => (s.claim ? `phase ${s.claim.status?.phase}` : `no PersistentVolumeClaim named ${name} in ${namespace}`),
+      diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+    },
+  );
+  return state.claim!;
+}
+
+const hopelessWaiting = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"]);
+
+interface PodState {
+  pod?: V1Pod;
+  /** Claims the pod names that the API server does not have. */
+  missingClaims: string[];
+}
+
+/** Why waiting longer for this pod cannot help, if it cannot. */
+export function podDeadEnd(state: PodState): string | undefined {
+  const { pod } = state;
+  if (!pod) return undefined;
+  for (const s of pod.status?.containerStatuses ?? []) {
+    const reason = s.state?.waiting?.reason;
+    if (reason && hopelessWaiting.has(reason)) return `container ${s.name} is ${reason}: ${s.state?.waiting?.message ?? ""}`;
+    if (reason === "CrashLoopBackOff" && (s.restartCount ?? 0) >= 3) return `container ${s.name} is crash-looping (${s.restartCount} restarts)`;
+  }
+  if (state.missingClaims.length > 0) {
+    return `the pod needs PersistentVolumeClaim ${state.missingClaims.map((c) => `"${c}"`).join(", ")}, which does not exist in ${pod.metadata?.namespace}`;
+  }
+  return undefined;
+}
+
+export function isPodReady(pod: V1Pod | undefined): boolean {
+  return !!pod && !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+}
+
+/** Named wait: a pod matching `selector` (other than `exclude`) is Ready. */
+export async function waitForReadyPod(
+  kube: Kube,
+  namespace: string,
+  selector: string,
+  timeoutMs: number,
+  options: { exclude?: string } = {},
+): Promise<V1Pod> {
+  const state = await waitFor(
+    async (): Promise<PodState> => {
+      const pod = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.find(
+        (p) => p.metadata?.name !== options.exclude && !p.metadata?.deletionTimestamp,
+      );
+      const missingClaims: string[] = [];
+      if (pod && !pod.spec?.nodeName) {
+        for (const v of pod.spec?.volumes ?? []) {
+          const claimName = v.persistentVolumeClaim?.claimName;
+          if (!claimName) continue;
+          const exists = await kube.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }).then(
+            () => true,
+            (e) => (isNotFound(e) ? false : Promise.reject(e)),
+          );
+          if (!exists) missingClaims.push(claimName);
+        }
+      }
+      return { pod, missingClaims };
+    },
+    (s) => isPodReady(s.pod),
+    {
+      what: `a Ready pod matching ${selector}`,
+      timeoutMs,
+      deadEnd: podDeadEnd,
+      describe: (s) => (s.pod ? describePod(s.pod) : `no pod matching ${selector}`),
+      diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+    },
+  );
+  const pod = state.pod;
+  return pod!;
+}

@@ -1,0 +1,50 @@
+/** The results of one run: the model every report writer renders. No Kubernetes or MySQL code here. */
+export type CheckStatus = "passed" | "failed" | "skipped";
+
+export interface Value {
+  value: number | string | boolean;
+  unit: string;
+}
+
+export interface CheckResult {
+  suite: string;
+  name: string;
+  status: CheckStatus;
+  values: Record<string, Value>;
+  /** Why it failed or was skipped; for a pass, empty. */
+  message: string;
+  durationMs: number;
+  /** Namespace state collected when it failed (claims, pods, events, logs). */
+  diagnostics?: string;
+}
+
+export interface RunResults {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  manifestsDir: string;
+  cluster?: Record<string, unknown>;
+  timeoutOverrides: string[];
+  summary: Record<CheckStatus, number>;
+  checks: CheckResult[];
+}
+
+export function summarise(checks: CheckResult[]): Record<CheckStatus, number> {
+  const summary: Record<CheckStatus, number> = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of checks) summary[c.status]++;
+  return summary;
+}
+
+/**
+ * Removes every occurrence of the given secret values from a text (error
+ * messages, logs), as a last line of defence: checks never put secrets in
+ * messages, but a server log might echo one.
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  }
+  return out;
+}

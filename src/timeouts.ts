@@ -1,0 +1,42 @@
+/**
+ * One table of deadlines for every wait in the suite. Each can be overridden
+ * from the environment as SC_TIMEOUT_<NAME> in milliseconds (for example
+ * SC_TIMEOUT_CLAIM_BOUND_MS=120000); an unknown SC_TIMEOUT_* name is an error,
+ * so a typo never silently keeps the default.
+ */
+export const defaultTimeouts = {
+  clusterStartMs: 240_000,
+  apiReachableMs: 30_000,
+  claimBoundMs: 90_000,
+  podReadyMs: 180_000,
+  podDeletedMs: 90_000,
+  mysqlReadyMs: 120_000,
+  namespaceDeletedMs: 120_000,
+  recoveryBudgetMs: 30_000,
+  execMs: 120_000,
+  imagePullMs: 30_000,
+} as const;
+
+export type TimeoutName = keyof typeof defaultTimeouts;
+export type Timeouts = Record<TimeoutName, number>;
+
+export const timeoutEnvName = (name: string): string =>
+  "SC_TIMEOUT_" + name.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+
+export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: Timeouts; overrides: string[] } {
+  const timeouts: Timeouts = { ...defaultTimeouts };
+  const overrides: string[] = [];
+  const known = new Map(Object.keys(defaultTimeouts).map((k) => [timeoutEnvName(k), k as TimeoutName]));
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith("SC_TIMEOUT_") || raw === undefined) continue;
+    const name = known.get(key);
+    if (!name) throw new Error(`unknown timeout ${key}; known: ${[...known.keys()].join(", ")}`);
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${key}=${raw} is not a positive number of milliseconds`);
+    timeouts[name] = value;
+    overrides.push(`${key}=${value}`);
+  }
+  return { timeouts, overrides };
+}
+
+export const timeouts: Timeouts = loadTimeouts().timeouts;

@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startCluster, type Cluster } from "../../src/cluster/index.ts";
+import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
+import { assertReachable, connect } from "../../src/kube/client.ts";
+import { loadManifests } from "../../src/manifests/load.ts";
+import { secretValues } from "../../src/manifests/secrets.ts";
+import { loadTimeouts } from "../../src/timeouts.ts";
+import type { RunFacts } from "../support/context.ts";
+import "../support/context.ts";
+
+/**
+ * Starts (or connects to) the one cluster every cluster suite uses, and stops
+ * it after the run. Bad input fails here, once: a manifest directory that does
+ * not load, a timeout override that does not exist, a cluster not reachable.
+ */
+export default async function setup(project: TestProject) {
+  const manifestsDir = resolve(process.env.SC_MANIFESTS ?? "manifests");
+  const objects = loadManifests(manifestsDir);
+  process.env.SC_REDACT = secretValues(objects).join("\n");
+  const { overrides } = loadTimeouts();
+
+  const cluster: Cluster = await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
+  try {
+    const kube = connect(cluster.kubeconfig);
+    const serverVersion = await assertReachable(kube, cluster.origin);
+    if (cluster.kind === "k3s") await provideStandardStorageClass(kube);
+    const facts: RunFacts = {
+      runId: cluster.runId,
+      manifestsDir,
+      cluster: {
+        kind: cluster.kind,
+        origin: cluster.origin,
+        serverVersion,
+        image: cluster.image?.image,
+        imageSource: cluster.image?.source,
+        imageReason: cluster.image?.reason,
+        privileged: cluster.privileged?.detail,
+        startSeconds: cluster.startSeconds,
+      },
+      timeoutOverrides: overrides,
+    };
+    const { stop: _stop, ...info } = cluster;
+    project.provide("cluster", info);
+    project.provide("runFacts", facts);
+    printBanner(facts);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return async () => {
+    await cluster.stop();
+  };
+}
+
+function printBanner(facts: RunFacts): void {
+  const c = facts.cluster;
+  const lines = [
+    `storage-conformance run ${facts.runId}`,
+    `  cluster:   ${c.kind} ${c.serverVersion} via ${c.origin}${c.startSeconds ? ` (started in ${c.startSeconds.toFixed(1)} s)` : ""}`,
+    ...(c.imageReason ? [`  image:     ${c.image} (${c.imageReason})`] : []),
+    ...(c.privileged ? [`  node mode: ${c.privileged}`] : []),
+    `  manifests: ${facts.manifestsDir}`,
+    ...(facts.timeoutOverrides.length ? [`  timeouts:  ${facts.timeoutOverrides.join(" ")}`] : []),
+  ];
+  process.stderr.write(lines.join("\n") + "\n");
+}

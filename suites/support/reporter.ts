@@ -1,0 +1,74 @@
+import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
+import { redact, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import { writeReports } from "../../src/report/write.ts";
+import "./context.ts";
+
+/**
+ * Turns vitest's results into the run's reports (results.json...). Active when
+ * SC_REPORTS_DIR is set (the conformance command sets it), so a plain
+ * `npm test` writes nothing outside the terminal.
+ */
+export class ResultsReporter implements Reporter {
+  private vitest?: Vitest;
+  private readonly started = new Date();
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+  }
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+    const reportsDir = process.env.SC_REPORTS_DIR;
+    if (!reportsDir || !this.vitest) return;
+    const provided = this.vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext();
+    const facts = provided?.runFacts;
+    const secrets = (process.env.SC_REDACT ?? "").split("\n").filter(Boolean);
+    const checks: CheckResult[] = [];
+    for (const module of modules) {
+      for (const testCase of module.children.allTests()) checks.push(toCheck(testCase, secrets));
+    }
+    // An error outside any test (the cluster did not start, the manifests did
+    // not load) fails the run; it must show as a failed check, not as no checks.
+    for (const error of unhandledErrors) {
+      checks.push({
+        suite: "setup",
+        name: "the cluster starts and the manifests under test load",
+        status: "failed",
+        values: {},
+        message: redact(String(error.message ?? error), secrets),
+        durationMs: 0,
+      });
+    }
+    const finished = new Date();
+    const results: RunResults = {
+      runId: facts?.runId ?? process.env.SC_RUN_ID ?? this.started.toISOString(),
+      startedAt: this.started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationS: (finished.getTime() - this.started.getTime()) / 1000,
+      manifestsDir: facts?.manifestsDir ?? process.env.SC_MANIFESTS ?? "manifests",
+      cluster: facts?.cluster,
+      timeoutOverrides: facts?.timeoutOverrides ?? [],
+      summary: summarise(checks),
+      checks,
+    };
+    const dir = writeReports(reportsDir, results);
+    process.stderr.write(`reports: ${dir} (and ${reportsDir}/latest)\n`);
+  }
+}
+
+function toCheck(testCase: TestCase, secrets: string[]): CheckResult {
+  const result = testCase.result();
+  const meta = testCase.meta();
+  const status = result.state === "passed" ? "passed" : result.state === "failed" ? "failed" : "skipped";
+  let message = "";
+  if (result.state === "failed") message = result.errors.map((e) => e.message).join("\n");
+  if (result.state === "skipped") message = result.note ?? "skipped";
+  return {
+    suite: testCase.module.moduleId.replace(/^.*\//, "").replace(/\.test\.ts$/, ""),
+    name: testCase.fullName,
+    status,
+    values: meta.values ?? {},
+    message: redact(message, secrets),
+    durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
+    ...(meta.diagnostics ? { diagnostics: redact(meta.diagnostics, secrets) } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+import { inject, test as base } from "vitest";
+import type { ClusterInfo } from "../../src/cluster/index.ts";
+import { connect, type Kube } from "../../src/kube/client.ts";
+import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
+import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
+import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
+import { timeouts } from "../../src/timeouts.ts";
+import type { MeasuredValue } from "./context.ts";
+
+export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
+
+/**
+ * The fixtures every cluster check uses: the cluster, API clients, the
+ * manifests under test, a fresh namespace (diagnosed when the check failed,
+ * then deleted unless KEEP_NAMESPACES=1), and `record` for measured values.
+ */
+export const test = base.extend<{
+  cluster: ClusterInfo;
+  kube: Kube;
+  manifests: LoadedObject[];
+  namespace: string;
+  record: Record_;
+}>({
+  cluster: async ({}, use) => use(inject("cluster")),
+  kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
+  manifests: async ({}, use) => use(loadManifests(inject("runFacts").manifestsDir)),
+  namespace: async ({ kube, cluster, task }, use) => {
+    const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
+    const namespace = await createNamespace(kube, purpose, cluster.runId);
+    try {
+      await use(namespace);
+    } finally {
+      // Fixture teardown runs before onTestFailed hooks: diagnose here, before deleting.
+      if (task.result?.state === "fail") {
+        const diagnostics = await collectDiagnostics(kube, namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
+        task.meta.diagnostics = diagnostics.summary;
+        console.error(diagnostics.summary);
+      }
+      if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+      else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+    }
+  },
+  record: async ({ task }, use) =>
+    use((name, value, unit) => {
+      task.meta.values = { ...task.meta.values, [name]: { value, unit } };
+    }),
+});
+
+export { describe, expect } from "vitest";
