@@ -17,6 +17,17 @@ export class ResultsReporter implements Reporter {
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+    // The plain closing line CI systems (and people) can read without knowing vitest.
+    const counts = { passed: 0, failed: unhandledErrors.length, skipped: 0 };
+    for (const module of modules) {
+      for (const t of module.children.allTests()) {
+        const state = t.result().state;
+        if (state === "passed") counts.passed++;
+        else if (state === "failed") counts.failed++;
+        else counts.skipped++;
+      }
+    }
+    process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
     const reportsDir = process.env.SC_REPORTS_DIR;
     if (!reportsDir || !this.vitest) return;
     const provided = this.vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext();

@@ -1,0 +1,46 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { inInstallOrder } from "../../src/kube/apply.ts";
+import { describeApiError } from "../../src/kube/client.ts";
+import { podDeadEnd } from "../../src/kube/waits.ts";
+import { redact } from "../../src/report/results.ts";
+
+const waitingPod = (reason: string, restartCount = 0): V1Pod => ({
+  metadata: { name: "mysql-0", namespace: "ns" },
+  status: { containerStatuses: [{ name: "mysql", image: "mysql:8.4", imageID: "", ready: false, restartCount, state: { waiting: { reason, message: "detail" } } }] },
+});
+
+describe("podDeadEnd", () => {
+  it("gives up on an image that cannot be pulled", () => {
+    expect(podDeadEnd({ pod: waitingPod("ImagePullBackOff"), missingClaims: [] })).toBe("container mysql is ImagePullBackOff: detail");
+  });
+  it("keeps waiting through the first crash-loop restarts", () => {
+    expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 1), missingClaims: [] })).toBeUndefined();
+    expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 3), missingClaims: [] })).toBe("container mysql is crash-looping (3 restarts)");
+  });
+  it("names a claim the API server confirms missing", () => {
+    expect(podDeadEnd({ pod: waitingPod("ContainerCreating"), missingClaims: ["mysql-pvc-typo"] })).toBe(
+      'the pod needs PersistentVolumeClaim "mysql-pvc-typo", which does not exist in ns',
+    );
+  });
+});
+
+describe("inInstallOrder", () => {
+  it("applies claims and secrets before the Deployment that uses them", () => {
+    const kinds = ["Deployment", "Service", "PersistentVolumeClaim", "Secret"].map((kind) => ({ object: { kind } }));
+    expect(inInstallOrder(kinds).map((o) => o.object.kind)).toEqual(["Secret", "PersistentVolumeClaim", "Service", "Deployment"]);
+  });
+});
+
+describe("describeApiError", () => {
+  it("keeps the status and the server's message, never headers", () => {
+    const error = { code: 404, body: JSON.stringify({ message: 'namespaces "x" not found' }), headers: { authorization: "Bearer s3cr3t" } };
+    expect(describeApiError(error)).toBe('HTTP 404: namespaces "x" not found');
+  });
+});
+
+describe("redact", () => {
+  it("removes every occurrence of a secret value", () => {
+    expect(redact("password=hunter22 and again hunter22", ["hunter22"])).toBe("password=[redacted] and again [redacted]");
+  });
+});
