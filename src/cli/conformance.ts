@@ -1,9 +1,14 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startVitest } from "vitest/node";
-import { newRunId } from "../cluster/index.ts";
-import { loadManifests, ManifestError } from "../manifests/load.ts";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ManifestError } from "../manifests/load.ts";
+import { findingsAsChecks, formatFinding, staticCheck } from "../manifests/static-check.ts";
+import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
+import { summarise, type RunResults } from "../report/results.ts";
+import { writeReports } from "../report/write.ts";
 import { loadTimeouts } from "../timeouts.ts";
 
 const usage = `usage: npm run conformance -- [options]
@@ -15,11 +20,18 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
   --kubeconfig FILE  use this cluster (default: KUBECONFIG; without either,
                      a k3s node is started in Docker and removed afterwards)
   --reports DIR      where reports go (default: reports/)
+  --static-only      only the checks that need no cluster (schema, storage
+                     rules); no Docker needed. Prints FILE:LINE RULE SEVERITY MESSAGE
+  --format FORMAT    text (default) or json, for --static-only
   -h, --help         this text
 
 Environment: K3S_IMAGE (k3s image to run), SC_OFFLINE=1 (skip the pull, use the
 offline image), SC_TIMEOUT_<NAME>_MS (deadlines, see src/timeouts.ts),
 KEEP_NAMESPACES=1 (keep each check's namespace for debugging).`;
+
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${Math.random().toString(16).slice(2, 8)}`;
+}
 
 async function main(): Promise<number> {
   let args;
@@ -29,6 +41,8 @@ async function main(): Promise<number> {
         manifests: { type: "string" },
         kubeconfig: { type: "string" },
         reports: { type: "string" },
+        "static-only": { type: "boolean" },
+        format: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -42,24 +56,50 @@ async function main(): Promise<number> {
     return 0;
   }
   const manifestsDir = resolve(args.manifests ?? process.env.SC_MANIFESTS ?? `${projectRoot}/manifests`);
+  const reportsDir = resolve(args.reports ?? `${projectRoot}/reports`);
+  const runId = newRunId();
+  let findings: Finding[];
   try {
-    loadManifests(manifestsDir);
+    findings = staticCheck(manifestsDir);
     loadTimeouts();
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
+  const staticErrors = findings.filter((f) => f.severity === "error").length;
+  if (args["static-only"]) {
+    if (args.format === "json") console.log(JSON.stringify({ manifestsDir, findings }, null, 2));
+    else if (args.format && args.format !== "text") {
+      console.error(`error: --format ${args.format} is not text or json`);
+      return 2;
+    } else {
+      for (const f of findings) console.log(formatFinding(f));
+      console.log(`${findings.length} findings: ${staticErrors} errors, ${findings.filter((f) => f.severity === "warning").length} warnings`);
+    }
+    const checks = findingsAsChecks(findings);
+    const now = new Date().toISOString();
+    const results: RunResults = { runId, startedAt: now, finishedAt: now, durationS: 0, manifestsDir, timeoutOverrides: [], summary: summarise(checks), checks };
+    writeReports(reportsDir, results);
+    return staticErrors > 0 ? 1 : 0;
+  }
+  for (const f of findings.filter((f) => f.severity !== "info")) console.error(formatFinding(f));
+  // The reporter folds the static findings into the run's results.
+  const staticResults = join(tmpdir(), `storage-conformance-static-${runId}.json`);
+  writeFileSync(staticResults, JSON.stringify(findingsAsChecks(findings)));
+  process.env.SC_STATIC_RESULTS = staticResults;
   process.env.SC_MANIFESTS = manifestsDir;
-  process.env.SC_REPORTS_DIR = resolve(args.reports ?? `${projectRoot}/reports`);
-  process.env.SC_RUN_ID = newRunId();
+  process.env.SC_REPORTS_DIR = reportsDir;
+  process.env.SC_RUN_ID = runId;
   const kubeconfig = args.kubeconfig ?? process.env.KUBECONFIG;
   if (kubeconfig) process.env.SC_KUBECONFIG = resolve(kubeconfig);
 
+  // Loaded only for a live run: --static-only needs neither vitest nor Docker.
+  const { startVitest } = await import("vitest/node");
   const vitest = await startVitest("test", [], { project: ["cluster"], watch: false, root: projectRoot });
   const failed = vitest.state.getCountOfFailedTests() + vitest.state.getUnhandledErrors().length;
   const failedSetup = process.exitCode !== undefined && process.exitCode !== 0;
   await vitest.close();
-  return failed > 0 || failedSetup ? 1 : 0;
+  return failed > 0 || failedSetup || staticErrors > 0 ? 1 : 0;
 }
 
 main().then(

@@ -55,7 +55,7 @@ export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultD
     if (!workloadKinds.has(loaded.object.kind)) continue;
     const spec = podSpecOf(loaded.object);
     for (const container of spec?.containers ?? []) {
-      const mount = container.volumeMounts?.find((m) => m.mountPath.replace(/\/$/, "") === dataDir);
+      const mount = container.volumeMounts?.find((m) => typeof m.mountPath === "string" && m.mountPath.replace(/\/$/, "") === dataDir);
       const looksLikeMysql = /mysql|mariadb|percona/i.test(container.image ?? "");
       if (!mount && !looksLikeMysql) continue;
       const volume = mount ? spec?.volumes?.find((v) => v.name === mount.name) : undefined;

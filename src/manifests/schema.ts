@@ -1,0 +1,128 @@
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { LoadedObject } from "./load.ts";
+
+/** The Kubernetes version whose API schemas the offline validation uses (see scripts/extract-k8s-schemas.ts). */
+export const schemaVersion = "v1.34.4";
+
+interface SchemaFile {
+  provenance: Record<string, string>;
+  kinds: Record<string, string>;
+  schemas: Record<string, Record<string, unknown>>;
+}
+
+export interface SchemaProblem {
+  /** Field path, e.g. spec.template.spec.containers[0].volumeMounts[0].mountPth */
+  field: string;
+  message: string;
+  line: number;
+}
+
+/**
+ * Kubernetes' published schemas leave objects open; the API server rejects
+ * unknown fields under strict field validation, and so does this validator:
+ * every object schema with declared properties is closed, unless it preserves
+ * unknown fields by design.
+ */
+function closeObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(closeObjects);
+  if (!value || typeof value !== "object") return value;
+  const schema: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) schema[k] = closeObjects(v);
+  if (schema.properties && schema.additionalProperties === undefined && !schema["x-kubernetes-preserve-unknown-fields"]) {
+    schema.additionalProperties = false;
+  }
+  return schema;
+}
+
+let cached: { file: SchemaFile; ajv: Ajv; validators: Map<string, ValidateFunction> } | undefined;
+
+function load() {
+  if (cached) return cached;
+  const file = JSON.parse(readFileSync(new URL(`./schemas/kubernetes-${schemaVersion}.json`, import.meta.url), "utf8")) as SchemaFile;
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
+  ajv.addSchema({ $id: "k8s", components: { schemas: closeObjects(file.schemas) } });
+  cached = { file, ajv, validators: new Map() };
+  return cached;
+}
+
+export function knownKind(apiVersion: string, kind: string): boolean {
+  return `${apiVersion}/${kind}` in load().file.kinds;
+}
+
+function fieldPath(segments: readonly (string | number)[]): string {
+  return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(object)";
+}
+
+function segmentsOf(instancePath: string): (string | number)[] {
+  return instancePath
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** Validates one object against the schema of its apiVersion and kind. */
+export function validateSchema(loaded: LoadedObject): SchemaProblem[] {
+  const { object } = loaded;
+  const { file, ajv, validators } = load();
+  const key = `${object.apiVersion}/${object.kind}`;
+  const name = file.kinds[key];
+  if (!name) {
+    const sameKind = Object.keys(file.kinds).filter((k) => k.endsWith(`/${object.kind}`));
+    const hint = sameKind.length ? ` (Kubernetes ${schemaVersion} has ${sameKind.map((k) => k.replace(/\/[^/]+$/, "")).join(", ")} for ${object.kind})` : "";
+    return [{ field: "kind", message: `unknown kind ${object.kind} in apiVersion ${object.apiVersion}${hint}`, line: loaded.line }];
+  }
+  let validate = validators.get(name);
+  if (!validate) {
+    validate = ajv.getSchema(`k8s#/components/schemas/${name}`)!;
+    validators.set(name, validate);
+  }
+  if (validate(object)) return [];
+  return describeErrors(validate.errors ?? [], loaded);
+}
+
+function describeErrors(errors: ErrorObject[], loaded: LoadedObject): SchemaProblem[] {
+  const problems = new Map<string, SchemaProblem>();
+  // oneOf failures (Quantity, IntOrString) explain themselves once, not per branch.
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === "oneOf").map((e) => e.instancePath));
+  for (const e of errors) {
+    const segments = segmentsOf(e.instancePath);
+    let field = fieldPath(segments);
+    let message: string;
+    let lineSegments = segments;
+    if (e.keyword === "additionalProperties") {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      lineSegments = [...segments, extra];
+      field = fieldPath(lineSegments);
+      message = `unknown field ${field}`;
+    } else if (oneOfPaths.has(e.instancePath) && e.keyword !== "oneOf") {
+      continue;
+    } else if (e.keyword === "oneOf") {
+      message = `${field} has the wrong type: expected a string or a number (a quantity such as 1Gi, or a port name or number)`;
+    } else if (e.keyword === "type") {
+      message = `${field} has the wrong type: expected ${(e.params as { type: string }).type}, found ${typeName(valueAt(loaded.object, segments))}`;
+    } else if (e.keyword === "required") {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      field = fieldPath([...segments, missing]);
+      message = `${field} is required`;
+    } else if (e.keyword === "enum") {
+      message = `${field} must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).join(", ")}`;
+    } else {
+      message = `${field} ${e.message ?? "is invalid"}`;
+    }
+    problems.set(`${field}:${message}`, { field, message, line: loaded.lineOf(lineSegments) });
+  }
+  return [...problems.values()];
+}
+
+function valueAt(object: unknown, segments: (string | number)[]): unknown {
+  return segments.reduce<unknown>((v, s) => (v as Record<string | number, unknown> | undefined)?.[s], object);
+}
+
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return "array";
+  if (value === null) return "null";
+  if (Number.isInteger(value)) return "integer";
+  return typeof value;
+}

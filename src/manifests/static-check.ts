@@ -1,0 +1,55 @@
+import { loadManifests } from "./load.ts";
+import { checkRules, rules, type Finding, type RuleOptions } from "./rules.ts";
+import { schemaVersion, validateSchema } from "./schema.ts";
+import type { CheckResult } from "../report/results.ts";
+
+export const defaultRuleOptions: RuleOptions = {
+  dataDir: process.env.SC_DATA_DIR ?? "/var/lib/mysql",
+  minStorage: process.env.SC_MIN_STORAGE ?? "1Gi",
+};
+
+/**
+ * Everything that can be known about the manifests without a cluster: schema
+ * problems (Kubernetes' own API schema of the pinned version) and the storage
+ * rules. Throws ManifestError when the directory cannot be loaded at all.
+ */
+export function staticCheck(dir: string, options: RuleOptions = defaultRuleOptions): Finding[] {
+  const objects = loadManifests(dir);
+  const schemaFindings: Finding[] = objects.flatMap((o) =>
+    validateSchema(o).map((p) => ({
+      rule: "schema",
+      severity: "error" as const,
+      file: o.file,
+      line: p.line,
+      message: `${o.object.kind}/${o.object.metadata.name}: ${p.message}`,
+      fix: `write the object as Kubernetes ${schemaVersion}'s API defines it`,
+    })),
+  );
+  const order = { error: 0, warning: 1, info: 2 };
+  return [...schemaFindings, ...checkRules(objects, options)].sort(
+    (a, b) => order[a.severity] - order[b.severity] || a.file.localeCompare(b.file) || a.line - b.line,
+  );
+}
+
+export function formatFinding(f: Finding): string {
+  return `${f.file}:${f.line} ${f.rule} ${f.severity} ${f.message}`;
+}
+
+/** One check per rule (and one for the schema) for results.json: failed when it found an error. */
+export function findingsAsChecks(findings: Finding[]): CheckResult[] {
+  const ids = ["schema", ...rules.map((r) => r.id)];
+  return ids.map((id) => {
+    const mine = findings.filter((f) => f.rule === id);
+    const errors = mine.filter((f) => f.severity === "error");
+    return {
+      suite: "static",
+      name: `manifests › ${id}`,
+      status: errors.length ? "failed" : "passed",
+      values: Object.fromEntries(
+        (["error", "warning", "info"] as const).map((s) => [`${s}s`, { value: mine.filter((f) => f.severity === s).length, unit: "findings" }]),
+      ),
+      message: mine.map((f) => `${formatFinding(f)}\n  fix: ${f.fix}`).join("\n"),
+      durationMs: 0,
+    };
+  });
+}
