@@ -79,7 +79,7 @@ async function main(): Promise<number> {
     const checks = findingsAsChecks(findings);
     const now = new Date().toISOString();
     const results: RunResults = { runId, startedAt: now, finishedAt: now, durationS: 0, manifestsDir, timeoutOverrides: [], summary: summarise(checks), checks };
-    writeReports(reportsDir, results);
+    await writeReports(reportsDir, results);
     return staticErrors > 0 ? 1 : 0;
   }
   for (const f of findings.filter((f) => f.severity !== "info")) console.error(formatFinding(f));

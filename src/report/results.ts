@@ -14,6 +14,8 @@ export interface CheckResult {
   /** Why it failed or was skipped; for a pass, empty. */
   message: string;
   durationMs: number;
+  /** Facts worth reading that are not failures. */
+  notes?: string[];
   /** Namespace state collected when it failed (claims, pods, events, logs). */
   diagnostics?: string;
 }

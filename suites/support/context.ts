@@ -29,6 +29,7 @@ declare module "vitest" {
   }
   interface TaskMeta {
     values?: Record<string, MeasuredValue>;
+    notes?: string[];
     diagnostics?: string;
   }
 }

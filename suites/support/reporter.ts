@@ -17,7 +17,7 @@ export class ResultsReporter implements Reporter {
     this.vitest = vitest;
   }
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
     // The plain closing line CI systems (and people) can read without knowing vitest.
     const counts = { passed: 0, failed: unhandledErrors.length, skipped: 0 };
     for (const module of modules) {
@@ -65,7 +65,7 @@ export class ResultsReporter implements Reporter {
       summary: summarise(checks),
       checks,
     };
-    const dir = writeReports(reportsDir, results);
+    const dir = await writeReports(reportsDir, results);
     process.stderr.write(`reports: ${dir} (and ${reportsDir}/latest)\n`);
   }
 }
@@ -84,6 +84,7 @@ function toCheck(testCase: TestCase, secrets: string[]): CheckResult {
     values: meta.values ?? {},
     message: redact(message, secrets),
     durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
+    ...(meta.notes?.length ? { notes: meta.notes.map((n) => redact(n, secrets)) } : {}),
     ...(meta.diagnostics ? { diagnostics: redact(meta.diagnostics, secrets) } : {}),
   };
 }

@@ -20,6 +20,8 @@ export const test = base.extend<{
   manifests: LoadedObject[];
   namespace: string;
   record: Record_;
+  /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
+  note: (text: string) => void;
 }>({
   cluster: async ({}, use) => use(inject("cluster")),
   kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
@@ -40,6 +42,10 @@ export const test = base.extend<{
       else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
     }
   },
+  note: async ({ task }, use) =>
+    use((text) => {
+      task.meta.notes = [...(task.meta.notes ?? []), text];
+    }),
   record: async ({ task }, use) =>
     use((name, value, unit) => {
       task.meta.values = { ...task.meta.values, [name]: { value, unit } };

@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { PassThrough } from "node:stream";
+import { finished } from "node:stream/promises";
+import type { V1Pod } from "@kubernetes/client-node";
+import { execInPod } from "../kube/exec.ts";
+import { datasetDatabase } from "../mysql/dataset.ts";
+import { timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "./deployment.ts";
+
+export const dumpEndMarker = "-- Dump completed on";
+
+export interface BackupFacts {
+  file: string;
+  bytes: number;
+  sha256: string;
+  duration_s: number;
+  complete: boolean;
+}
+
+// The password stays in the pod: the command reads the container's own
+// MYSQL_ROOT_PASSWORD, so it is in no argv, log or report.
+const withRootPassword = (command: string) => ["sh", "-c", `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec ${command}`];
+
+/** mysqldump through exec, streamed to `file` and hashed on the way; never held whole in memory. */
+export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: string): Promise<BackupFacts> {
+  const hash = createHash("sha256");
+  const sink = createWriteStream(file);
+  const tee = new PassThrough();
+  tee.on("data", (chunk: Buffer) => hash.update(chunk));
+  tee.pipe(sink);
+  const started = performance.now();
+  const result = await execInPod(
+    setup.kube,
+    { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
+    withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers --databases ${datasetDatabase}`),
+    { stdout: tee, timeoutMs: timeouts.execMs },
+  );
+  tee.end();
+  await finished(sink);
+  const duration_s = (performance.now() - started) / 1000;
+  if (result.exitCode !== 0) throw new Error(`mysqldump in ${pod.metadata?.name} exited ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`);
+  const bytes = statSync(file).size;
+  const complete = (await readTail(file, 200)).includes(dumpEndMarker);
+  if (!complete) throw new Error(`the dump ${file} (${bytes} bytes) has no "${dumpEndMarker}" line at its end: it is truncated`);
+  return { file, bytes, sha256: hash.digest("hex"), duration_s, complete };
+}
+
+/** Streams a dump into the mysql client of `pod`. */
+export async function restoreDatabase(setup: DeployedSetup, pod: V1Pod, file: string): Promise<{ duration_s: number }> {
+  const started = performance.now();
+  const result = await execInPod(
+    setup.kube,
+    { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
+    withRootPassword("mysql -uroot"),
+    { stdin: createReadStream(file), timeoutMs: timeouts.execMs },
+  );
+  if (result.exitCode !== 0) throw new Error(`restoring ${file} into ${pod.metadata?.name} failed (exit ${result.exitCode}): ${result.stderr.trim().split("\n")[0]}`);
+  return { duration_s: (performance.now() - started) / 1000 };
+}
+
+async function readTail(file: string, bytes: number): Promise<string> {
+  const handle = await open(file, "r");
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    await handle.read(buffer, 0, buffer.length, size - buffer.length);
+    return buffer.toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}

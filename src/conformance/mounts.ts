@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import type { V1Pod } from "@kubernetes/client-node";
+import { execInPod } from "../kube/exec.ts";
+import { timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "./deployment.ts";
+
+export interface MountFacts {
+  mountPoint: string;
+  /** The source of the mount as the kernel reports it (mountinfo's root field). */
+  source: string;
+  fsType: string;
+  dataFiles: string[];
+  marker: { file: string; content: string };
+}
+
+/** The mountinfo entry for `mountPoint`, if anything is mounted exactly there. */
+export function findMount(mountinfo: string, mountPoint: string): { root: string; fsType: string; options: string } | undefined {
+  for (const line of mountinfo.split("\n")) {
+    const [left, right] = line.split(" - ");
+    const fields = left?.split(" ") ?? [];
+    if (fields[4] === mountPoint && right) {
+      const [fsType, , superOptions] = right.split(" ");
+      return { root: fields[3]!, fsType: fsType!, options: `${fields[5]},${superOptions ?? ""}` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * In the running pod: the data directory is a mount of the claim's volume (not
+ * the container's own filesystem), writable, and holds MySQL's data files.
+ * Leaves a marker file for the outside-the-pod check.
+ */
+export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string }): Promise<MountFacts> {
+  const dataDir = setup.workload.dataMount?.mountPath ?? "/var/lib/mysql";
+  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const run = async (command: string[]) => {
+    const result = await execInPod(setup.kube, target, command, { timeoutMs: timeouts.execMs });
+    if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
+    return result.stdout;
+  };
+  const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
+  if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);
+  const fromClaim = mount.root.includes(volume.name) || (volume.path !== undefined && mount.root === volume.path);
+  if (!fromClaim) {
+    throw new Error(`${dataDir} in pod ${target.pod} is mounted from ${mount.root} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}`);
+  }
+  if (/(^|,)ro(,|$)/.test(mount.options.split(",")[0] ?? "")) throw new Error(`${dataDir} in pod ${target.pod} is mounted read-only`);
+  const marker = { file: `.storage-conformance-${randomBytes(4).toString("hex")}`, content: `written through pod ${target.pod}` };
+  await run(["sh", "-c", `printf '%s' '${marker.content}' > '${dataDir}/${marker.file}'`]);
+  const listing = (await run(["ls", "-A", dataDir])).split(/\s+/).filter(Boolean);
+  const expected = ["mysql", "ibdata1"];
+  const missing = expected.filter((f) => !listing.includes(f));
+  if (missing.length) throw new Error(`${dataDir} in pod ${target.pod} lacks MySQL's data files ${missing.join(", ")} (it holds: ${listing.slice(0, 15).join(", ")})`);
+  return { mountPoint: dataDir, source: mount.root, fsType: mount.fsType, dataFiles: listing.filter((f) => !f.startsWith(".storage-conformance")), marker };
+}

@@ -1,0 +1,48 @@
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import { Exec, type V1Status } from "@kubernetes/client-node";
+import type { Kube } from "./client.ts";
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command in a pod's container. stdout goes to `options.stdout` when
+ * given (a file, a hash), else it is collected; `options.stdin` is streamed in.
+ * The exit code comes from the V1Status the API server sends at the end.
+ */
+export async function execInPod(
+  kube: Kube,
+  target: { namespace: string; pod: string; container: string },
+  command: string[],
+  options: { stdin?: Readable; stdout?: Writable; timeoutMs: number },
+): Promise<ExecResult> {
+  const stdoutChunks: Buffer[] = [];
+  const stderrChunks: Buffer[] = [];
+  const stdout = options.stdout ?? new PassThrough().on("data", (c: Buffer) => stdoutChunks.push(c));
+  const stderr = new PassThrough().on("data", (c: Buffer) => stderrChunks.push(c));
+  const exec = new Exec(kube.config);
+  return new Promise<ExecResult>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`exec of ${command[0]} in ${target.namespace}/${target.pod} did not finish within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const done = (status: V1Status) => {
+      clearTimeout(timer);
+      const code = status.status === "Success" ? 0 : Number(status.details?.causes?.find((c) => c.reason === "ExitCode")?.message ?? 1);
+      // Give the stdout stream the chance to flush its last chunk.
+      setImmediate(() =>
+        resolve({ exitCode: code, stdout: Buffer.concat(stdoutChunks).toString("utf8"), stderr: Buffer.concat(stderrChunks).toString("utf8") }),
+      );
+    };
+    exec
+      .exec(target.namespace, target.pod, target.container, command, stdout, stderr, options.stdin ?? null, false, done)
+      .then((ws) => ws.on("error", (error: Error) => reject(error)))
+      .catch((error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+  });
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from "node:fs";
+import type { Connection } from "mysql2/promise";
+import { projectRoot } from "../paths.ts";
+
+export const datasetDatabase = "ecomdb";
+export const datasetTables = ["customers", "products", "orders"] as const;
+
+/** Rows and an order-independent content checksum per table. */
+export type TableChecksums = Record<string, { rows: number; checksum: string }>;
+
+/** Creates ecomdb's tables and fills them with the deterministic rows of fixtures/ecomdb/. */
+export async function loadDataset(connection: Connection): Promise<void> {
+  const schema = readFileSync(`${projectRoot}/fixtures/ecomdb/schema.sql`, "utf8");
+  const data = readFileSync(`${projectRoot}/fixtures/ecomdb/data.sql`, "utf8");
+  await connection.query(`CREATE DATABASE IF NOT EXISTS ${datasetDatabase}`);
+  await connection.query(`USE ${datasetDatabase}`);
+  await connection.query(schema);
+  await connection.query(data);
+}
+
+/** Columns of a table in a fixed order, so the checksum covers every value. */
+async function columnsOf(connection: Connection, table: string): Promise<string[]> {
+  const [rows] = await connection.query(
+    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    [datasetDatabase, table],
+  );
+  return (rows as { c: string }[]).map((r) => r.c);
+}
+
+/**
+ * Per table: the row count and the XOR of a CRC32 over every column of every
+ * row. It ignores row order and storage format, so the same data gives the
+ * same checksum on another server (a restore target) too.
+ */
+export async function checksumTables(connection: Connection): Promise<TableChecksums> {
+  const result: TableChecksums = {};
+  for (const table of datasetTables) {
+    const columns = await columnsOf(connection, table);
+    if (columns.length === 0) continue; // a missing table shows as "missing" in compareChecksums
+    const concat = `CONCAT_WS('|', ${columns.map((c) => `COALESCE(\`${c}\`, '∅')`).join(", ")})`;
+    const [rows] = await connection.query(`SELECT COUNT(*) AS n, LPAD(HEX(BIT_XOR(CRC32(${concat}))), 8, '0') AS x FROM ${datasetDatabase}.\`${table}\``);
+    const row = (rows as { n: number; x: string | null }[])[0]!;
+    result[table] = { rows: Number(row.n), checksum: row.x ?? "00000000" };
+  }
+  return result;
+}
+
+/** The differences between two checksum sets, one line per table; empty when identical. */
+export function compareChecksums(expected: TableChecksums, actual: TableChecksums): string[] {
+  const lines: string[] = [];
+  for (const table of Object.keys(expected)) {
+    const e = expected[table]!;
+    const a = actual[table];
+    if (!a) lines.push(`${table}: the table is gone (expected ${e.rows} rows)`);
+    else if (a.rows !== e.rows || a.checksum !== e.checksum) {
+      lines.push(`${table}: expected ${e.rows} rows / checksum ${e.checksum}, found ${a.rows} rows / checksum ${a.checksum}`);
+    }
+  }
+  return lines;
+}

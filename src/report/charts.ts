@@ -1,0 +1,94 @@
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { RunResults } from "./results.ts";
+
+const phaseLabels: Record<string, string> = {
+  oldPodGone_s: "old pod gone",
+  newPodScheduled_s: "new pod scheduled",
+  containerStarted_s: "volume mounted, container started",
+  mysqldReady_s: "mysqld ready",
+  firstVerifiedQuery_s: "first verified query",
+};
+
+/** Renders a Vega-Lite spec to SVG without a browser. */
+export async function renderChart(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Per recovery cycle, how long each phase took (stacked), with the budget as a rule. */
+export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
+  const rows: { cycle: string; phase: string; order: number; seconds: number }[] = [];
+  let budget: number | undefined;
+  for (const check of results.checks) {
+    const budgetValue = check.values.recovery_budget_s?.value;
+    if (typeof budgetValue === "number") budget = budgetValue;
+    const cycles = new Map<string, Record<string, number>>();
+    for (const [key, v] of Object.entries(check.values)) {
+      const match = /^cycle(\d+)_(\w+_s)$/.exec(key);
+      if (match && typeof v.value === "number") cycles.set(match[1]!, { ...cycles.get(match[1]!), [match[2]!]: v.value });
+    }
+    for (const [cycle, phases] of cycles) {
+      let previous = 0;
+      Object.keys(phaseLabels).forEach((name, order) => {
+        const at = phases[name];
+        if (at === undefined) return;
+        rows.push({ cycle: `#${cycle}`, phase: phaseLabels[name]!, order, seconds: +(at - previous).toFixed(2) });
+        previous = at;
+      });
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Recovery after pod deletion, by phase (s)",
+    width: 520,
+    height: 220,
+    layer: [
+      {
+        data: { values: rows },
+        mark: "bar",
+        encoding: {
+          x: { field: "cycle", type: "ordinal", title: "cycle", sort: null },
+          y: { field: "seconds", type: "quantitative", stack: "zero", title: "seconds since the delete" },
+          color: { field: "phase", type: "nominal", sort: Object.values(phaseLabels), scale: { domain: Object.values(phaseLabels) } },
+          order: { field: "order", type: "quantitative" },
+          tooltip: [{ field: "phase" }, { field: "seconds" }],
+        },
+      },
+      ...(budget !== undefined
+        ? [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { y: { field: "budget", type: "quantitative" as const } } }]
+        : []),
+    ],
+  };
+}
+
+/** Backup and restore durations side by side. */
+export function backupSpec(results: RunResults): TopLevelSpec | undefined {
+  const labels: Record<string, string> = {
+    backup_s: "mysqldump",
+    restore_same_server_s: "restore, same server",
+    restore_fresh_deployment_s: "restore, fresh Deployment",
+  };
+  const rows = results.checks.flatMap((c) =>
+    Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ step: label, seconds: c.values[key]!.value as number }] : [])),
+  );
+  if (rows.length === 0) return undefined;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Backup and restore of ecomdb (s)",
+    width: 520,
+    height: 120,
+    data: { values: rows },
+    mark: "bar",
+    encoding: {
+      y: { field: "step", type: "nominal", sort: null, title: null },
+      x: { field: "seconds", type: "quantitative", title: "seconds" },
+      tooltip: [{ field: "step" }, { field: "seconds" }],
+    },
+  };
+}

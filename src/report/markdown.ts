@@ -1,0 +1,38 @@
+import type { CheckResult, RunResults } from "./results.ts";
+
+const icon = { passed: "✅", failed: "❌", skipped: "⏭️" } as const;
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The headline values of a check, for one table cell. */
+export function headlineValues(check: CheckResult, limit = 6): string {
+  const preferred = ["recovery_p50_s", "recovery_p95_s", "recovery_max_s", "claim_bound_s", "backup_bytes", "backup_s", "restore_same_server_s", "server_version", "provisioner"];
+  const entries = Object.entries(check.values);
+  const ordered = [...entries.filter(([k]) => preferred.includes(k)), ...entries.filter(([k]) => !preferred.includes(k) && !/^cycle\d/.test(k))];
+  return ordered
+    .slice(0, limit)
+    .map(([k, v]) => `${k}=${v.value}${v.unit && v.unit !== "" ? ` ${v.unit}` : ""}`)
+    .join(", ");
+}
+
+/** A summary people read in a pull request (and GITHUB_STEP_SUMMARY). */
+export function renderMarkdown(results: RunResults): string {
+  const { passed, failed, skipped } = results.summary;
+  const cluster = results.cluster as Record<string, string | number | undefined> | undefined;
+  const lines = [
+    `## Storage conformance: ${failed ? `❌ ${failed} failed` : "✅ all passed"} (${passed} passed, ${failed} failed, ${skipped} skipped)`,
+    "",
+    `Run \`${results.runId}\` in ${results.durationS.toFixed(1)} s on ${cluster ? `${cluster.kind} ${cluster.serverVersion}${cluster.image ? ` (\`${cluster.image}\`)` : ""}` : "no cluster (static checks only)"}; manifests \`${results.manifestsDir}\`.`,
+    "",
+    "| | suite | check | values |",
+    "|---|---|---|---|",
+    ...results.checks.map((c) => `| ${icon[c.status]} | ${c.suite} | ${cell(c.name)} | ${cell(headlineValues(c))} |`),
+  ];
+  const failures = results.checks.filter((c) => c.status === "failed");
+  if (failures.length) {
+    lines.push("", "### What failed");
+    for (const c of failures) lines.push("", `**${c.suite} › ${c.name}**`, "", "```", c.message.trim(), "```");
+  }
+  const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
+  if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));
+  return lines.join("\n") + "\n";
+}

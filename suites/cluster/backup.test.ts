@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
+import { checksumTables, compareChecksums, datasetDatabase, loadDataset } from "../../src/mysql/dataset.ts";
+import { timeouts } from "../../src/timeouts.ts";
+import { describe, expect, test } from "../support/test.ts";
+
+describe("a mysqldump backup of ecomdb", () => {
+  test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({ kube, cluster, namespace, manifests, record }) => {
+    const dir = mkdtempSync(join(tmpdir(), "sc-backup-"));
+    const file = join(dir, "ecomdb.sql");
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    let db = await setup.open();
+    await loadDataset(db.connection);
+    const before = await checksumTables(db.connection);
+    const pod = await setup.waitForReadyPod();
+
+    const backup = await backupDatabase(setup, pod, file);
+    record("backup_bytes", backup.bytes, "bytes");
+    record("backup_s", +backup.duration_s.toFixed(2), "s");
+    record("backup_mb_per_s", +(backup.bytes / 1e6 / backup.duration_s).toFixed(2), "MB/s");
+    record("backup_sha256", backup.sha256, "");
+
+    // (a) The same server, after the database is dropped.
+    await db.connection.query(`DROP DATABASE ${datasetDatabase}`);
+    const sameServer = await restoreDatabase(setup, pod, file);
+    record("restore_same_server_s", +sameServer.duration_s.toFixed(2), "s");
+    record("restore_mb_per_s", +(backup.bytes / 1e6 / sameServer.duration_s).toFixed(2), "MB/s");
+    expect(compareChecksums(before, await checksumTables(db.connection)), "rows after restoring into the same server").toEqual([]);
+    await db.close();
+
+    // (b) A fresh Deployment with a fresh claim, in a namespace of its own.
+    const freshNamespace = await createNamespace(kube, "restore", cluster.runId);
+    try {
+      const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests);
+      db = await fresh.open();
+      const freshPod = await fresh.waitForReadyPod();
+      const freshRestore = await restoreDatabase(fresh, freshPod, file);
+      record("restore_fresh_deployment_s", +freshRestore.duration_s.toFixed(2), "s");
+      expect(compareChecksums(before, await checksumTables(db.connection)), "rows after restoring into a fresh Deployment").toEqual([]);
+      await db.close();
+    } finally {
+      if (process.env.KEEP_NAMESPACES !== "1") await deleteNamespace(kube, freshNamespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

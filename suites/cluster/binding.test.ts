@@ -1,0 +1,25 @@
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { verifyBinding } from "../../src/conformance/binding.ts";
+import { timeouts } from "../../src/timeouts.ts";
+import { describe, expect, test } from "../support/test.ts";
+
+describe("mysql-pvc", () => {
+  test(`is Bound by dynamic provisioning within ${timeouts.claimBoundMs / 1000} s, with the capacity, access modes and reclaim policy declared`, async ({ kube, namespace, manifests, record, note }) => {
+    const started = performance.now();
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    await setup.waitForClaimBound();
+    record("claim_bound_s", +((performance.now() - started) / 1000).toFixed(2), "s");
+
+    const facts = await verifyBinding(setup);
+    record("storage_class", facts.storageClass.name, "");
+    record("provisioner", facts.storageClass.provisioner, "");
+    record("reclaim_policy", facts.storageClass.reclaimPolicy, "");
+    record("volume_binding_mode", facts.storageClass.volumeBindingMode, "");
+    record("allow_volume_expansion", facts.storageClass.allowVolumeExpansion, "");
+    record("pv_capacity", facts.volume.capacity, "");
+    record("pv_access_modes", facts.volume.accessModes.join(","), "");
+    if (facts.volume.path) record("pv_path", facts.volume.path, "");
+    for (const difference of facts.designDifferences) note(difference);
+    expect(facts.volume.provisionedBy).toBe(facts.storageClass.provisioner);
+  });
+});

@@ -1,0 +1,52 @@
+import { verifyBinding } from "../../src/conformance/binding.ts";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { verifyLiveMount } from "../../src/conformance/mounts.ts";
+import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
+import { loadManifests } from "../../src/manifests/load.ts";
+import { checksumTables, loadDataset } from "../../src/mysql/dataset.ts";
+import { timeouts } from "../../src/timeouts.ts";
+import { describe, expect, test } from "../support/test.ts";
+
+// The live checks, pointed at broken variants of the design (fixtures/broken/),
+// must fail with a finding a person understands. Variants run side by side,
+// each in its own namespace.
+const variant = (name: string) => loadManifests(`fixtures/broken/${name}`);
+
+describe.concurrent("the live checks catch broken manifests", () => {
+  test("missing-class: the claim's StorageClass does not exist, named with the classes that do", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("missing-class"));
+    await expect(setup.waitForClaimBound()).rejects.toThrow(/gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist \(classes: [^)]*standard/);
+  });
+
+  test("claim-typo: the pod needs a claim that does not exist", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("claim-typo"));
+    await expect(setup.waitForReadyPod()).rejects.toThrow(/the pod needs PersistentVolumeClaim "mysql-data", which does not exist/);
+  });
+
+  test("wrong-mount-path: /var/lib/mysql is the container's own filesystem", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("wrong-mount-path"));
+    await setup.waitForClaimBound();
+    const binding = await verifyBinding(setup);
+    const pod = await setup.waitForReadyPod();
+    await expect(verifyLiveMount(setup, pod, binding.volume)).rejects.toThrow(/nothing is mounted at \/var\/lib\/mysql in pod .*: MySQL's data lives in the container's own filesystem/);
+  });
+
+  test("emptydir-data: the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("emptydir-data"));
+    const db = await setup.open();
+    await loadDataset(db.connection);
+    const before = await checksumTables(db.connection);
+    await db.close();
+    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
+  });
+
+  test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("slow-readiness"));
+    const db = await setup.open();
+    await loadDataset(db.connection);
+    const before = await checksumTables(db.connection);
+    await db.close();
+    const phases = await deletePodAndMeasureRecovery(setup, before);
+    expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`));
+  });
+});

@@ -1,0 +1,35 @@
+import { execOnNode } from "../../src/cluster/node.ts";
+import { verifyBinding } from "../../src/conformance/binding.ts";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { verifyLiveMount } from "../../src/conformance/mounts.ts";
+import { describe, expect, test } from "../support/test.ts";
+
+describe("/var/lib/mysql in the running pod", () => {
+  test("is a writable mount of the claim's volume holding MySQL's data files, and a file written there is on the volume", async ({ kube, cluster, namespace, manifests, record, note }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const db = await setup.open();
+    const [rows] = await db.connection.query("SELECT VERSION() AS version, @@datadir AS datadir");
+    await db.close();
+    const { version, datadir } = (rows as { version: string; datadir: string }[])[0]!;
+    record("server_version", version, "");
+    const mountPath = setup.workload.dataMount?.mountPath ?? "(none)";
+    expect(datadir.replace(/\/$/, ""), `mysqld's datadir is ${datadir}, but the claim is mounted at ${mountPath}`).toBe("/var/lib/mysql");
+
+    const binding = await verifyBinding(setup);
+    const pod = await setup.waitForReadyPod();
+    const mount = await verifyLiveMount(setup, pod, binding.volume);
+    record("mount_source", mount.source, "");
+    record("mount_fs_type", mount.fsType, "");
+    record("data_files", mount.dataFiles.length, "entries");
+
+    // Outside the pod: on the node's backing directory (the embedded cluster), where the volume really lives.
+    if (cluster.nodeContainerId && binding.volume.path) {
+      const seen = await execOnNode(cluster.nodeContainerId, ["cat", `${binding.volume.path}/${mount.marker.file}`]);
+      expect(seen.exitCode, `the marker written through the pod is not at ${binding.volume.path} on the node: ${seen.output}`).toBe(0);
+      expect(seen.output.trim()).toBe(mount.marker.content);
+      record("marker_found_outside_pod", `node:${binding.volume.path}`, "");
+    } else {
+      note("the marker was not read from outside the pod: that needs the embedded cluster's node (this cluster came from a kubeconfig, or its volume has no node path)");
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { recoverySpec } from "../../src/report/charts.ts";
+import { renderHtml } from "../../src/report/html.ts";
+import { renderJUnit } from "../../src/report/junit.ts";
+import { renderMarkdown } from "../../src/report/markdown.ts";
+import { summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+
+const checks: CheckResult[] = [
+  {
+    suite: "survival",
+    name: "the ecomdb dataset > survives 2 deletions of the MySQL pod",
+    status: "passed",
+    values: {
+      cycle1_oldPodGone_s: { value: 1.1, unit: "s" },
+      cycle1_mysqldReady_s: { value: 4.0, unit: "s" },
+      cycle1_firstVerifiedQuery_s: { value: 4.4, unit: "s" },
+      cycle2_oldPodGone_s: { value: 1.0, unit: "s" },
+      cycle2_mysqldReady_s: { value: 3.5, unit: "s" },
+      cycle2_firstVerifiedQuery_s: { value: 3.9, unit: "s" },
+      recovery_p50_s: { value: 3.9, unit: "s" },
+      recovery_budget_s: { value: 30, unit: "s" },
+    },
+    message: "",
+    durationMs: 20_000,
+    notes: ["local-path volumes are directories on one node's disk"],
+  },
+  {
+    suite: "binding",
+    name: "mysql-pvc > is Bound <fast> & \"right\"",
+    status: "failed",
+    values: {},
+    message: 'gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist (classes: local-path, standard)',
+    durationMs: 1_500,
+    diagnostics: "Events (oldest first):\n  ProvisioningFailed\u0007",
+  },
+];
+const results: RunResults = {
+  runId: "20261125T000000-abcdef",
+  startedAt: "2026-11-25T00:00:00.000Z",
+  finishedAt: "2026-11-25T00:01:00.000Z",
+  durationS: 60,
+  manifestsDir: "manifests",
+  cluster: { kind: "k3s", serverVersion: "v1.34.4", image: "storage-conformance/kubenode:abc" },
+  timeoutOverrides: [],
+  summary: summarise(checks),
+  checks,
+};
+
+describe("JUnit", () => {
+  it("counts checks and failures, escapes XML and drops control characters", () => {
+    const xml = renderJUnit(results);
+    expect(xml).toContain('<testsuites name="storage-conformance" tests="2" failures="1" skipped="0" time="60.000">');
+    expect(xml).toContain('name="mysql-pvc &gt; is Bound &lt;fast&gt; &amp; &quot;right&quot;"');
+    expect(xml).toContain('<failure message="gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass &quot;fast-ssd&quot; does not exist');
+    expect(xml).toContain('<property name="recovery_p50_s" value="3.9 s"/>');
+    expect(xml).not.toContain("\u0007");
+  });
+});
+
+describe("Markdown", () => {
+  it("leads with the verdict, lists each check and says what failed", () => {
+    const md = renderMarkdown(results);
+    expect(md.split("\n")[0]).toBe("## Storage conformance: ❌ 1 failed (1 passed, 1 failed, 0 skipped)");
+    expect(md).toContain("| ✅ | survival | the ecomdb dataset > survives 2 deletions of the MySQL pod | recovery_p50_s=3.9 s, recovery_budget_s=30 s |");
+    expect(md).toContain('StorageClass "fast-ssd" does not exist (classes: local-path, standard)');
+    expect(md).toContain("- local-path volumes are directories on one node's disk");
+  });
+});
+
+describe("HTML", () => {
+  it("is self-contained, with the recovery chart as inline SVG and the failure's diagnostics", async () => {
+    const html = await renderHtml(results);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|<link |src="http/);
+    expect(html).toContain("<svg");
+    expect(html).toContain("Recovery after pod deletion, by phase (s)");
+    expect(html).toContain("1 check failed");
+    expect(html).toContain("Diagnostics collected (claims, pods, events, logs)");
+  });
+
+  it("stacks each cycle's phases as durations that add up to the total", () => {
+    const spec = recoverySpec(results) as unknown as { layer: { data: { values: { cycle: string; seconds: number }[] } }[] };
+    const bars = spec.layer[0]!.data.values.filter((r) => r.cycle === "#1");
+    expect(bars.map((b) => b.seconds)).toEqual([1.1, 2.9, 0.4]);
+    expect(bars.reduce((t, b) => t + b.seconds, 0)).toBeCloseTo(4.4, 5);
+  });
+});
