@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
+import { getContainerRuntimeClient } from "testcontainers";
 import { boundingSetOf, missingCapabilities } from "./capabilities.ts";
 import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
 
@@ -47,6 +48,11 @@ export async function startNodeContainer(
   runId: string,
 ): Promise<{ container: StartedK3sContainer; privileged: PrivilegedAdaptation }> {
   const node = new NodeContainer(image, runId);
+  // The kubeconfig names the Docker host as testcontainers reaches it (localhost
+  // on a laptop, the bridge gateway when this runs inside a container): that
+  // name must be in the apiserver's certificate, as `--tls-san` does in k3s.
+  const { host } = (await getContainerRuntimeClient()).info.containerRuntime;
+  node.withCommand(["server", "--disable=traefik", `--tls-san=${host}`]);
   const probe = await probePrivilegedMode(image);
   const privileged = probe.works
     ? { adapted: false, detail: `privileged (${probe.reason})` }

@@ -37,14 +37,19 @@ export class DeployedSetup {
     return labelSelector(this.workload.selector);
   }
 
-  /** The data claim's name; fails when the data directory is not on a claim. */
+  /**
+   * The data claim's name. When the data directory is not on a claim but the
+   * container mounts one elsewhere, that claim: the live checks then show
+   * where the data really went. Fails when the container mounts no claim.
+   */
   get claimName(): string {
-    if (!this.workload.claimName) {
+    const claim = this.workload.claimName ?? this.workload.mountedClaims[0];
+    if (!claim) {
       const mount = this.workload.dataMount;
       const what = mount ? `volume "${mount.volume.name}" (${Object.keys(mount.volume).filter((k) => k !== "name").join(", ")})` : "no volume at all";
       throw new Error(`${this.workload.kind}/${this.workload.name} keeps ${mount?.mountPath ?? "the data directory"} on ${what}, not a PersistentVolumeClaim`);
     }
-    return this.workload.claimName;
+    return claim;
   }
 
   waitForClaimBound(): Promise<V1PersistentVolumeClaim> {

@@ -42,6 +42,13 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
   const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
   if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);
   const fromClaim = mount.root.includes(volume.name) || (volume.path !== undefined && mount.root === volume.path);
+  if (!fromClaim && /\/containers\/[0-9a-f]{16,}\/volumes\//.test(mount.root)) {
+    // containerd's image volumes: the mysql image declares VOLUME /var/lib/mysql.
+    throw new Error(
+      `${dataDir} in pod ${target.pod} is the anonymous volume the image declares (VOLUME ${dataDir}), not the claim's volume ${volume.name}: ` +
+        `it lives and dies with the container (${mount.root})`,
+    );
+  }
   if (!fromClaim) {
     throw new Error(`${dataDir} in pod ${target.pod} is mounted from ${mount.root} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}`);
   }

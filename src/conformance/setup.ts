@@ -37,6 +37,8 @@ export interface DatabaseWorkload {
   dataMount?: { volume: Volume; mountPath: string; readOnly: boolean };
   /** The claim the data volume names, when it is a PVC. */
   claimName?: string;
+  /** Every claim the container mounts, at any path. */
+  mountedClaims: string[];
 }
 
 const workloadKinds = new Set(["Deployment", "StatefulSet"]);
@@ -69,6 +71,10 @@ export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultD
         selector,
         dataMount: mount && volume ? { volume, mountPath: mount.mountPath, readOnly: !!(mount.readOnly || volume.persistentVolumeClaim?.readOnly) } : undefined,
         claimName: volume?.persistentVolumeClaim?.claimName,
+        mountedClaims: (container.volumeMounts ?? []).flatMap((m) => {
+          const claim = spec?.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
+          return claim ? [claim] : [];
+        }),
       });
     }
   }

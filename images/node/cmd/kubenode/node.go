@@ -173,10 +173,22 @@ func (n *node) writePKI() error {
 		return err
 	}
 	host, _ := os.Hostname()
+	apiserver := certSpec{name: "apiserver", commonName: "kube-apiserver", server: true,
+		dnsNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", host, n.opts.nodeName},
+		ips:      []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvc), n.ip}}
+	if gw := defaultGateway(); gw != nil {
+		apiserver.ips = append(apiserver.ips, gw)
+	}
+	// --tls-san as in k3s: the address the client reaches the published port by.
+	for _, san := range n.opts.tlsSANs {
+		if ip := net.ParseIP(san); ip != nil {
+			apiserver.ips = append(apiserver.ips, ip)
+		} else {
+			apiserver.dnsNames = append(apiserver.dnsNames, san)
+		}
+	}
 	specs := []certSpec{
-		{name: "apiserver", commonName: "kube-apiserver", server: true,
-			dnsNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", host, n.opts.nodeName},
-			ips:      []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvc), n.ip}},
+		apiserver,
 		{name: "admin", commonName: "system:admin", organization: []string{"system:masters"}},
 		{name: "apiserver-kubelet-client", commonName: "kube-apiserver-kubelet-client", organization: []string{"system:masters"}},
 		{name: "controller-manager", commonName: "system:kube-controller-manager"},

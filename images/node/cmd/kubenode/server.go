@@ -49,6 +49,7 @@ type serverOptions struct {
 	disable     stringList
 	kubeletArgs stringList
 	nodeName    string
+	tlsSANs     stringList
 }
 
 func logf(format string, args ...any) {
@@ -61,10 +62,11 @@ func parseServerFlags(args []string) (*serverOptions, error) {
 	fs.Var(&opts.disable, "disable", "packaged component not to deploy (k3s compatible; repeatable)")
 	fs.Var(&opts.kubeletArgs, "kubelet-arg", "extra kubelet flag, KEY=VALUE (repeatable)")
 	fs.StringVar(&opts.nodeName, "node-name", "", "node name (default: hostname)")
+	fs.Var(&opts.tlsSANs, "tls-san", "extra host name or IP in the apiserver's serving certificate (repeatable, comma-separated)")
 	// k3s flags that mean nothing here are accepted and reported, so K3sContainer
 	// options written for k3s do not break the offline node.
 	var ignored stringList
-	for _, name := range []string{"tls-san", "write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "disable-network-policy", "debug"} {
+	for _, name := range []string{"write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "disable-network-policy", "debug"} {
 		fs.Var(&ignored, name, "accepted for k3s compatibility, ignored")
 	}
 	if err := fs.Parse(normaliseBoolFlags(args)); err != nil {
@@ -119,6 +121,28 @@ func nodeIP() (net.IP, error) {
 		}
 	}
 	return nil, errors.New("the container has no IPv4 address besides loopback")
+}
+
+// defaultGateway is the container's default route: on a Docker bridge, the
+// address a client in a sibling container reaches published ports through.
+func defaultGateway() net.IP {
+	data, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != "00000000" {
+			continue
+		}
+		var gw uint32
+		if _, err := fmt.Sscanf(f[2], "%X", &gw); err != nil || gw == 0 {
+			continue
+		}
+		// /proc/net/route prints the address in host (little-endian) order.
+		return net.IPv4(byte(gw), byte(gw>>8), byte(gw>>16), byte(gw>>24))
+	}
+	return nil
 }
 
 func serverMain(args []string) int {
