@@ -61,3 +61,56 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
   if (missing.length) throw new Error(`${dataDir} in pod ${target.pod} lacks MySQL's data files ${missing.join(", ")} (it holds: ${listing.slice(0, 15).join(", ")})`);
   return { mountPoint: dataDir, source: mount.root, fsType: mount.fsType, dataFiles: listing.filter((f) => !f.startsWith(".storage-conformance")), marker };
 }
+
+export interface SecondPodProbe {
+  /** The second pod mounted the claim and read the marker while MySQL's pod was running. */
+  concurrent: boolean;
+  /** What the second pod printed, or why it did not run. */
+  detail: string;
+  seconds: number;
+}
+
+/**
+ * Starts a second pod on the MySQL pod's node that mounts the same claim (read-only)
+ * and prints the marker. The design says ReadWriteOnce prevents concurrent access;
+ * this shows whether it does. It also reads the marker from outside MySQL's pod on
+ * any cluster. Uses the workload's own image, which the node already has.
+ */
+export async function probeSecondPod(setup: DeployedSetup, mysqlPod: V1Pod, marker: { file: string; content: string }, deadlineMs = 30_000): Promise<SecondPodProbe> {
+  const { kube, namespace } = setup;
+  const name = `second-reader-${randomBytes(3).toString("hex")}`;
+  const image = mysqlPod.spec!.containers.find((c) => c.name === setup.workload.container.name)!.image!;
+  const started = performance.now();
+  await kube.core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name, labels: { "app.kubernetes.io/managed-by": "storage-conformance" } },
+      spec: {
+        nodeName: mysqlPod.spec!.nodeName,
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: "reader", image, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", `cat '/probe/${marker.file}'`], volumeMounts: [{ name: "data", mountPath: "/probe", readOnly: true }] }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: setup.claimName, readOnly: true } }],
+      },
+    },
+  });
+  try {
+    let pod: V1Pod | undefined;
+    while (performance.now() - started < deadlineMs) {
+      pod = await kube.core.readNamespacedPod({ name, namespace });
+      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const seconds = +((performance.now() - started) / 1000).toFixed(2);
+    const phase = pod?.status?.phase ?? "unknown";
+    if (phase !== "Succeeded" && phase !== "Failed") {
+      const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting;
+      return { concurrent: false, seconds, detail: `the second pod did not run within ${deadlineMs / 1000} s (phase ${phase}${waiting ? `, ${waiting.reason}: ${waiting.message ?? ""}` : ""})` };
+    }
+    const log = await kube.core.readNamespacedPodLog({ name, namespace, container: "reader" }).catch(() => "");
+    if (phase === "Succeeded" && log.trim() === marker.content) return { concurrent: true, seconds, detail: `pod ${name} on node ${mysqlPod.spec!.nodeName} read the marker while ${mysqlPod.metadata!.name} was running` };
+    return { concurrent: false, seconds, detail: `the second pod ended ${phase} and printed ${JSON.stringify(log.trim().slice(0, 200))}, not the marker` };
+  } finally {
+    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+}

@@ -7,26 +7,10 @@ import { openDatabase } from "../mysql/client.ts";
 import { checksumTables, compareChecksums, type TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
+import { phaseNames, type RecoveryPhases } from "./phases.ts";
 
-/**
- * Seconds from the delete request to each phase's end, all on the client's
- * clock (the suite polls every 100 ms; Kubernetes timestamps have one-second
- * resolution, too coarse for these phases).
- */
-export interface RecoveryPhases {
-  /** The old pod is gone from the API (its mysqld has shut down and the volume is released). */
-  oldPodGone_s: number;
-  /** The replacement pod is bound to a node. */
-  newPodScheduled_s: number;
-  /** Its volume is mounted and the mysql container is running. */
-  containerStarted_s: number;
-  /** Its readiness probe passed: mysqld answers. */
-  mysqldReady_s: number;
-  /** A query through a new connection returned the same counts and checksums as before. */
-  firstVerifiedQuery_s: number;
-}
+export { assertWithinBudget, overlapSeconds, percentile, phaseDurations, phaseNames, type RecoveryPhases } from "./phases.ts";
 
-export const phaseNames: (keyof RecoveryPhases)[] = ["oldPodGone_s", "newPodScheduled_s", "containerStarted_s", "mysqldReady_s", "firstVerifiedQuery_s"];
 
 const pollMs = 100;
 
@@ -85,22 +69,4 @@ export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected
     await db.close();
   }
   return phases as RecoveryPhases;
-}
-
-/** Nearest-rank percentile of a sample. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-/** Throws when a recovery's total exceeds the budget, naming its slowest phase. */
-export function assertWithinBudget(phases: RecoveryPhases, budgetMs: number, cycle: number): void {
-  if (phases.firstVerifiedQuery_s * 1000 <= budgetMs) return;
-  const durations = phaseNames.map((name, i) => [name, phases[name] - (i === 0 ? 0 : phases[phaseNames[i - 1]!])] as const);
-  const slowest = durations.reduce((a, b) => (b[1] > a[1] ? b : a));
-  throw new Error(
-    `recovery ${cycle} took ${phases.firstVerifiedQuery_s.toFixed(1)} s, over the ${budgetMs / 1000} s budget; slowest phase: ${slowest[0]} (${slowest[1].toFixed(1)} s). ` +
-      `Phases (s since the delete): ${phaseNames.map((n) => `${n}=${phases[n]}`).join(" ")}. Look at the readiness probe's delay and period, and the image's start time.`,
-  );
 }

@@ -1,5 +1,6 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { phaseDurations } from "../conformance/phases.ts";
 import type { RunResults } from "./results.ts";
 
 const phaseLabels: Record<string, string> = {
@@ -33,12 +34,8 @@ export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
       if (match && typeof v.value === "number") cycles.set(match[1]!, { ...cycles.get(match[1]!), [match[2]!]: v.value });
     }
     for (const [cycle, phases] of cycles) {
-      let previous = 0;
-      Object.keys(phaseLabels).forEach((name, order) => {
-        const at = phases[name];
-        if (at === undefined) return;
-        rows.push({ cycle: `#${cycle}`, phase: phaseLabels[name]!, order, seconds: +(at - previous).toFixed(2) });
-        previous = at;
+      phaseDurations(phases).forEach(({ phase, seconds }, order) => {
+        rows.push({ cycle: `#${cycle}`, phase: phaseLabels[phase]!, order, seconds });
       });
     }
   }
@@ -55,7 +52,7 @@ export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
         encoding: {
           x: { field: "cycle", type: "ordinal", title: "cycle", sort: null },
           y: { field: "seconds", type: "quantitative", stack: "zero", title: "seconds since the delete" },
-          color: { field: "phase", type: "nominal", sort: Object.values(phaseLabels), scale: { domain: Object.values(phaseLabels) } },
+          color: { field: "phase", type: "nominal", sort: Object.values(phaseLabels), scale: { domain: Object.values(phaseLabels) }, legend: { labelLimit: 320 } },
           order: { field: "order", type: "quantitative" },
           tooltip: [{ field: "phase" }, { field: "seconds" }],
         },
@@ -86,7 +83,7 @@ export function backupSpec(results: RunResults): TopLevelSpec | undefined {
     data: { values: rows },
     mark: "bar",
     encoding: {
-      y: { field: "step", type: "nominal", sort: null, title: null },
+      y: { field: "step", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
       x: { field: "seconds", type: "quantitative", title: "seconds" },
       tooltip: [{ field: "step" }, { field: "seconds" }],
     },

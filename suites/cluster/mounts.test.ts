@@ -1,7 +1,7 @@
 import { execOnNode } from "../../src/cluster/node.ts";
 import { verifyBinding } from "../../src/conformance/binding.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { verifyLiveMount } from "../../src/conformance/mounts.ts";
+import { probeSecondPod, verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 describe("/var/lib/mysql in the running pod", () => {
@@ -28,8 +28,21 @@ describe("/var/lib/mysql in the running pod", () => {
       expect(seen.exitCode, `the marker written through the pod is not at ${binding.volume.path} on the node: ${seen.output}`).toBe(0);
       expect(seen.output.trim()).toBe(mount.marker.content);
       record("marker_found_outside_pod", `node:${binding.volume.path}`, "");
-    } else {
-      note("the marker was not read from outside the pod: that needs the embedded cluster's node (this cluster came from a kubeconfig, or its volume has no node path)");
+    }
+
+    // Through a second pod on the same node, while MySQL runs: the volume really
+    // holds what the pod wrote, and whether ReadWriteOnce keeps a second pod out.
+    const second = await probeSecondPod(setup, pod, mount.marker);
+    record("second_pod_mounted_concurrently", second.concurrent ? "yes" : "no", "");
+    record("second_pod_s", second.seconds, "s");
+    if (second.concurrent) {
+      note(
+        `the design says ReadWriteOnce prevents concurrent access; here a second pod mounted ${setup.claimName} on the same node while MySQL ran, and read its files (${second.detail}). ` +
+          "ReadWriteOnce limits a volume to one node, not one pod; ReadWriteOncePod is the mode that keeps a second pod out",
+      );
+      if (!(cluster.nodeContainerId && binding.volume.path)) record("marker_found_outside_pod", "second pod", "");
+    } else if (!(cluster.nodeContainerId && binding.volume.path)) {
+      note(`the marker was not read from outside the pod: ${second.detail}`);
     }
   });
 });
