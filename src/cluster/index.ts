@@ -20,6 +20,12 @@ export interface ClusterInfo {
 
 export interface Cluster extends ClusterInfo {
   stop(): Promise<void>;
+  /**
+   * Embedded clusters only: kills the node container (as a power cut would)
+   * and starts it again with its volumes; resolves with the new kubeconfig
+   * (Docker maps the API port anew) once the node logs its controller sync.
+   */
+  restartNode?(): Promise<string>;
 }
 
 export function newRunId(): string {
@@ -38,9 +44,9 @@ export function clusterFromKubeconfig(path: string, runId: string): Cluster {
 }
 
 /** A new single-node k3s (or k3s-compatible offline node) in a container. */
-export async function startEmbeddedCluster(runId: string): Promise<Cluster> {
+export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice): Promise<Cluster> {
   startReaper(runId);
-  const image = await chooseClusterImage();
+  const image = chosen ?? (await chooseClusterImage());
   // Ryuk, testcontainers' reaper, is an image too: where the offline image had
   // to be used, it cannot be pulled either. The run's own reaper covers it.
   if (image.source === "offline" && process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) {
@@ -70,6 +76,10 @@ export async function startEmbeddedCluster(runId: string): Promise<Cluster> {
     runId,
     stop: async () => {
       await container.stop({ remove: true, removeVolumes: true });
+    },
+    restartNode: async () => {
+      await container.restart({ timeout: 0 });
+      return container.getKubeConfig();
     },
   };
 }

@@ -33,6 +33,11 @@ export class DeployedSetup {
     return new DeployedSetup(kube, namespace, objects, workload);
   }
 
+  /** The same setup through another client (a restarted node's API answers on a new port). */
+  reconnected(kube: Kube): DeployedSetup {
+    return new DeployedSetup(kube, this.namespace, this.objects, this.workload);
+  }
+
   get selector(): string {
     return labelSelector(this.workload.selector);
   }

@@ -9,13 +9,22 @@ interface ClaimState {
   /** Set when the claim names a class the cluster does not have. */
   missingClass?: string;
   classes?: string[];
+  /** Set when the claim does not exist: the claims that do. */
+  existingClaims?: string[];
 }
 
-/** Named wait: the claim is Bound. A missing class or a Lost claim ends it early. */
+/**
+ * Named wait: the claim is Bound. Called after the manifests are applied, so a
+ * claim that does not exist, a missing class or a Lost claim ends it early.
+ */
 export async function waitForClaimBound(kube: Kube, namespace: string, name: string, timeoutMs: number): Promise<V1PersistentVolumeClaim> {
   const state = await waitFor(
     async (): Promise<ClaimState> => {
       const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      if (!claim) {
+        const existingClaims = (await kube.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => c.metadata!.name!);
+        return { existingClaims };
+      }
       const className = claim?.spec?.storageClassName;
       if (claim && claim.status?.phase !== "Bound" && className) {
         const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
@@ -28,7 +37,9 @@ export async function waitForClaimBound(kube: Kube, namespace: string, name: str
       what: `PersistentVolumeClaim ${name} to be Bound`,
       timeoutMs,
       deadEnd: (s) =>
-        s.missingClass
+        s.existingClaims
+          ? `PersistentVolumeClaim ${name} does not exist in ${namespace} after the manifests were applied (claims there: ${s.existingClaims.join(", ") || "none"}); check the claimName`
+          : s.missingClass
           ? `StorageClass "${s.missingClass}" does not exist (classes: ${s.classes!.join(", ") || "none"})`
           : s.claim?.status?.phase === "Lost"
             ? "the claim is Lost: its volume is gone"
@@ -46,6 +57,8 @@ interface PodState {
   pod?: V1Pod;
   /** Claims the pod names that the API server does not have. */
   missingClaims: string[];
+  /** Claims the pod names whose StorageClass does not exist, as "claim → class". */
+  claimsWithoutClass?: { claim: string; className: string; classes: string[] }[];
 }
 
 /** Why waiting longer for this pod cannot help, if it cannot. */
@@ -56,6 +69,10 @@ export function podDeadEnd(state: PodState): string | undefined {
     const reason = s.state?.waiting?.reason;
     if (reason && hopelessWaiting.has(reason)) return `container ${s.name} is ${reason}: ${s.state?.waiting?.message ?? ""}`;
     if (reason === "CrashLoopBackOff" && (s.restartCount ?? 0) >= 3) return `container ${s.name} is crash-looping (${s.restartCount} restarts)`;
+  }
+  if (state.claimsWithoutClass?.length) {
+    const first = state.claimsWithoutClass[0]!;
+    return `the pod cannot be scheduled: its claim ${first.claim} names StorageClass "${first.className}", which does not exist (classes: ${first.classes.join(", ") || "none"})`;
   }
   if (state.missingClaims.length > 0) {
     return `the pod needs PersistentVolumeClaim ${state.missingClaims.map((c) => `"${c}"`).join(", ")}, which does not exist in ${pod.metadata?.namespace}`;
@@ -81,18 +98,21 @@ export async function waitForReadyPod(
         (p) => p.metadata?.name !== options.exclude && !p.metadata?.deletionTimestamp,
       );
       const missingClaims: string[] = [];
+      const claimsWithoutClass: NonNullable<PodState["claimsWithoutClass"]> = [];
       if (pod && !pod.spec?.nodeName) {
         for (const v of pod.spec?.volumes ?? []) {
           const claimName = v.persistentVolumeClaim?.claimName;
           if (!claimName) continue;
-          const exists = await kube.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }).then(
-            () => true,
-            (e) => (isNotFound(e) ? false : Promise.reject(e)),
-          );
-          if (!exists) missingClaims.push(claimName);
+          const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+          if (!claim) missingClaims.push(claimName);
+          const className = claim?.spec?.storageClassName;
+          if (claim && claim.status?.phase === "Pending" && className) {
+            const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
+            if (!classes.includes(className)) claimsWithoutClass.push({ claim: claimName, className, classes });
+          }
         }
       }
-      return { pod, missingClaims };
+      return { pod, missingClaims, claimsWithoutClass };
     },
     (s) => isPodReady(s.pod),
     {

@@ -89,3 +89,38 @@ export function backupSpec(results: RunResults): TopLevelSpec | undefined {
     },
   };
 }
+
+/** Time to verified data after each kind of disruption, against the budget. */
+export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
+  const labels: Record<string, string> = {
+    recovery_p50_s: "pod deleted (p50)",
+    recovery_max_s: "pod deleted (max)",
+    crash_recovery_s: "mysqld killed (SIGKILL)",
+    node_restart_recovery_s: "node restarted",
+  };
+  let budget: number | undefined;
+  const rows = results.checks.flatMap((c) => {
+    if (typeof c.values.recovery_budget_s?.value === "number") budget = c.values.recovery_budget_s.value;
+    return Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ disruption: label, seconds: c.values[key]!.value as number }] : []));
+  });
+  if (rows.length < 2) return undefined;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Seconds from the disruption to the first verified query",
+    width: 520,
+    layer: [
+      {
+        data: { values: rows },
+        mark: "bar",
+        encoding: {
+          y: { field: "disruption", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
+          x: { field: "seconds", type: "quantitative", title: "seconds" },
+          tooltip: [{ field: "disruption" }, { field: "seconds" }],
+        },
+      },
+      ...(budget !== undefined
+        ? [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { x: { field: "budget", type: "quantitative" as const } } }]
+        : []),
+    ],
+  };
+}

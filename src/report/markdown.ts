@@ -5,7 +5,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** The headline values of a check, for one table cell. */
 export function headlineValues(check: CheckResult, limit = 6): string {
-  const preferred = ["recovery_p50_s", "recovery_p95_s", "recovery_max_s", "claim_bound_s", "backup_bytes", "backup_s", "restore_same_server_s", "server_version", "provisioner"];
+  const preferred = ["recovery_p50_s", "recovery_p95_s", "recovery_max_s", "crash_recovery_s", "node_restart_recovery_s", "claim_bound_s", "backup_bytes", "backup_s", "restore_same_server_s", "server_version", "provisioner"];
   const entries = Object.entries(check.values);
   const ordered = [...entries.filter(([k]) => preferred.includes(k)), ...entries.filter(([k]) => !preferred.includes(k) && !/^cycle\d/.test(k))];
   return ordered

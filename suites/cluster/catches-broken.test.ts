@@ -21,6 +21,7 @@ describe.concurrent("the live checks catch broken manifests", () => {
   test("claim-typo: the pod needs a claim that does not exist", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("claim-typo"));
     await expect(setup.waitForReadyPod()).rejects.toThrow(/the pod needs PersistentVolumeClaim "mysql-data", which does not exist/);
+    await expect(setup.waitForClaimBound()).rejects.toThrow(/PersistentVolumeClaim mysql-data does not exist in \S+ after the manifests were applied \(claims there: mysql-pvc\)/);
   });
 
   test("wrong-mount-path: /var/lib/mysql is not the claim but the image's anonymous volume", async ({ kube, namespace }) => {

@@ -40,7 +40,7 @@ export default async function setup(project: TestProject) {
       },
       timeoutOverrides: overrides,
     };
-    const { stop: _stop, ...info } = cluster;
+    const { stop: _stop, restartNode: _restart, ...info } = cluster;
     project.provide("cluster", info);
     project.provide("runFacts", facts);
     printBanner(facts);
