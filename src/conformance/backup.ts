@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -23,28 +23,54 @@ export interface BackupFacts {
 // MYSQL_ROOT_PASSWORD, so it is in no argv, log or report.
 const withRootPassword = (command: string) => ["sh", "-c", `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec ${command}`];
 
-/** mysqldump through exec, streamed to `file` and hashed on the way; never held whole in memory. */
-export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: string): Promise<BackupFacts> {
+/**
+ * mysqldump through exec, streamed to `file` and hashed on the way; never held
+ * whole in memory. `databases` names what to dump; "all" dumps every database.
+ */
+export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: string, databases: string[] | "all" = [datasetDatabase]): Promise<BackupFacts> {
+  for (const name of databases === "all" ? [] : databases) {
+    if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new Error(`"${name}" is not a database name mysqldump is given here (letters, digits, _ and $ only)`);
+  }
+  const what = databases === "all" ? "--all-databases" : `--databases ${databases.join(" ")}`;
   const hash = createHash("sha256");
-  const sink = createWriteStream(file);
+  // Written aside and renamed when complete: a failed dump never leaves a file that looks like a backup.
+  const partial = `${file}.partial`;
+  const sink = createWriteStream(partial);
   const tee = new PassThrough();
   tee.on("data", (chunk: Buffer) => hash.update(chunk));
   tee.pipe(sink);
-  const started = performance.now();
-  const result = await execInPod(
-    setup.kube,
-    { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
-    withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers --databases ${datasetDatabase}`),
-    { stdout: tee, timeoutMs: timeouts.execMs },
-  );
-  tee.end();
-  await finished(sink);
-  const duration_s = (performance.now() - started) / 1000;
-  if (result.exitCode !== 0) throw new Error(`mysqldump in ${pod.metadata?.name} exited ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`);
-  const bytes = statSync(file).size;
-  const complete = (await readTail(file, 200)).includes(dumpEndMarker);
-  if (!complete) throw new Error(`the dump ${file} (${bytes} bytes) has no "${dumpEndMarker}" line at its end: it is truncated`);
-  return { file, bytes, sha256: hash.digest("hex"), duration_s, complete };
+  try {
+    return await dumpInto();
+  } catch (error) {
+    sink.destroy();
+    rmSync(partial, { force: true });
+    throw error;
+  }
+
+  async function dumpInto(): Promise<BackupFacts> {
+    const started = performance.now();
+    const result = await execInPod(
+      setup.kube,
+      { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
+      withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers ${what}`),
+      { stdout: tee, timeoutMs: timeouts.execMs },
+    );
+    tee.end();
+    await finished(sink).catch((error: Error) => {
+      throw new Error(`writing ${partial} failed: ${error.message} (is the disk full?)`);
+    });
+    const duration_s = (performance.now() - started) / 1000;
+    if (result.exitCode !== 0) {
+      throw new Error(`mysqldump in ${pod.metadata?.name} exited ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`);
+    }
+    const bytes = statSync(partial).size;
+    const complete = (await readTail(partial, 200)).includes(dumpEndMarker);
+    if (!complete) {
+      throw new Error(`the dump of ${file} (${bytes} bytes) has no "${dumpEndMarker}" line at its end: it is truncated (is the disk full?)`);
+    }
+    renameSync(partial, file);
+    return { file, bytes, sha256: hash.digest("hex"), duration_s, complete };
+  }
 }
 
 /** Streams a dump into the mysql client of `pod`. */

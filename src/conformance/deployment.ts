@@ -22,6 +22,13 @@ export class DeployedSetup {
     this.workload = workload;
   }
 
+  /** The setup as already running in `namespace` (the operator commands): nothing is applied. */
+  static attach(kube: Kube, namespace: string, objects: LoadedObject[]): DeployedSetup {
+    const workload = findDatabaseWorkload(objects);
+    if (!workload) throw new Error(`no Deployment or StatefulSet running MySQL was found in ${[...new Set(objects.map((o) => o.file))].join(", ")}`);
+    return new DeployedSetup(kube, namespace, objects, workload);
+  }
+
   /** Applies the manifests into `namespace`. */
   static async deploy(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<DeployedSetup> {
     const workload = findDatabaseWorkload(objects);

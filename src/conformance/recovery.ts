@@ -4,7 +4,7 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { WaitError } from "../kube/wait.ts";
 import { openDatabase } from "../mysql/client.ts";
-import { checksumTables, compareChecksums, type TableChecksums } from "../mysql/dataset.ts";
+import { checksumTables, compareChecksums, datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { phaseNames, type RecoveryPhases } from "./phases.ts";
@@ -19,7 +19,7 @@ const pollMs = 100;
  * data. Throws when the data differs, or when recovery does not finish
  * within the deadline (diagnosed).
  */
-export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected: TableChecksums): Promise<RecoveryPhases> {
+export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected: TableChecksums, database: string = datasetDatabase): Promise<RecoveryPhases> {
   const { kube, namespace } = setup;
   const old = await setup.waitForReadyPod();
   const oldName = old.metadata!.name!;
@@ -59,7 +59,7 @@ export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected
 
   const db = await openDatabase(kube, namespace, replacement!.metadata!.name!, credentials, timeouts.mysqlReadyMs);
   try {
-    const actual = await checksumTables(db.connection);
+    const actual = await checksumTables(db.connection, database, Object.keys(expected));
     phases.firstVerifiedQuery_s = at();
     const differences = compareChecksums(expected, actual);
     if (differences.length) {

@@ -19,12 +19,21 @@ export async function loadDataset(connection: Connection): Promise<void> {
 }
 
 /** Columns of a table in a fixed order, so the checksum covers every value. */
-async function columnsOf(connection: Connection, table: string): Promise<string[]> {
+async function columnsOf(connection: Connection, database: string, table: string): Promise<string[]> {
   const [rows] = await connection.query(
     "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-    [datasetDatabase, table],
+    [database, table],
   );
   return (rows as { c: string }[]).map((r) => r.c);
+}
+
+/** The base tables of a database, by name. */
+export async function tablesOf(connection: Connection, database: string): Promise<string[]> {
+  const [rows] = await connection.query(
+    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [database],
+  );
+  return (rows as { t: string }[]).map((r) => r.t);
 }
 
 /**
@@ -32,13 +41,13 @@ async function columnsOf(connection: Connection, table: string): Promise<string[
  * row. It ignores row order and storage format, so the same data gives the
  * same checksum on another server (a restore target) too.
  */
-export async function checksumTables(connection: Connection): Promise<TableChecksums> {
+export async function checksumTables(connection: Connection, database: string = datasetDatabase, tables?: readonly string[]): Promise<TableChecksums> {
   const result: TableChecksums = {};
-  for (const table of datasetTables) {
-    const columns = await columnsOf(connection, table);
+  for (const table of tables ?? (database === datasetDatabase ? datasetTables : await tablesOf(connection, database))) {
+    const columns = await columnsOf(connection, database, table);
     if (columns.length === 0) continue; // a missing table shows as "missing" in compareChecksums
     const concat = `CONCAT_WS('|', ${columns.map((c) => `COALESCE(\`${c}\`, '∅')`).join(", ")})`;
-    const [rows] = await connection.query(`SELECT COUNT(*) AS n, LPAD(HEX(BIT_XOR(CRC32(${concat}))), 8, '0') AS x FROM ${datasetDatabase}.\`${table}\``);
+    const [rows] = await connection.query(`SELECT COUNT(*) AS n, LPAD(HEX(BIT_XOR(CRC32(${concat}))), 8, '0') AS x FROM \`${database}\`.\`${table}\``);
     const row = (rows as { n: number; x: string | null }[])[0]!;
     result[table] = { rows: Number(row.n), checksum: row.x ?? "00000000" };
   }

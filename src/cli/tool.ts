@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { DeployedSetup } from "../conformance/deployment.ts";
+import { assertReachable, connect } from "../kube/client.ts";
+import { loadManifests, ManifestError } from "../manifests/load.ts";
+import { secretValues } from "../manifests/secrets.ts";
+import { projectRoot } from "../paths.ts";
+import { redact } from "../report/results.ts";
+
+/**
+ * What the operator commands share: the cluster (--kubeconfig, KUBECONFIG or
+ * ~/.kube/config), the namespace the design runs in, and the manifests that
+ * say which workload, claim and Secret are MySQL's.
+ */
+export const commonUsage = `  --kubeconfig FILE  the cluster (default: KUBECONFIG, else ~/.kube/config)
+  --namespace NS     where MySQL runs (default: the kubeconfig context's namespace, else default)
+  --manifests DIR    the manifests that name the workload and claim (default: manifests/)
+  --json             machine-readable output
+  -h, --help         this text`;
+
+const commonOptions = {
+  kubeconfig: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  manifests: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+let secrets: string[] = [];
+
+/** Bad input: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], extra: T, usage: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...commonOptions, ...extra }, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+  }
+  return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
+}
+
+export interface ToolContext {
+  setup: DeployedSetup;
+  namespace: string;
+  server: string;
+}
+
+export async function connectTool(values: { kubeconfig?: string | boolean; namespace?: string | boolean; manifests?: string | boolean }): Promise<ToolContext> {
+  const path = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG ?? resolve(homedir(), ".kube/config");
+  if (!existsSync(path)) throw new UsageError(`no kubeconfig at ${path}: pass --kubeconfig FILE or set KUBECONFIG`);
+  const text = readFileSync(path, "utf8");
+  const config = new KubeConfig();
+  try {
+    config.loadFromString(text);
+  } catch (error) {
+    throw new UsageError(`the kubeconfig ${path} does not load: ${(error as Error).message}`);
+  }
+  const namespace = (values.namespace as string | undefined) ?? config.getContextObject(config.getCurrentContext())?.namespace ?? "default";
+  let objects;
+  try {
+    objects = loadManifests(resolve((values.manifests as string | undefined) ?? `${projectRoot}/manifests`));
+  } catch (error) {
+    if (error instanceof ManifestError) throw new UsageError(error.message);
+    throw error;
+  }
+  // Whatever a command prints passes through redact(): the manifests' secret values never show.
+  secrets = secretValues(objects);
+  const kube = connect(text);
+  await assertReachable(kube, path);
+  const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(() => true, () => false);
+  if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
+  return { setup: DeployedSetup.attach(kube, namespace, objects), namespace, server: kube.server };
+}
+
+/** Runs a command's main, mapping bad input to exit 2 and failures to exit 1, with one clear line each. */
+export function runTool(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(redact(`error: ${message}`, secrets));
+      process.exit(error instanceof UsageError ? 2 : 1);
+    },
+  );
+}
+
+export function print(text: string): void {
+  console.log(redact(text, secrets));
+}

@@ -1,0 +1,166 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import type { DeployedSetup } from "../conformance/deployment.ts";
+import { isNotFound } from "../kube/client.ts";
+import { execInPod } from "../kube/exec.ts";
+import { isPodReady } from "../kube/waits.ts";
+import { parseQuantity } from "../manifests/quantity.ts";
+import { timeouts } from "../timeouts.ts";
+
+/** What `storage-status` shows: the design's "monitoring dashboard", read from the cluster. */
+export interface StorageStatus {
+  namespace: string;
+  claim: { name: string; phase: string; requested?: string; capacity?: string; storageClass?: string; accessModes: string[]; volume?: string } | { name: string; missing: true };
+  volume?: { name: string; reclaimPolicy?: string; path?: string; node?: string };
+  storageClass?: { name: string; provisioner: string; reclaimPolicy?: string; volumeBindingMode?: string; allowVolumeExpansion: boolean } | { name: string; missing: true };
+  pod?: { name: string; phase: string; ready: boolean; node?: string; restarts: number; mountPath?: string; readOnly?: boolean };
+  usage?: DiskUsage;
+  /** Problems in words; empty when the storage is healthy. */
+  problems: string[];
+  /** Thresholds crossed, in words (not failures by themselves). */
+  warnings: string[];
+}
+
+export interface DiskUsage {
+  /** What MySQL's files take (du), in bytes. */
+  usedBytes: number;
+  /** The claim's capacity in bytes, when known. */
+  claimBytes?: number;
+  /** usedBytes against the claim's capacity. */
+  percentOfClaim?: number;
+  /** The filesystem under the mount (df): on local-path this is the node's disk, not the claim. */
+  filesystem: { sizeBytes: number; availableBytes: number; usedPercent: number };
+}
+
+/** `df -Pk DIR` output: the filesystem's size and free space in bytes. */
+export function parseDf(output: string): DiskUsage["filesystem"] {
+  const line = output.trim().split("\n").at(-1) ?? "";
+  const fields = line.trim().split(/\s+/);
+  const [size, used, available] = [fields[1], fields[2], fields[3]].map(Number);
+  if (fields.length < 6 || ![size, used, available].every((n) => Number.isFinite(n))) throw new Error(`unexpected df output: ${JSON.stringify(output.slice(0, 200))}`);
+  return { sizeBytes: size! * 1024, availableBytes: available! * 1024, usedPercent: size ? +((100 * used!) / size!).toFixed(1) : 0 };
+}
+
+/** `du -sk DIR` output, in bytes. */
+export function parseDu(output: string): number {
+  const kib = Number(output.trim().split(/\s+/)[0]);
+  if (!Number.isFinite(kib)) throw new Error(`unexpected du output: ${JSON.stringify(output.slice(0, 200))}`);
+  return kib * 1024;
+}
+
+export const usageThresholds = { warnPercent: 80, criticalPercent: 90 };
+
+/** Reads the claim, its volume and class, the MySQL pod and the data directory's usage. */
+export async function readStorageStatus(setup: DeployedSetup): Promise<StorageStatus> {
+  const { kube, namespace } = setup;
+  const status: StorageStatus = { namespace, claim: { name: setup.claimName, missing: true }, problems: [], warnings: [] };
+  const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: setup.claimName, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  if (!claim) {
+    status.problems.push(`PersistentVolumeClaim ${setup.claimName} does not exist in namespace ${namespace}`);
+  } else {
+    status.claim = {
+      name: setup.claimName,
+      phase: claim.status?.phase ?? "Unknown",
+      requested: claim.spec?.resources?.requests?.storage,
+      capacity: claim.status?.capacity?.storage,
+      storageClass: claim.spec?.storageClassName ?? undefined,
+      accessModes: claim.status?.accessModes ?? claim.spec?.accessModes ?? [],
+      volume: claim.spec?.volumeName,
+    };
+    if (claim.status?.phase !== "Bound") status.problems.push(`claim ${setup.claimName} is ${claim.status?.phase ?? "in no phase"}, not Bound`);
+    if (claim.spec?.volumeName) {
+      const pv = await kube.core.readPersistentVolume({ name: claim.spec.volumeName }).catch(() => undefined);
+      const nodeTerm = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.find((e) => e.key === "kubernetes.io/hostname");
+      if (pv) status.volume = { name: pv.metadata!.name!, reclaimPolicy: pv.spec?.persistentVolumeReclaimPolicy, path: pv.spec?.hostPath?.path ?? pv.spec?.local?.path, node: nodeTerm?.values?.[0] };
+      if (pv?.spec?.persistentVolumeReclaimPolicy === "Delete") status.warnings.push(`volume ${pv.metadata!.name} has reclaim policy Delete: deleting the claim deletes the data`);
+    }
+    const className = claim.spec?.storageClassName;
+    if (className) {
+      const sc = await kube.storage.readStorageClass({ name: className }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      status.storageClass = sc
+        ? { name: className, provisioner: sc.provisioner, reclaimPolicy: sc.reclaimPolicy, volumeBindingMode: sc.volumeBindingMode, allowVolumeExpansion: sc.allowVolumeExpansion === true }
+        : { name: className, missing: true };
+      if (!sc) status.problems.push(`StorageClass ${className} does not exist`);
+    }
+  }
+  const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const pod = pods.find(isPodReady) ?? pods[0];
+  if (!pod) {
+    status.problems.push(`no pod matches ${setup.selector} in namespace ${namespace}`);
+    return status;
+  }
+  status.pod = describeMysqlPod(setup, pod);
+  if (!status.pod.ready) status.problems.push(`pod ${status.pod.name} is ${status.pod.phase} and not Ready`);
+  if (status.pod.ready) {
+    status.usage = await readUsage(setup, pod, "capacity" in status.claim ? status.claim.capacity : undefined);
+    if (status.usage.percentOfClaim !== undefined) {
+      const p = status.usage.percentOfClaim;
+      if (p >= usageThresholds.criticalPercent) status.problems.push(`MySQL's files take ${p}% of the claim (critical at ${usageThresholds.criticalPercent}%)`);
+      else if (p >= usageThresholds.warnPercent) status.warnings.push(`MySQL's files take ${p}% of the claim (warning at ${usageThresholds.warnPercent}%)`);
+    }
+    if (status.usage.filesystem.usedPercent >= usageThresholds.criticalPercent) {
+      status.problems.push(`the filesystem under ${status.pod.mountPath} is ${status.usage.filesystem.usedPercent}% full`);
+    }
+  }
+  return status;
+}
+
+function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<StorageStatus["pod"]> {
+  const container = pod.status?.containerStatuses?.find((c) => c.name === setup.workload.container.name);
+  const mount = pod.spec?.containers.find((c) => c.name === setup.workload.container.name)?.volumeMounts?.find((m) => m.mountPath === setup.workload.dataMount?.mountPath);
+  return {
+    name: pod.metadata!.name!,
+    phase: pod.status?.phase ?? "Unknown",
+    ready: isPodReady(pod),
+    node: pod.spec?.nodeName,
+    restarts: container?.restartCount ?? 0,
+    mountPath: mount?.mountPath,
+    readOnly: mount?.readOnly ?? false,
+  };
+}
+
+async function readUsage(setup: DeployedSetup, pod: V1Pod, capacity: string | undefined): Promise<DiskUsage> {
+  const dir = setup.workload.dataMount?.mountPath ?? "/var/lib/mysql";
+  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const run = async (command: string[]) => {
+    const result = await execInPod(setup.kube, target, command, { timeoutMs: timeouts.execMs });
+    if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in pod ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
+    return result.stdout;
+  };
+  const filesystem = parseDf(await run(["df", "-Pk", dir]));
+  const usedBytes = parseDu(await run(["du", "-sk", dir]));
+  const claimBytes = parseQuantity(capacity);
+  return { usedBytes, claimBytes, percentOfClaim: claimBytes ? +((100 * usedBytes) / claimBytes).toFixed(1) : undefined, filesystem };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/** The status as lines for a terminal. */
+export function formatStatus(s: StorageStatus): string {
+  const lines = [`Storage of MySQL in namespace ${s.namespace}`];
+  if ("missing" in s.claim) lines.push(`  claim        ${s.claim.name}: missing`);
+  else {
+    lines.push(`  claim        ${s.claim.name}: ${s.claim.phase}, ${s.claim.capacity ?? "no capacity"} (requested ${s.claim.requested ?? "-"}), ${s.claim.accessModes.join(",") || "-"}, class ${s.claim.storageClass ?? "(default)"}`);
+  }
+  if (s.volume) lines.push(`  volume       ${s.volume.name}: reclaim ${s.volume.reclaimPolicy ?? "-"}${s.volume.path ? `, ${s.volume.path}` : ""}${s.volume.node ? ` on node ${s.volume.node}` : ""}`);
+  if (s.storageClass) {
+    lines.push(
+      "missing" in s.storageClass
+        ? `  class        ${s.storageClass.name}: missing`
+        : `  class        ${s.storageClass.name}: ${s.storageClass.provisioner}, reclaim ${s.storageClass.reclaimPolicy ?? "-"}, binding ${s.storageClass.volumeBindingMode ?? "-"}, expansion ${s.storageClass.allowVolumeExpansion ? "allowed" : "not allowed"}`,
+    );
+  }
+  if (s.pod) {
+    lines.push(`  pod          ${s.pod.name}: ${s.pod.phase}${s.pod.ready ? ", Ready" : ", not Ready"}, node ${s.pod.node ?? "-"}, ${s.pod.restarts} restarts`);
+    lines.push(`  mount        ${s.pod.mountPath ?? "(the data directory is not mounted from a volume)"}${s.pod.readOnly ? " (read-only)" : ""}`);
+  }
+  if (s.usage) {
+    const u = s.usage;
+    lines.push(`  usage        ${mib(u.usedBytes)} of MySQL's files${u.claimBytes ? `, ${u.percentOfClaim}% of the claim's ${gib(u.claimBytes)}` : ""}`);
+    lines.push(`  filesystem   ${gib(u.filesystem.sizeBytes)}, ${u.filesystem.usedPercent}% used, ${gib(u.filesystem.availableBytes)} free${u.claimBytes && u.filesystem.sizeBytes > u.claimBytes * 1.5 ? " (larger than the claim: this provisioner does not enforce the claim's size)" : ""}`);
+  }
+  for (const w of s.warnings) lines.push(`  warning      ${w}`);
+  for (const p of s.problems) lines.push(`  PROBLEM      ${p}`);
+  if (s.problems.length === 0) lines.push("  healthy");
+  return lines.join("\n");
+}

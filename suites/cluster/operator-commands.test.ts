@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { secretValues } from "../../src/manifests/secrets.ts";
+import { projectRoot } from "../../src/paths.ts";
+import { describe, expect, test } from "../support/test.ts";
+
+// The design's operator commands, run as a user runs them (a process, a
+// kubeconfig file, a namespace) against the design's setup on the cluster.
+describe("the operator commands", () => {
+  test("storage-status, storage-monitor, backup-db and test-persistence work on a running setup, and refuse bad input", async ({ cluster, kube, namespace, manifests, record }) => {
+    const dir = mkdtempSync(join(tmpdir(), "sc-tools-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    const secrets = secretValues(manifests);
+    const tool = async (name: string, ...args: string[]) => {
+      const started = performance.now();
+      const result = await execa(process.execPath, [`${projectRoot}/src/cli/${name}.ts`, "--kubeconfig", kubeconfig, ...args], { reject: false, cwd: dir, timeout: 300_000 });
+      const output = `${result.stdout}\n${result.stderr}`;
+      for (const secret of secrets) expect(output.includes(secret), `${name} printed a secret value`).toBe(false);
+      return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr, seconds: +((performance.now() - started) / 1000).toFixed(2) };
+    };
+    try {
+      const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+      await setup.waitForReadyPod();
+
+      const status = await tool("storage-status", "--namespace", namespace);
+      expect(status.code, `storage-status exited ${status.code}:\n${status.stdout}\n${status.stderr}`).toBe(0);
+      expect(status.stdout).toMatch(/claim\s+mysql-pvc: Bound, 1Gi \(requested 1Gi\), ReadWriteOnce, class standard/);
+      expect(status.stdout).toMatch(/pod\s+mysql-\S+: Running, Ready/);
+      expect(status.stdout).toMatch(/mount\s+\/var\/lib\/mysql\n/);
+      record("storage_status_s", status.seconds, "s");
+      const json = JSON.parse((await tool("storage-status", "--namespace", namespace, "--json")).stdout);
+      expect(json.claim.phase).toBe("Bound");
+      expect(json.usage.usedBytes, "MySQL's files on the claim, from du").toBeGreaterThan(1_000_000);
+      record("mysql_files_bytes", json.usage.usedBytes, "bytes");
+
+      const monitor = await tool("storage-monitor", "--namespace", namespace, "--count", "2", "--interval", "1");
+      expect(monitor.code, monitor.stdout + monitor.stderr).toBe(0);
+      expect(monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d  claim Bound  pod Ready \(0 restarts\)  used [\d.]+ MiB \([\d.]+% of claim\)/.test(l))).toHaveLength(2);
+      expect(monitor.stdout).toMatch(/2 samples, 0 with problems; growth -?[\d.]+ MiB\/min/);
+
+      const backupFile = join(dir, "backup.sql");
+      const backup = await tool("backup-db", "--namespace", namespace, "--all-databases", "--output", backupFile, "--json");
+      expect(backup.code, backup.stdout + backup.stderr).toBe(0);
+      const facts = JSON.parse(backup.stdout);
+      const content = readFileSync(backupFile);
+      expect(facts.sha256, "the sha256 backup-db printed is the file's").toBe(createHash("sha256").update(content).digest("hex"));
+      expect(content.subarray(-200).toString()).toContain("-- Dump completed on");
+      record("backup_db_bytes", facts.bytes, "bytes");
+      const again = await tool("backup-db", "--namespace", namespace, "--output", backupFile);
+      expect(again.code, "a second backup to the same file is refused").toBe(2);
+      expect(again.stderr).toContain(`${backupFile} exists; a backup never overwrites one`);
+
+      const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000");
+      expect(persistence.code, persistence.stdout + persistence.stderr).toBe(0);
+      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n   - 2000 test records survived the pod restart \(same count and checksum\)\n   - Recovery time: [\d.]+ s \(budget 30 s\)/);
+      record("test_persistence_s", persistence.seconds, "s");
+      const db = await setup.open();
+      const [dbs] = await db.connection.query("SHOW DATABASES LIKE 'storage_persistence_test'");
+      await db.close();
+      expect(dbs, "test-persistence drops its test database").toEqual([]);
+
+      const missing = await tool("storage-status", "--namespace", "no-such-namespace");
+      expect(missing.code).toBe(2);
+      expect(missing.stderr.trim()).toBe(`error: namespace no-such-namespace does not exist on ${kube.server}: pass --namespace where MySQL runs`);
+      const noConfig = await tool("storage-status", "--kubeconfig", join(dir, "absent"));
+      expect(noConfig.code).toBe(2);
+      expect(noConfig.stderr.trim()).toBe(`error: no kubeconfig at ${join(dir, "absent")}: pass --kubeconfig FILE or set KUBECONFIG`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
