@@ -1,8 +1,9 @@
-import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { LoadedObject } from "../manifests/load.ts";
 import type { Kube } from "./client.ts";
 import { describeApiError } from "./client.ts";
 import { managedBy } from "./namespace.ts";
+import { serverSideApply } from "./raw-apply.ts";
 
 /** Kinds without a namespace; everything else is applied into the check's namespace. */
 const clusterScoped = new Set([
@@ -28,7 +29,8 @@ export function inInstallOrder<T extends { object: { kind: string } }>(objects: 
 /**
  * Server-side applies manifest objects into `namespace` (overriding any
  * namespace they name, so checks never touch each other), labelled as ours.
- * An object the API server rejects fails with its file and line.
+ * An object the API server rejects (its schema, strictly: unknown fields
+ * too) fails with its file and line.
  */
 export async function applyObjects(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<void> {
   for (const { object, file, line } of inInstallOrder(objects)) {
@@ -36,7 +38,7 @@ export async function applyObjects(kube: Kube, namespace: string, objects: Loade
     if (!isClusterScoped(object.kind)) body.metadata.namespace = namespace;
     body.metadata.labels = { ...(object.metadata.labels ?? {}), ...managedBy };
     try {
-      await kube.objects.patch(body, undefined, undefined, "storage-conformance", true, PatchStrategy.ServerSideApply);
+      await serverSideApply(kube, body);
     } catch (error) {
       throw new Error(`applying ${object.kind}/${object.metadata.name} from ${file}:${line} failed: ${describeApiError(error)}`);
     }

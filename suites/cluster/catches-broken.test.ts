@@ -3,6 +3,7 @@ import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
+import { validateLive } from "../../src/conformance/schema-live.ts";
 import { checksumTables, loadDataset } from "../../src/mysql/dataset.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
@@ -49,5 +50,13 @@ describe.concurrent("the live checks catch broken manifests", () => {
     await db.close();
     const phases = await deletePodAndMeasureRecovery(setup, before);
     expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`));
+  });
+
+  test("schema-errors: the live API server names what the offline schema names: a misspelt field, a string for an integer, a string for a list", async ({ kube, namespace }) => {
+    const { rejected } = await validateLive(kube, namespace, loadManifests("fixtures/static/schema-errors"));
+    expect(rejected).toHaveLength(2);
+    // The server names one or both of the claim's errors, varying between runs.
+    expect(rejected[0]).toMatch(/^fixtures\/static\/schema-errors\/pvc\.yaml:2 PersistentVolumeClaim\/mysql-pvc: HTTP 500: [^]*(\.spec\.accessModes: expected list, got|\.spec\.storageClasName: field not declared in schema)/);
+    expect(rejected[1]).toMatch(/^fixtures\/static\/schema-errors\/pvc\.yaml:13 Deployment\/mysql: HTTP \d+: [^]*\.spec\.replicas/);
   });
 });
