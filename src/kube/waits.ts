@@ -68,7 +68,7 @@ export function podDeadEnd(state: PodState): string | undefined {
   for (const s of pod.status?.containerStatuses ?? []) {
     const reason = s.state?.waiting?.reason;
     if (reason && hopelessWaiting.has(reason)) return `container ${s.name} is ${reason}: ${s.state?.waiting?.message ?? ""}`;
-    if (reason === "CrashLoopBackOff" && (s.restartCount ?? 0) >= 3) return `container ${s.name} is crash-looping (${s.restartCount} restarts)`;
+    if (reason === "CrashLoopBackOff" && (s.restartCount ?? 0) >= 2) return `container ${s.name} is crash-looping (${s.restartCount} restarts)`;
   }
   if (state.claimsWithoutClass?.length) {
     const first = state.claimsWithoutClass[0]!;

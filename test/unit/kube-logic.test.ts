@@ -16,7 +16,7 @@ describe("podDeadEnd", () => {
   });
   it("keeps waiting through the first crash-loop restarts", () => {
     expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 1), missingClaims: [] })).toBeUndefined();
-    expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 3), missingClaims: [] })).toBe("container mysql is crash-looping (3 restarts)");
+    expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 2), missingClaims: [] })).toBe("container mysql is crash-looping (2 restarts)");
   });
   it("names a claim the API server confirms missing", () => {
     expect(podDeadEnd({ pod: waitingPod("ContainerCreating"), missingClaims: ["mysql-pvc-typo"] })).toBe(
