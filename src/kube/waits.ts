@@ -94,9 +94,11 @@ export async function waitForReadyPod(
 ): Promise<V1Pod> {
   const state = await waitFor(
     async (): Promise<PodState> => {
-      const pod = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.find(
+      // A Ready pod if there is one (with two replicas on one claim, the second may never be).
+      const candidates = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
         (p) => p.metadata?.name !== options.exclude && !p.metadata?.deletionTimestamp,
       );
+      const pod = candidates.find(isPodReady) ?? candidates[0];
       const missingClaims: string[] = [];
       const claimsWithoutClass: NonNullable<PodState["claimsWithoutClass"]> = [];
       if (pod && !pod.spec?.nodeName) {
