@@ -62,6 +62,8 @@ async function main(): Promise<number> {
   try {
     findings = staticCheck(manifestsDir);
     loadTimeouts();
+    const cycles = process.env.SC_RECOVERY_CYCLES;
+    if (cycles !== undefined && !/^[1-9][0-9]*$/.test(cycles)) throw new Error(`SC_RECOVERY_CYCLES=${cycles} is not a positive whole number`);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 2;
