@@ -11,6 +11,20 @@ interface ClaimState {
   classes?: string[];
   /** Set when the claim does not exist: the claims that do. */
   existingClaims?: string[];
+  /** The provisioner's repeated failure message, if any. */
+  provisioningFailed?: string;
+}
+
+/**
+ * The provisioner's own word when it keeps failing for this claim: a
+ * ProvisioningFailed event seen at least twice (one failure may be retried
+ * away; a repeated one is the provisioner saying no).
+ */
+async function repeatedProvisioningFailure(kube: Kube, namespace: string, claim: string): Promise<string | undefined> {
+  const events = await kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}` });
+  const failed = events.items.filter((e) => e.reason === "ProvisioningFailed");
+  const count = failed.reduce((n, e) => n + (e.count ?? 1) + (e.series?.count ?? 0), 0);
+  return count >= 2 ? failed.at(-1)?.message : undefined;
 }
 
 /**
@@ -30,6 +44,7 @@ export async function waitForClaimBound(kube: Kube, namespace: string, name: str
         const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
         if (!classes.includes(className)) return { claim, missingClass: className, classes };
       }
+      if (claim.status?.phase === "Pending") return { claim, provisioningFailed: await repeatedProvisioningFailure(kube, namespace, name) };
       return { claim };
     },
     (s) => s.claim?.status?.phase === "Bound",
@@ -39,7 +54,9 @@ export async function waitForClaimBound(kube: Kube, namespace: string, name: str
       deadEnd: (s) =>
         s.existingClaims
           ? `PersistentVolumeClaim ${name} does not exist in ${namespace} after the manifests were applied (claims there: ${s.existingClaims.join(", ") || "none"}); check the claimName`
-          : s.missingClass
+          : s.provisioningFailed
+            ? `the provisioner keeps failing: ${s.provisioningFailed}`
+            : s.missingClass
           ? `StorageClass "${s.missingClass}" does not exist (classes: ${s.classes!.join(", ") || "none"})`
           : s.claim?.status?.phase === "Lost"
             ? "the claim is Lost: its volume is gone"
@@ -59,6 +76,8 @@ interface PodState {
   missingClaims: string[];
   /** Claims the pod names whose StorageClass does not exist, as "claim → class". */
   claimsWithoutClass?: { claim: string; className: string; classes: string[] }[];
+  /** Claims the pod names whose provisioning keeps failing, with the provisioner's message. */
+  failedProvisioning?: { claim: string; message: string }[];
 }
 
 /** Why waiting longer for this pod cannot help, if it cannot. */
@@ -73,6 +92,10 @@ export function podDeadEnd(state: PodState): string | undefined {
   if (state.claimsWithoutClass?.length) {
     const first = state.claimsWithoutClass[0]!;
     return `the pod cannot be scheduled: its claim ${first.claim} names StorageClass "${first.className}", which does not exist (classes: ${first.classes.join(", ") || "none"})`;
+  }
+  if (state.failedProvisioning?.length) {
+    const first = state.failedProvisioning[0]!;
+    return `the pod cannot be scheduled: the provisioner keeps failing for its claim ${first.claim}: ${first.message}`;
   }
   if (state.missingClaims.length > 0) {
     return `the pod needs PersistentVolumeClaim ${state.missingClaims.map((c) => `"${c}"`).join(", ")}, which does not exist in ${pod.metadata?.namespace}`;
@@ -101,6 +124,7 @@ export async function waitForReadyPod(
       const pod = candidates.find(isPodReady) ?? candidates[0];
       const missingClaims: string[] = [];
       const claimsWithoutClass: NonNullable<PodState["claimsWithoutClass"]> = [];
+      const failedProvisioning: NonNullable<PodState["failedProvisioning"]> = [];
       if (pod && !pod.spec?.nodeName) {
         for (const v of pod.spec?.volumes ?? []) {
           const claimName = v.persistentVolumeClaim?.claimName;
@@ -112,9 +136,13 @@ export async function waitForReadyPod(
             const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
             if (!classes.includes(className)) claimsWithoutClass.push({ claim: claimName, className, classes });
           }
+          if (claim && claim.status?.phase === "Pending") {
+            const message = await repeatedProvisioningFailure(kube, namespace, claimName);
+            if (message) failedProvisioning.push({ claim: claimName, message });
+          }
         }
       }
-      return { pod, missingClaims, claimsWithoutClass };
+      return { pod, missingClaims, claimsWithoutClass, failedProvisioning };
     },
     (s) => isPodReady(s.pod),
     {

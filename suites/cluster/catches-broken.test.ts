@@ -19,6 +19,11 @@ describe.concurrent("the live checks catch broken manifests", () => {
     await expect(setup.waitForClaimBound()).rejects.toThrow(/gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist \(classes: [^)]*standard/);
   });
 
+  test("small-shared-claim: a ReadWriteMany claim the provisioner refuses, in the provisioner's words", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("small-shared-claim"));
+    await expect(setup.waitForClaimBound()).rejects.toThrow(/gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*ReadWriteMany|gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*only supports ReadWriteOnce/);
+  });
+
   test("claim-typo: the pod needs a claim that does not exist", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("claim-typo"));
     await expect(setup.waitForReadyPod()).rejects.toThrow(/the pod needs PersistentVolumeClaim "mysql-data", which does not exist/);

@@ -23,6 +23,10 @@ describe("podDeadEnd", () => {
       'the pod needs PersistentVolumeClaim "mysql-pvc-typo", which does not exist in ns',
     );
   });
+  it("quotes a provisioner that keeps refusing the claim", () => {
+    const state = { pod: waitingPod("ContainerCreating"), missingClaims: [], failedProvisioning: [{ claim: "mysql-pvc", message: "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes" }] };
+    expect(podDeadEnd(state)).toBe("the pod cannot be scheduled: the provisioner keeps failing for its claim mysql-pvc: NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes");
+  });
   it("names a claim whose StorageClass does not exist, with the classes that do", () => {
     const state = { pod: waitingPod("ContainerCreating"), missingClaims: [], claimsWithoutClass: [{ claim: "mysql-pvc", className: "fast-ssd", classes: ["local-path", "standard"] }] };
     expect(podDeadEnd(state)).toBe('the pod cannot be scheduled: its claim mysql-pvc names StorageClass "fast-ssd", which does not exist (classes: local-path, standard)');
