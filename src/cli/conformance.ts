@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { clusterFromKubeconfig } from "../cluster/index.ts";
+import { assertReachable, connect } from "../kube/client.ts";
 import { ManifestError } from "../manifests/load.ts";
 import { findingsAsChecks, formatFinding, staticCheck } from "../manifests/static-check.ts";
 import type { Finding } from "../manifests/rules.ts";
@@ -93,7 +95,17 @@ async function main(): Promise<number> {
   process.env.SC_REPORTS_DIR = reportsDir;
   process.env.SC_RUN_ID = runId;
   const kubeconfig = args.kubeconfig ?? process.env.KUBECONFIG;
-  if (kubeconfig) process.env.SC_KUBECONFIG = resolve(kubeconfig);
+  if (kubeconfig) {
+    // A named cluster that cannot be reached is bad input: one line, exit 2, before anything starts.
+    try {
+      const cluster = clusterFromKubeconfig(resolve(kubeconfig), runId);
+      await assertReachable(connect(cluster.kubeconfig), cluster.origin);
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`);
+      return 2;
+    }
+    process.env.SC_KUBECONFIG = resolve(kubeconfig);
+  }
 
   // Loaded only for a live run: --static-only needs neither vitest nor Docker.
   const { startVitest } = await import("vitest/node");

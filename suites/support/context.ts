@@ -24,6 +24,8 @@ export interface MeasuredValue {
 
 declare module "vitest" {
   interface ProvidedContext {
+    /** Set instead of cluster when the cluster could not be started or reached. */
+    clusterError: string;
     cluster: ClusterInfo;
     runFacts: RunFacts;
   }

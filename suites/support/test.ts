@@ -23,7 +23,15 @@ export const test = base.extend<{
   /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
   note: (text: string) => void;
 }>({
-  cluster: async ({}, use) => use(inject("cluster")),
+  cluster: async ({}, use) => {
+    const failure = inject("clusterError");
+    if (failure) {
+      const error = new Error(`the cluster checks cannot run: ${failure}`);
+      error.stack = error.message; // the cause is the message; a stack into the fixture says nothing more
+      throw error;
+    }
+    await use(inject("cluster"));
+  },
   kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
   manifests: async ({}, use) => use(loadManifests(inject("runFacts").manifestsDir)),
   namespace: async ({ kube, cluster, task }, use) => {
