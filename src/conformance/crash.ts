@@ -2,10 +2,10 @@ import { execOnNode } from "../cluster/node.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { WaitError } from "../kube/wait.ts";
-import { openDatabase } from "../mysql/client.ts";
-import { checksumTables, compareChecksums, type TableChecksums } from "../mysql/dataset.ts";
+import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
+import { secondsSince, verifySameData } from "./verify.ts";
 
 /** Seconds from the SIGKILL to each milestone, on the client's clock. */
 export interface CrashRecovery {
@@ -67,14 +67,6 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
     if (containerRestarted_s !== undefined && isPodReady(now)) mysqldReady_s = at();
     else await new Promise((r) => setTimeout(r, 100));
   }
-  const db = await openDatabase(kube, namespace, name, credentials, timeouts.mysqlReadyMs);
-  try {
-    const actual = await checksumTables(db.connection);
-    const firstVerifiedQuery_s = at();
-    const differences = compareChecksums(expected, actual);
-    if (differences.length) throw new Error(`the data changed across the crash of ${command} in pod ${name}:\n  ${differences.join("\n  ")}`);
-    return { containerRestarted_s: containerRestarted_s!, mysqldReady_s, firstVerifiedQuery_s, killed: `${command} (pid ${pid} on the node)` };
-  } finally {
-    await db.close();
-  }
+  const answered = await verifySameData(kube, { namespace, pod: name, credentials }, expected, `the crash of ${command} in pod ${name}`);
+  return { containerRestarted_s: containerRestarted_s!, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered), killed: `${command} (pid ${pid} on the node)` };
 }

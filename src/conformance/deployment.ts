@@ -68,7 +68,7 @@ export class DeployedSetup {
     return waitForClaimBound(this.kube, this.namespace, this.claimName, timeouts.claimBoundMs);
   }
 
-  waitForReadyPod(options: { exclude?: string; timeoutMs?: number } = {}): Promise<V1Pod> {
+  waitForReadyPod(options: { exclude?: string; timeoutMs?: number; runningIsEnough?: boolean } = {}): Promise<V1Pod> {
     return waitForReadyPod(this.kube, this.namespace, this.selector, options.timeoutMs ?? timeouts.podReadyMs, options);
   }
 
@@ -91,7 +91,11 @@ export class DeployedSetup {
   }
 
   /** Waits for a Ready pod and connects to its MySQL. */
-  async open(options: { exclude?: string } = {}): Promise<Database> {
+  /**
+   * Connects to MySQL in the Ready pod; with runningIsEnough, in a pod whose
+   * container runs, before its readiness probe passes (mysqld is retried).
+   */
+  async open(options: { exclude?: string; runningIsEnough?: boolean } = {}): Promise<Database> {
     const pod = await this.waitForReadyPod(options);
     return openDatabase(this.kube, this.namespace, pod.metadata!.name!, await this.rootCredentials(), timeouts.mysqlReadyMs);
   }

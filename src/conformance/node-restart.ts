@@ -2,10 +2,10 @@ import { assertReachable, connect, type Kube } from "../kube/client.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { WaitError } from "../kube/wait.ts";
-import { openDatabase } from "../mysql/client.ts";
-import { checksumTables, compareChecksums, type TableChecksums } from "../mysql/dataset.ts";
+import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
+import { secondsSince, verifySameData } from "./verify.ts";
 
 /** Seconds from the kill of the node container to each milestone, on the client's clock. */
 export interface NodeRestartRecovery {
@@ -60,14 +60,6 @@ export async function restartNodeAndMeasure(setup: DeployedSetup, restartNode: (
     await new Promise((r) => setTimeout(r, 200));
   }
   const mysqldReady_s = at();
-  const db = await openDatabase(kube, namespace, podName, credentials, timeouts.mysqlReadyMs);
-  try {
-    const actual = await checksumTables(db.connection);
-    const firstVerifiedQuery_s = at();
-    const differences = compareChecksums(expected, actual);
-    if (differences.length) throw new Error(`the data changed across the node restart (pod ${podName}):\n  ${differences.join("\n  ")}`);
-    return { nodeStarted_s, apiReachable_s, mysqldReady_s, firstVerifiedQuery_s, setup: after, kube };
-  } finally {
-    await db.close();
-  }
+  const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, expected, `the node restart (pod ${podName})`);
+  return { nodeStarted_s, apiReachable_s, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered), setup: after, kube };
 }

@@ -1,13 +1,13 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { isNotFound } from "../kube/client.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
-import { isPodReady } from "../kube/waits.ts";
+import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { WaitError } from "../kube/wait.ts";
-import { openDatabase } from "../mysql/client.ts";
-import { checksumTables, compareChecksums, datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
+import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { phaseNames, type RecoveryPhases } from "./phases.ts";
+import { secondsSince, verifySameData } from "./verify.ts";
 
 export { assertWithinBudget, overlapSeconds, percentile, phaseDurations, phaseNames, type RecoveryPhases } from "./phases.ts";
 
@@ -19,9 +19,14 @@ const pollMs = 100;
  * data. Throws when the data differs, or when recovery does not finish
  * within the deadline (diagnosed).
  */
-export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected: TableChecksums, database: string = datasetDatabase): Promise<RecoveryPhases> {
+export async function deletePodAndMeasureRecovery(
+  setup: DeployedSetup,
+  expected: TableChecksums,
+  database: string = datasetDatabase,
+  options: { runningIsEnough?: boolean } = {},
+): Promise<RecoveryPhases> {
   const { kube, namespace } = setup;
-  const old = await setup.waitForReadyPod();
+  const old = await setup.waitForReadyPod({ runningIsEnough: options.runningIsEnough });
   const oldName = old.metadata!.name!;
   const credentials = await setup.rootCredentials();
   const started = performance.now();
@@ -49,6 +54,11 @@ export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected
       const container = replacement.status?.containerStatuses?.find((c) => c.name === setup.workload.container.name);
       if (phases.containerStarted_s === undefined && container?.state?.running) phases.containerStarted_s = at();
       if (isPodReady(replacement)) phases.mysqldReady_s = at();
+      const deadEnd = podDeadEnd({ pod: replacement, missingClaims: [] });
+      if (deadEnd) {
+        const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
+        throw new WaitError(`the replacement of ${oldName} will not become Ready: ${deadEnd}; phases so far: ${JSON.stringify(phases)}`, diagnosis);
+      }
     }
     if (phases.mysqldReady_s === undefined) await new Promise((r) => setTimeout(r, pollMs));
   }
@@ -57,16 +67,8 @@ export async function deletePodAndMeasureRecovery(setup: DeployedSetup, expected
   phases.newPodScheduled_s ??= phases.mysqldReady_s;
   phases.containerStarted_s ??= phases.mysqldReady_s;
 
-  const db = await openDatabase(kube, namespace, replacement!.metadata!.name!, credentials, timeouts.mysqlReadyMs);
-  try {
-    const actual = await checksumTables(db.connection, database, Object.keys(expected));
-    phases.firstVerifiedQuery_s = at();
-    const differences = compareChecksums(expected, actual);
-    if (differences.length) {
-      throw new Error(`the data changed across the pod deletion (${oldName} → ${replacement!.metadata!.name}):\n  ${differences.join("\n  ")}`);
-    }
-  } finally {
-    await db.close();
-  }
+  const newName = replacement!.metadata!.name!;
+  const answered = await verifySameData(kube, { namespace, pod: newName, credentials }, expected, `the pod deletion (${oldName} → ${newName})`, database);
+  phases.firstVerifiedQuery_s = secondsSince(started, answered);
   return phases as RecoveryPhases;
 }

@@ -113,15 +113,18 @@ export async function waitForReadyPod(
   namespace: string,
   selector: string,
   timeoutMs: number,
-  options: { exclude?: string } = {},
+  options: { exclude?: string; runningIsEnough?: boolean } = {},
 ): Promise<V1Pod> {
+  // runningIsEnough: every container runs, Ready or not (a check that must act before readiness).
+  const done = (pod: V1Pod | undefined) =>
+    options.runningIsEnough ? !!pod && !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).length > 0 && pod.status!.containerStatuses!.every((c) => c.state?.running) : isPodReady(pod);
   const state = await waitFor(
     async (): Promise<PodState> => {
       // A Ready pod if there is one (with two replicas on one claim, the second may never be).
       const candidates = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
         (p) => p.metadata?.name !== options.exclude && !p.metadata?.deletionTimestamp,
       );
-      const pod = candidates.find(isPodReady) ?? candidates[0];
+      const pod = candidates.find(done) ?? candidates[0];
       const missingClaims: string[] = [];
       const claimsWithoutClass: NonNullable<PodState["claimsWithoutClass"]> = [];
       const failedProvisioning: NonNullable<PodState["failedProvisioning"]> = [];
@@ -144,9 +147,9 @@ export async function waitForReadyPod(
       }
       return { pod, missingClaims, claimsWithoutClass, failedProvisioning };
     },
-    (s) => isPodReady(s.pod),
+    (s) => done(s.pod),
     {
-      what: `a Ready pod matching ${selector}`,
+      what: `a ${options.runningIsEnough ? "running" : "Ready"} pod matching ${selector}`,
       timeoutMs,
       deadEnd: podDeadEnd,
       describe: (s) => (s.pod ? describePod(s.pod) : `no pod matching ${selector}`),
