@@ -1,6 +1,6 @@
 import { execOnNode } from "../cluster/node.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
-import { isPodReady } from "../kube/waits.ts";
+import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { WaitError } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
@@ -64,6 +64,11 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
     const status = now.status?.containerStatuses?.find((c) => c.name === container);
     lastSeen = `restartCount ${status?.restartCount}, state ${Object.keys(status?.state ?? {}).join(",")}, ready ${status?.ready}`;
     if (containerRestarted_s === undefined && (status?.restartCount ?? 0) > restartsBefore && status?.state?.running) containerRestarted_s = at();
+    const deadEnd = podDeadEnd({ pod: now, missingClaims: [] });
+    if (deadEnd) {
+      const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
+      throw new WaitError(`MySQL will not come back after ${command} (pid ${pid}) of pod ${name} was killed: ${deadEnd}`, diagnosis);
+    }
     if (containerRestarted_s !== undefined && isPodReady(now)) mysqldReady_s = at();
     else await new Promise((r) => setTimeout(r, 100));
   }
