@@ -4,13 +4,14 @@ import { isNotFound } from "./client.ts";
 import { collectDiagnostics, describePod } from "./diagnostics.ts";
 import { waitFor } from "./wait.ts";
 
-interface ClaimState {
+/** What the API server says of a claim that is not Bound yet: why it may never be. */
+export interface ClaimState {
   claim?: V1PersistentVolumeClaim;
+  /** Set when the claim does not exist: the claims that do. */
+  existingClaims?: string[];
   /** Set when the claim names a class the cluster does not have. */
   missingClass?: string;
   classes?: string[];
-  /** Set when the claim does not exist: the claims that do. */
-  existingClaims?: string[];
   /** The provisioner's repeated failure message, if any. */
   provisioningFailed?: string;
 }
@@ -28,39 +29,47 @@ async function repeatedProvisioningFailure(kube: Kube, namespace: string, claim:
 }
 
 /**
+ * Reads a claim and, while it is not Bound, what keeps it from binding: it
+ * does not exist, its class does not exist, or its provisioner keeps refusing.
+ * Both the claim wait and the pod wait judge a claim by this.
+ */
+async function inspectClaim(kube: Kube, namespace: string, name: string): Promise<ClaimState> {
+  const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  if (!claim) return { existingClaims: (await kube.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => c.metadata!.name!) };
+  if (claim.status?.phase === "Bound") return { claim };
+  const className = claim.spec?.storageClassName;
+  if (className) {
+    const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
+    if (!classes.includes(className)) return { claim, missingClass: className, classes };
+  }
+  if (claim.status?.phase === "Pending") return { claim, provisioningFailed: await repeatedProvisioningFailure(kube, namespace, name) };
+  return { claim };
+}
+
+/** Why waiting longer for this claim to bind cannot help, if it cannot. */
+function claimDeadEnd(name: string, namespace: string, s: ClaimState): string | undefined {
+  if (s.existingClaims) {
+    return `PersistentVolumeClaim ${name} does not exist in ${namespace} after the manifests were applied (claims there: ${s.existingClaims.join(", ") || "none"}); check the claimName`;
+  }
+  if (s.provisioningFailed) return `the provisioner keeps failing: ${s.provisioningFailed}`;
+  if (s.missingClass) return `StorageClass "${s.missingClass}" does not exist (classes: ${s.classes!.join(", ") || "none"})`;
+  if (s.claim?.status?.phase === "Lost") return "the claim is Lost: its volume is gone";
+  return undefined;
+}
+
+/**
  * Named wait: the claim is Bound. Called after the manifests are applied, so a
- * claim that does not exist, a missing class or a Lost claim ends it early.
+ * claim that does not exist, a missing class, a provisioner that keeps
+ * refusing or a Lost claim ends it early.
  */
 export async function waitForClaimBound(kube: Kube, namespace: string, name: string, timeoutMs: number): Promise<V1PersistentVolumeClaim> {
   const state = await waitFor(
-    async (): Promise<ClaimState> => {
-      const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-      if (!claim) {
-        const existingClaims = (await kube.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => c.metadata!.name!);
-        return { existingClaims };
-      }
-      const className = claim?.spec?.storageClassName;
-      if (claim && claim.status?.phase !== "Bound" && className) {
-        const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
-        if (!classes.includes(className)) return { claim, missingClass: className, classes };
-      }
-      if (claim.status?.phase === "Pending") return { claim, provisioningFailed: await repeatedProvisioningFailure(kube, namespace, name) };
-      return { claim };
-    },
+    () => inspectClaim(kube, namespace, name),
     (s) => s.claim?.status?.phase === "Bound",
     {
       what: `PersistentVolumeClaim ${name} to be Bound`,
       timeoutMs,
-      deadEnd: (s) =>
-        s.existingClaims
-          ? `PersistentVolumeClaim ${name} does not exist in ${namespace} after the manifests were applied (claims there: ${s.existingClaims.join(", ") || "none"}); check the claimName`
-          : s.provisioningFailed
-            ? `the provisioner keeps failing: ${s.provisioningFailed}`
-            : s.missingClass
-          ? `StorageClass "${s.missingClass}" does not exist (classes: ${s.classes!.join(", ") || "none"})`
-          : s.claim?.status?.phase === "Lost"
-            ? "the claim is Lost: its volume is gone"
-            : undefined,
+      deadEnd: (s) => claimDeadEnd(name, namespace, s),
       describe: (s) => (s.claim ? `phase ${s.claim.status?.phase}` : `no PersistentVolumeClaim named ${name} in ${namespace}`),
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },
@@ -107,6 +116,12 @@ export function isPodReady(pod: V1Pod | undefined): boolean {
   return !!pod && !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
 }
 
+/** Every container of the pod runs (Ready or not), and the pod is not being deleted. */
+export function isPodRunning(pod: V1Pod | undefined): boolean {
+  const statuses = pod?.status?.containerStatuses ?? [];
+  return !!pod && !pod.metadata?.deletionTimestamp && statuses.length > 0 && statuses.every((c) => c.state?.running);
+}
+
 /** Named wait: a pod matching `selector` (other than `exclude`) is Ready. */
 export async function waitForReadyPod(
   kube: Kube,
@@ -116,8 +131,7 @@ export async function waitForReadyPod(
   options: { exclude?: string; runningIsEnough?: boolean } = {},
 ): Promise<V1Pod> {
   // runningIsEnough: every container runs, Ready or not (a check that must act before readiness).
-  const done = (pod: V1Pod | undefined) =>
-    options.runningIsEnough ? !!pod && !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).length > 0 && pod.status!.containerStatuses!.every((c) => c.state?.running) : isPodReady(pod);
+  const done = options.runningIsEnough ? isPodRunning : isPodReady;
   const state = await waitFor(
     async (): Promise<PodState> => {
       // A Ready pod if there is one (with two replicas on one claim, the second may never be).
@@ -130,19 +144,12 @@ export async function waitForReadyPod(
       const failedProvisioning: NonNullable<PodState["failedProvisioning"]> = [];
       if (pod && !pod.spec?.nodeName) {
         for (const v of pod.spec?.volumes ?? []) {
-          const claimName = v.persistentVolumeClaim?.claimName;
-          if (!claimName) continue;
-          const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-          if (!claim) missingClaims.push(claimName);
-          const className = claim?.spec?.storageClassName;
-          if (claim && claim.status?.phase === "Pending" && className) {
-            const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
-            if (!classes.includes(className)) claimsWithoutClass.push({ claim: claimName, className, classes });
-          }
-          if (claim && claim.status?.phase === "Pending") {
-            const message = await repeatedProvisioningFailure(kube, namespace, claimName);
-            if (message) failedProvisioning.push({ claim: claimName, message });
-          }
+          const claim = v.persistentVolumeClaim?.claimName;
+          if (!claim) continue;
+          const state = await inspectClaim(kube, namespace, claim);
+          if (state.existingClaims) missingClaims.push(claim);
+          if (state.missingClass) claimsWithoutClass.push({ claim, className: state.missingClass, classes: state.classes! });
+          if (state.provisioningFailed) failedProvisioning.push({ claim, message: state.provisioningFailed });
         }
       }
       return { pod, missingClaims, claimsWithoutClass, failedProvisioning };
@@ -156,6 +163,5 @@ export async function waitForReadyPod(
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },
   );
-  const pod = state.pod;
-  return pod!;
+  return state.pod!;
 }
