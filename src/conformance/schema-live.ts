@@ -1,4 +1,4 @@
-import { inInstallOrder, isClusterScoped } from "../kube/apply.ts";
+import { inInstallOrder, placedIn } from "../kube/apply.ts";
 import { describeApiError, type Kube } from "../kube/client.ts";
 import { serverSideApply } from "../kube/raw-apply.ts";
 import type { LoadedObject } from "../manifests/load.ts";
@@ -12,10 +12,8 @@ export async function validateLive(kube: Kube, namespace: string, objects: Loade
   const rejected: string[] = [];
   const warnings: string[] = [];
   for (const { object, file, line } of inInstallOrder(objects)) {
-    const body = structuredClone(object);
-    if (!isClusterScoped(object.kind)) body.metadata = { ...body.metadata, namespace };
     try {
-      warnings.push(...(await serverSideApply(kube, body, { dryRun: true })).warnings.map((w) => `${file}:${line} ${w}`));
+      warnings.push(...(await serverSideApply(kube, placedIn(object, namespace), { dryRun: true })).warnings.map((w) => `${file}:${line} ${w}`));
     } catch (error) {
       rejected.push(`${file}:${line} ${object.kind}/${object.metadata.name}: ${describeApiError(error)}`);
     }

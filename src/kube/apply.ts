@@ -27,6 +27,17 @@ export function inInstallOrder<T extends { object: { kind: string } }>(objects: 
 }
 
 /**
+ * A copy of a manifest object as the suite applies it: in `namespace` (unless
+ * the kind has none) and labelled as ours.
+ */
+export function placedIn(object: KubernetesObject, namespace: string): KubernetesObject {
+  const body = structuredClone(object);
+  body.metadata = { ...body.metadata, labels: { ...(object.metadata?.labels ?? {}), ...managedBy } };
+  if (!isClusterScoped(object.kind!)) body.metadata.namespace = namespace;
+  return body;
+}
+
+/**
  * Server-side applies manifest objects into `namespace` (overriding any
  * namespace they name, so checks never touch each other), labelled as ours.
  * An object the API server rejects (its schema, strictly: unknown fields
@@ -34,11 +45,8 @@ export function inInstallOrder<T extends { object: { kind: string } }>(objects: 
  */
 export async function applyObjects(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<void> {
   for (const { object, file, line } of inInstallOrder(objects)) {
-    const body = structuredClone(object) as KubernetesObject & { metadata: Record<string, unknown> };
-    if (!isClusterScoped(object.kind)) body.metadata.namespace = namespace;
-    body.metadata.labels = { ...(object.metadata.labels ?? {}), ...managedBy };
     try {
-      await serverSideApply(kube, body);
+      await serverSideApply(kube, placedIn(object, namespace));
     } catch (error) {
       throw new Error(`applying ${object.kind}/${object.metadata.name} from ${file}:${line} failed: ${describeApiError(error)}`);
     }
