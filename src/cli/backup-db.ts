@@ -24,7 +24,8 @@ runTool(async () => {
     print(usage);
     return 0;
   }
-  const { setup, namespace } = await connectTool(args);
+  const setup = await connectTool(args);
+  const { namespace } = setup;
   const named = (args.database as unknown as string[] | undefined) ?? [];
   const fromEnv = setup.workload.container.env?.find((e) => e.name === "MYSQL_DATABASE")?.value;
   const databases = args["all-databases"] ? "all" : named.length ? named : fromEnv ? [fromEnv] : "all";

@@ -44,7 +44,8 @@ runTool(async () => {
   const count = args.count === undefined ? Infinity : Number(args.count);
   if (!(interval > 0)) throw new UsageError(`--interval ${args.interval} is not a positive number of seconds`);
   if (!(Number.isInteger(count) || count === Infinity) || count < 1) throw new UsageError(`--count ${args.count} is not a positive whole number`);
-  const { setup, namespace } = await connectTool(args);
+  const setup = await connectTool(args);
+  const { namespace } = setup;
 
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());

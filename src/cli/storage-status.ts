@@ -17,7 +17,7 @@ runTool(async () => {
     print(usage);
     return 0;
   }
-  const { setup } = await connectTool(args);
+  const setup = await connectTool(args);
   const status = await readStorageStatus(setup);
   print(args.json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.problems.length ? 1 : 0;

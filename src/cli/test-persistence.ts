@@ -28,7 +28,7 @@ runTool(async () => {
   if (!Number.isInteger(rows) || rows < 1 || rows > 1_000_000) throw new UsageError(`--rows ${args.rows} is not a whole number from 1 to 1000000`);
   const database = (args.database as string | undefined) ?? "storage_persistence_test";
   if (!/^[A-Za-z0-9_]+$/.test(database)) throw new UsageError(`--database ${database}: letters, digits and _ only`);
-  const { setup } = await connectTool(args);
+  const setup = await connectTool(args);
 
   const run = randomBytes(8).toString("hex");
   let db = await setup.open();

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { DeployedSetup } from "../conformance/deployment.ts";
 import { assertReachable, connect } from "../kube/client.ts";
 import { loadManifests, ManifestError } from "../manifests/load.ts";
@@ -44,23 +43,16 @@ export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>
   return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
 }
 
-export interface ToolContext {
-  setup: DeployedSetup;
-  namespace: string;
-  server: string;
-}
-
-export async function connectTool(values: { kubeconfig?: string | boolean; namespace?: string | boolean; manifests?: string | boolean }): Promise<ToolContext> {
+export async function connectTool(values: { kubeconfig?: string | boolean; namespace?: string | boolean; manifests?: string | boolean }): Promise<DeployedSetup> {
   const path = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG ?? resolve(homedir(), ".kube/config");
   if (!existsSync(path)) throw new UsageError(`no kubeconfig at ${path}: pass --kubeconfig FILE or set KUBECONFIG`);
-  const text = readFileSync(path, "utf8");
-  const config = new KubeConfig();
+  let kube;
   try {
-    config.loadFromString(text);
+    kube = connect(readFileSync(path, "utf8"));
   } catch (error) {
     throw new UsageError(`the kubeconfig ${path} does not load: ${(error as Error).message}`);
   }
-  const namespace = (values.namespace as string | undefined) ?? config.getContextObject(config.getCurrentContext())?.namespace ?? "default";
+  const namespace = (values.namespace as string | undefined) ?? kube.config.getContextObject(kube.config.getCurrentContext())?.namespace ?? "default";
   let objects;
   try {
     objects = loadManifests(resolve((values.manifests as string | undefined) ?? `${projectRoot}/manifests`));
@@ -70,11 +62,10 @@ export async function connectTool(values: { kubeconfig?: string | boolean; names
   }
   // Whatever a command prints passes through redact(): the manifests' secret values never show.
   secrets = secretValues(objects);
-  const kube = connect(text);
   await assertReachable(kube, path);
   const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(() => true, () => false);
   if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
-  return { setup: DeployedSetup.attach(kube, namespace, objects), namespace, server: kube.server };
+  return DeployedSetup.attach(kube, namespace, objects);
 }
 
 /** Runs a command's main, mapping bad input to exit 2 and failures to exit 1, with one clear line each. */
