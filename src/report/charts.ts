@@ -21,13 +21,29 @@ export async function renderChart(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** The recovery budget the run measured against, if a check recorded it. */
+function recoveryBudget(results: RunResults): number | undefined {
+  const value = results.checks.map((c) => c.values.recovery_budget_s?.value).find((v) => typeof v === "number");
+  return value as number | undefined;
+}
+
+/** The budget as a dashed red rule across the chart, on the axis that carries seconds. */
+function budgetRule(budget: number | undefined, axis: "x" | "y") {
+  if (budget === undefined) return [];
+  return [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { [axis]: { field: "budget", type: "quantitative" as const } } }];
+}
+
+/** One row per numeric value named in `labels`, across all checks, in label order per check. */
+function labelledSeconds(results: RunResults, labels: Record<string, string>): { label: string; seconds: number }[] {
+  return results.checks.flatMap((c) =>
+    Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ label, seconds: c.values[key]!.value as number }] : [])),
+  );
+}
+
 /** Per recovery cycle, how long each phase took (stacked), with the budget as a rule. */
 export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
   const rows: { cycle: string; phase: string; order: number; seconds: number }[] = [];
-  let budget: number | undefined;
   for (const check of results.checks) {
-    const budgetValue = check.values.recovery_budget_s?.value;
-    if (typeof budgetValue === "number") budget = budgetValue;
     const cycles = new Map<string, Record<string, number>>();
     for (const [key, v] of Object.entries(check.values)) {
       const match = /^cycle(\d+)_(\w+_s)$/.exec(key);
@@ -57,9 +73,7 @@ export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
           tooltip: [{ field: "phase" }, { field: "seconds" }],
         },
       },
-      ...(budget !== undefined
-        ? [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { y: { field: "budget", type: "quantitative" as const } } }]
-        : []),
+      ...budgetRule(recoveryBudget(results), "y"),
     ],
   };
 }
@@ -71,9 +85,7 @@ export function backupSpec(results: RunResults): TopLevelSpec | undefined {
     restore_same_server_s: "restore, same server",
     restore_fresh_deployment_s: "restore, fresh Deployment",
   };
-  const rows = results.checks.flatMap((c) =>
-    Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ step: label, seconds: c.values[key]!.value as number }] : [])),
-  );
+  const rows = labelledSeconds(results, labels);
   if (rows.length === 0) return undefined;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -83,9 +95,9 @@ export function backupSpec(results: RunResults): TopLevelSpec | undefined {
     data: { values: rows },
     mark: "bar",
     encoding: {
-      y: { field: "step", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
+      y: { field: "label", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
       x: { field: "seconds", type: "quantitative", title: "seconds" },
-      tooltip: [{ field: "step" }, { field: "seconds" }],
+      tooltip: [{ field: "label", title: "step" }, { field: "seconds" }],
     },
   };
 }
@@ -98,11 +110,7 @@ export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
     crash_recovery_s: "mysqld killed (SIGKILL)",
     node_restart_recovery_s: "node restarted",
   };
-  let budget: number | undefined;
-  const rows = results.checks.flatMap((c) => {
-    if (typeof c.values.recovery_budget_s?.value === "number") budget = c.values.recovery_budget_s.value;
-    return Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ disruption: label, seconds: c.values[key]!.value as number }] : []));
-  });
+  const rows = labelledSeconds(results, labels);
   if (rows.length < 2) return undefined;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -113,14 +121,12 @@ export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
         data: { values: rows },
         mark: "bar",
         encoding: {
-          y: { field: "disruption", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
+          y: { field: "label", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
           x: { field: "seconds", type: "quantitative", title: "seconds" },
-          tooltip: [{ field: "disruption" }, { field: "seconds" }],
+          tooltip: [{ field: "label", title: "disruption" }, { field: "seconds" }],
         },
       },
-      ...(budget !== undefined
-        ? [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { x: { field: "budget", type: "quantitative" as const } } }]
-        : []),
+      ...budgetRule(recoveryBudget(results), "x"),
     ],
   };
 }
