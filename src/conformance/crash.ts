@@ -1,11 +1,12 @@
 import { execOnNode } from "../cluster/node.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
-import { WaitError } from "../kube/wait.ts";
+import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince, verifySameData } from "./verify.ts";
+import { secondsSince } from "./phases.ts";
+import { verifySameData } from "./verify.ts";
 
 /** Seconds from the SIGKILL to each milestone, on the client's clock. */
 export interface CrashRecovery {
@@ -38,8 +39,7 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
   const { kube, namespace } = setup;
   const pod = await setup.waitForReadyPod();
   const name = pod.metadata!.name!;
-  const container = setup.workload.container.name;
-  const restartsBefore = pod.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
+  const restartsBefore = setup.mysqlContainerStatus(pod)?.restartCount ?? 0;
   const found = await execOnNode(nodeContainerId, ["sh", "-c", mysqldPidsScript(pod.metadata!.uid!)]);
   const processes = found.output.trim().split("\n").filter(Boolean);
   if (processes.length !== 1) {
@@ -48,30 +48,31 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
   const [pid, command] = processes[0]!.split(" ");
   const credentials = await setup.rootCredentials();
   const started = performance.now();
-  const at = () => +((performance.now() - started) / 1000).toFixed(2);
   const killed = await execOnNode(nodeContainerId, ["kill", "-KILL", pid!]);
   if (killed.exitCode !== 0) throw new Error(`kill -KILL ${pid} (${command} of pod ${name}) on the node failed: ${killed.output.trim()}`);
 
   let containerRestarted_s: number | undefined;
-  let mysqldReady_s: number | undefined;
-  let lastSeen = "nothing yet";
-  while (mysqldReady_s === undefined) {
-    if (performance.now() - started > timeouts.podReadyMs) {
-      const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
-      throw new WaitError(`MySQL did not come back within ${timeouts.podReadyMs / 1000} s after ${command} (pid ${pid}) of pod ${name} was killed; last seen: ${lastSeen}`, diagnosis);
-    }
-    const now = await kube.core.readNamespacedPod({ name, namespace });
-    const status = now.status?.containerStatuses?.find((c) => c.name === container);
-    lastSeen = `restartCount ${status?.restartCount}, state ${Object.keys(status?.state ?? {}).join(",")}, ready ${status?.ready}`;
-    if (containerRestarted_s === undefined && (status?.restartCount ?? 0) > restartsBefore && status?.state?.running) containerRestarted_s = at();
-    const deadEnd = podDeadEnd({ pod: now, missingClaims: [] });
-    if (deadEnd) {
-      const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
-      throw new WaitError(`MySQL will not come back after ${command} (pid ${pid}) of pod ${name} was killed: ${deadEnd}`, diagnosis);
-    }
-    if (containerRestarted_s !== undefined && isPodReady(now)) mysqldReady_s = at();
-    else await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(
+    async () => {
+      const now = await kube.core.readNamespacedPod({ name, namespace });
+      const status = setup.mysqlContainerStatus(now);
+      if (containerRestarted_s === undefined && (status?.restartCount ?? 0) > restartsBefore && status?.state?.running) containerRestarted_s = secondsSince(started);
+      return now;
+    },
+    (now) => containerRestarted_s !== undefined && isPodReady(now),
+    {
+      what: `MySQL to come back after ${command} (pid ${pid}) of pod ${name} was killed`,
+      timeoutMs: timeouts.podReadyMs,
+      intervalMs: 100,
+      deadEnd: (now) => podDeadEnd({ pod: now, missingClaims: [] }),
+      describe: (now) => {
+        const status = setup.mysqlContainerStatus(now);
+        return `restartCount ${status?.restartCount}, state ${Object.keys(status?.state ?? {}).join(",")}, ready ${status?.ready}`;
+      },
+      diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+    },
+  );
+  const mysqldReady_s = secondsSince(started);
   const answered = await verifySameData(kube, { namespace, pod: name, credentials }, expected, `the crash of ${command} in pod ${name}`);
   return { containerRestarted_s: containerRestarted_s!, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered), killed: `${command} (pid ${pid} on the node)` };
 }

@@ -1,12 +1,14 @@
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1ContainerStatus, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { applyObjects } from "../kube/apply.ts";
 import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { waitForClaimBound, waitForReadyPod } from "../kube/waits.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
+import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
+import { secondsSince } from "./phases.ts";
 import { timeouts } from "../timeouts.ts";
-import { findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "./setup.ts";
+import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "./setup.ts";
 
 /** The storage setup under test, applied in one namespace. */
 export class DeployedSetup {
@@ -43,6 +45,16 @@ export class DeployedSetup {
   /** The same setup through another client (a restarted node's API answers on a new port). */
   reconnected(kube: Kube): DeployedSetup {
     return new DeployedSetup(kube, this.namespace, this.objects, this.workload);
+  }
+
+  /** The MySQL container's status in `pod`. */
+  mysqlContainerStatus(pod: V1Pod): V1ContainerStatus | undefined {
+    return pod.status?.containerStatuses?.find((c) => c.name === this.workload.container.name);
+  }
+
+  /** Where MySQL's data directory is mounted (the design's /var/lib/mysql when nothing is). */
+  get dataDir(): string {
+    return this.workload.dataMount?.mountPath ?? defaultDataDir;
   }
 
   get selector(): string {
@@ -90,7 +102,22 @@ export class DeployedSetup {
     }
   }
 
-  /** Waits for a Ready pod and connects to its MySQL. */
+  /**
+   * Loads the ecomdb dataset through a connection of its own and returns the
+   * checksums the disruption checks compare against, and how long loading took.
+   */
+  async loadDataset(options: { runningIsEnough?: boolean } = {}): Promise<{ checksums: TableChecksums; seconds: number }> {
+    const db = await this.open(options);
+    try {
+      const started = performance.now();
+      await loadDataset(db.connection);
+      const seconds = secondsSince(started);
+      return { checksums: await checksumTables(db.connection), seconds };
+    } finally {
+      await db.close();
+    }
+  }
+
   /**
    * Connects to MySQL in the Ready pod; with runningIsEnough, in a pod whose
    * container runs, before its readiness probe passes (mysqld is retried).

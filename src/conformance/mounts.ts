@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { V1Pod } from "@kubernetes/client-node";
-import { execInPod } from "../kube/exec.ts";
+import { execChecked } from "../kube/exec.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
+import { secondsSince } from "./phases.ts";
 
 export interface MountFacts {
   mountPoint: string;
@@ -32,13 +33,9 @@ export function findMount(mountinfo: string, mountPoint: string): { root: string
  * Leaves a marker file for the outside-the-pod check.
  */
 export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string }): Promise<MountFacts> {
-  const dataDir = setup.workload.dataMount?.mountPath ?? "/var/lib/mysql";
+  const dataDir = setup.dataDir;
   const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
-  const run = async (command: string[]) => {
-    const result = await execInPod(setup.kube, target, command, { timeoutMs: timeouts.execMs });
-    if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
-    return result.stdout;
-  };
+  const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
   if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);
   const fromClaim = mount.root.includes(volume.name) || (volume.path !== undefined && mount.root === volume.path);
@@ -101,7 +98,7 @@ export async function probeSecondPod(setup: DeployedSetup, mysqlPod: V1Pod, mark
       if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    const seconds = +((performance.now() - started) / 1000).toFixed(2);
+    const seconds = secondsSince(started);
     const phase = pod?.status?.phase ?? "unknown";
     if (phase !== "Succeeded" && phase !== "Failed") {
       const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting;

@@ -2,15 +2,14 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { isNotFound } from "../kube/client.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
-import { WaitError } from "../kube/wait.ts";
+import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { phaseNames, type RecoveryPhases } from "./phases.ts";
-import { secondsSince, verifySameData } from "./verify.ts";
+import { secondsSince, type RecoveryPhases } from "./phases.ts";
+import { verifySameData } from "./verify.ts";
 
 export { assertWithinBudget, overlapSeconds, percentile, phaseDurations, phaseNames, type RecoveryPhases } from "./phases.ts";
-
 
 const pollMs = 100;
 
@@ -30,38 +29,35 @@ export async function deletePodAndMeasureRecovery(
   const oldName = old.metadata!.name!;
   const credentials = await setup.rootCredentials();
   const started = performance.now();
-  const at = () => +((performance.now() - started) / 1000).toFixed(2);
-  const deadline = started + timeouts.podReadyMs;
   await kube.core.deleteNamespacedPod({ name: oldName, namespace });
 
+  // Each poll records the milestones it sees, on the client's clock.
   const phases: Partial<RecoveryPhases> = {};
-  let replacement: V1Pod | undefined;
-  let lastSeen = "nothing yet";
-  while (phases.mysqldReady_s === undefined) {
-    if (performance.now() > deadline) {
-      const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
-      throw new WaitError(`recovery did not finish within ${timeouts.podReadyMs / 1000} s after deleting ${oldName}; phases so far: ${JSON.stringify(phases)}; last seen: ${lastSeen}`, diagnosis);
-    }
-    if (phases.oldPodGone_s === undefined) {
-      const gone = await kube.core.readNamespacedPod({ name: oldName, namespace }).then(() => false, (e) => (isNotFound(e) ? true : Promise.reject(e)));
-      if (gone) phases.oldPodGone_s = at();
-    }
-    const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items;
-    replacement = pods.find((p) => p.metadata?.name !== oldName && !p.metadata?.deletionTimestamp);
-    if (replacement) {
-      lastSeen = `pod ${replacement.metadata?.name} phase ${replacement.status?.phase}`;
-      if (phases.newPodScheduled_s === undefined && replacement.spec?.nodeName) phases.newPodScheduled_s = at();
-      const container = replacement.status?.containerStatuses?.find((c) => c.name === setup.workload.container.name);
-      if (phases.containerStarted_s === undefined && container?.state?.running) phases.containerStarted_s = at();
-      if (isPodReady(replacement)) phases.mysqldReady_s = at();
-      const deadEnd = podDeadEnd({ pod: replacement, missingClaims: [] });
-      if (deadEnd) {
-        const diagnosis = (await collectDiagnostics(kube, namespace)).summary;
-        throw new WaitError(`the replacement of ${oldName} will not become Ready: ${deadEnd}; phases so far: ${JSON.stringify(phases)}`, diagnosis);
+  const replacement = await waitFor(
+    async (): Promise<V1Pod | undefined> => {
+      if (phases.oldPodGone_s === undefined) {
+        const gone = await kube.core.readNamespacedPod({ name: oldName, namespace }).then(() => false, (e) => (isNotFound(e) ? true : Promise.reject(e)));
+        if (gone) phases.oldPodGone_s = secondsSince(started);
       }
-    }
-    if (phases.mysqldReady_s === undefined) await new Promise((r) => setTimeout(r, pollMs));
-  }
+      const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items;
+      const pod = pods.find((p) => p.metadata?.name !== oldName && !p.metadata?.deletionTimestamp);
+      if (pod) {
+        if (phases.newPodScheduled_s === undefined && pod.spec?.nodeName) phases.newPodScheduled_s = secondsSince(started);
+        if (phases.containerStarted_s === undefined && setup.mysqlContainerStatus(pod)?.state?.running) phases.containerStarted_s = secondsSince(started);
+        if (isPodReady(pod)) phases.mysqldReady_s = secondsSince(started);
+      }
+      return pod;
+    },
+    (pod) => isPodReady(pod),
+    {
+      what: `the replacement of ${oldName} to be Ready`,
+      timeoutMs: timeouts.podReadyMs,
+      intervalMs: pollMs,
+      deadEnd: (pod) => podDeadEnd({ pod, missingClaims: [] }),
+      describe: (pod) => `${pod ? `pod ${pod.metadata?.name} phase ${pod.status?.phase}` : "no replacement pod"}; phases so far: ${JSON.stringify(phases)}`,
+      diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+    },
+  );
   // With Recreate, the old pod is gone before the new one exists; fill what polling saw at once.
   phases.oldPodGone_s ??= phases.mysqldReady_s;
   phases.newPodScheduled_s ??= phases.mysqldReady_s;

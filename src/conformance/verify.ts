@@ -27,8 +27,3 @@ export async function verifySameData(
     await db.close();
   }
 }
-
-/** Seconds from `start` to `end` (both performance.now()), to the hundredth. */
-export function secondsSince(start: number, end: number = performance.now()): number {
-  return +((end - start) / 1000).toFixed(2);
-}

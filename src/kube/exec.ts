@@ -46,3 +46,13 @@ export async function execInPod(
       });
   });
 }
+
+/**
+ * Runs a command in a pod's container and returns its stdout; a non-zero exit
+ * is an error naming the command, the pod and what it printed on stderr.
+ */
+export async function execChecked(kube: Kube, target: { namespace: string; pod: string; container: string }, command: string[], timeoutMs: number): Promise<string> {
+  const result = await execInPod(kube, target, command, { timeoutMs });
+  if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in pod ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
+  return result.stdout;
+}

@@ -1,7 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { DeployedSetup } from "../conformance/deployment.ts";
 import { isNotFound } from "../kube/client.ts";
-import { execInPod } from "../kube/exec.ts";
+import { execChecked } from "../kube/exec.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { timeouts } from "../timeouts.ts";
@@ -105,7 +105,7 @@ export async function readStorageStatus(setup: DeployedSetup): Promise<StorageSt
 }
 
 function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<StorageStatus["pod"]> {
-  const container = pod.status?.containerStatuses?.find((c) => c.name === setup.workload.container.name);
+  const container = setup.mysqlContainerStatus(pod);
   const mount = pod.spec?.containers.find((c) => c.name === setup.workload.container.name)?.volumeMounts?.find((m) => m.mountPath === setup.workload.dataMount?.mountPath);
   return {
     name: pod.metadata!.name!,
@@ -119,13 +119,9 @@ function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<Storage
 }
 
 async function readUsage(setup: DeployedSetup, pod: V1Pod, capacity: string | undefined): Promise<DiskUsage> {
-  const dir = setup.workload.dataMount?.mountPath ?? "/var/lib/mysql";
+  const dir = setup.dataDir;
   const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
-  const run = async (command: string[]) => {
-    const result = await execInPod(setup.kube, target, command, { timeoutMs: timeouts.execMs });
-    if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in pod ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
-    return result.stdout;
-  };
+  const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const filesystem = parseDf(await run(["df", "-Pk", dir]));
   const usedBytes = parseDu(await run(["du", "-sk", dir]));
   const claimBytes = parseQuantity(capacity);

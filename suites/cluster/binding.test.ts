@@ -1,6 +1,7 @@
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { verifyBinding } from "../../src/conformance/binding.ts";
 import { timeouts } from "../../src/timeouts.ts";
+import { secondsSince } from "../../src/conformance/phases.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 describe("mysql-pvc", () => {
@@ -8,7 +9,7 @@ describe("mysql-pvc", () => {
     const started = performance.now();
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     await setup.waitForClaimBound();
-    record("claim_bound_s", +((performance.now() - started) / 1000).toFixed(2), "s");
+    record("claim_bound_s", secondsSince(started), "s");
 
     const facts = await verifyBinding(setup);
     record("storage_class", facts.storageClass.name, "");

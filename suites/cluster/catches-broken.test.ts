@@ -4,7 +4,6 @@ import { verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
-import { checksumTables, loadDataset } from "../../src/mysql/dataset.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
@@ -40,20 +39,14 @@ describe.concurrent("the live checks catch broken manifests", () => {
 
   test("emptydir-data: the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("emptydir-data"));
-    const db = await setup.open();
-    await loadDataset(db.connection);
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before } = await setup.loadDataset();
     await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
   });
 
   test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("slow-readiness"));
     // The first pod is used before its (slow) readiness: only the recovery needs to wait for it.
-    const db = await setup.open({ runningIsEnough: true });
-    await loadDataset(db.connection);
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before } = await setup.loadDataset({ runningIsEnough: true });
     const phases = await deletePodAndMeasureRecovery(setup, before, undefined, { runningIsEnough: true });
     expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`));
   });

@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
 import { projectRoot } from "../../src/paths.ts";
+import { secondsSince } from "../../src/conformance/phases.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 // The design's operator commands, run as a user runs them (a process, a
@@ -21,7 +22,7 @@ describe("the operator commands", () => {
       const result = await execa(process.execPath, [`${projectRoot}/src/cli/${name}.ts`, "--kubeconfig", kubeconfig, ...args], { reject: false, cwd: dir, timeout: 300_000 });
       const output = `${result.stdout}\n${result.stderr}`;
       for (const secret of secrets) expect(output.includes(secret), `${name} printed a secret value`).toBe(false);
-      return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr, seconds: +((performance.now() - started) / 1000).toFixed(2) };
+      return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr, seconds: secondsSince(started) };
     };
     try {
       const setup = await DeployedSetup.deploy(kube, namespace, manifests);

@@ -5,7 +5,6 @@ import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { restartNodeAndMeasure } from "../../src/conformance/node-restart.ts";
 import { connect } from "../../src/kube/client.ts";
 import { createNamespace } from "../../src/kube/namespace.ts";
-import { checksumTables, loadDataset } from "../../src/mysql/dataset.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
@@ -17,10 +16,7 @@ describe("the ecomdb dataset", () => {
   test(`survives a crash of mysqld (SIGKILL), recovered within ${budgetS} s`, async ({ cluster, kube, namespace, manifests, record, skip }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const db = await setup.open();
-    await loadDataset(db.connection);
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before } = await setup.loadDataset();
 
     const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before);
     record("killed", crash.killed, "");
@@ -42,10 +38,7 @@ describe("the ecomdb dataset", () => {
       await provideStandardStorageClass(kube);
       const namespace = await createNamespace(kube, "node-restart", cluster.runId);
       const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-      const db = await setup.open();
-      await loadDataset(db.connection);
-      const before = await checksumTables(db.connection);
-      await db.close();
+      const { checksums: before } = await setup.loadDataset();
 
       const restart = await restartNodeAndMeasure(setup, node.restartNode!, before);
       record("node_started_s", restart.nodeStarted_s, "s");

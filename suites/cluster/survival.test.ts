@@ -1,6 +1,5 @@
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, percentile, phaseNames, type RecoveryPhases } from "../../src/conformance/recovery.ts";
-import { checksumTables, loadDataset } from "../../src/mysql/dataset.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
@@ -11,12 +10,8 @@ describe("the ecomdb dataset", () => {
   test(`survives ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s`, async ({ kube, namespace, manifests, record, note }) => {
     expect(Number.isInteger(cycles) && cycles > 0, `SC_RECOVERY_CYCLES=${process.env.SC_RECOVERY_CYCLES} is not a positive whole number`).toBe(true);
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const db = await setup.open();
-    const loadStarted = performance.now();
-    await loadDataset(db.connection);
-    record("dataset_load_s", +((performance.now() - loadStarted) / 1000).toFixed(2), "s");
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before, seconds } = await setup.loadDataset();
+    record("dataset_load_s", seconds, "s");
     for (const [table, { rows }] of Object.entries(before)) record(`rows_${table}`, rows, "rows");
 
     // A cycle over budget ends the check at once (a broken setup fails fast);
