@@ -6,8 +6,10 @@
 #   storage-conformance/kubenode:HASH   the node (entrypoint `kubenode server`,
 #                                       k3s compatible for @testcontainers/k3s)
 # baked into it, imported into containerd at every start:
-#   registry.k8s.io/pause:PAUSE_VERSION, docker.io/library/mysql:8.4 (MariaDB),
-#   localhost/storage-conformance/{local-path-provisioner,busybox}
+#   registry.k8s.io/pause:PAUSE_VERSION, docker.io/library/mysql:8.4 and
+#   mysql:MYSQL_LINE (Oracle MySQL from Debian sid), docker.io/library/mariadb:MARIADB_LINE
+#   (Debian's MariaDB), localhost/storage-conformance/{local-path-provisioner,busybox}
+# On the host's Docker only project names are tagged (storage-conformance/...).
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
 export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
@@ -89,15 +91,61 @@ cp "$PROJECT_ROOT"/images/local-path-provisioner/Dockerfile "$ctx/local-path-pro
 build_image "registry.k8s.io/pause:$PAUSE_VERSION" "$ctx/pause"
 build_image "localhost/storage-conformance/busybox:debian" "$ctx/busybox" --label "org.opencontainers.image.version=$busybox_version"
 build_image "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" "$ctx/local-path-provisioner"
+# save_as TARBALL IMAGE NAME...: saves IMAGE for the node's containerd under
+# the NAMEs only. The names (mysql:8.4, the design's image) are never tagged in
+# the host's Docker, so a real image of that name there is never replaced.
+save_as() {
+  local tarball="$1" image="$2"; shift 2
+  local dir="$ctx/save.$$" tags
+  tags=$(printf '"%s",' "$@"); tags="[${tags%,}]"
+  rm -rf "$dir"; mkdir -p "$dir"
+  docker save "$image" | tar -x -C "$dir"
+  # docker save writes the legacy archive: RepoTags in manifest.json (what
+  # containerd's import reads) and the repositories file.
+  sed -i -E "s#\"RepoTags\":\[[^]]*\]#\"RepoTags\":$tags#" "$dir/manifest.json"
+  rm -f "$dir/repositories"
+  tar -C "$dir" -cf "$tarball" .
+  rm -rf "$dir"
+}
+# upstream_version DEBIAN_VERSION: 1:10.11.14-0+deb12u2 -> 10.11.14
+upstream_version() { local v="${1#*:}"; v="${v%%-*}"; echo "${v%%+*}"; }
+
+# MariaDB (Debian bookworm) behind the official mariadb image's contract: the
+# second engine, `mariadb:MARIADB_LINE` in the node.
 mariadb_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mariadb mariadb-server,mariadb-client,ca-certificates)
-build_image "storage-conformance/mysql-compatible:$recipe_hash" "$PROJECT_ROOT/images/mysql" --build-arg "ROOTFS=$mariadb_rootfs" \
-  --label "org.opencontainers.image.title=MariaDB (Debian $DEBIAN_SUITE) serving the mysql image contract"
-docker tag "storage-conformance/mysql-compatible:$recipe_hash" "mysql:8.4"
-docker tag "storage-conformance/mysql-compatible:$recipe_hash" "storage-conformance/mysql-compatible:latest"
+mariadb_version=$(upstream_version "$(docker run --rm "$mariadb_rootfs" dpkg-query -W -f '${Version}' mariadb-server)")
+case "$mariadb_version" in "$MARIADB_LINE".*) ;; *) die "Debian $DEBIAN_SUITE has MariaDB $mariadb_version, not the $MARIADB_LINE line images/versions.env pins" ;; esac
+build_image "storage-conformance/mariadb:$mariadb_version" "$PROJECT_ROOT/images/mariadb" --build-arg "ROOTFS=$mariadb_rootfs" \
+  --label "org.opencontainers.image.title=MariaDB $mariadb_version (Debian $DEBIAN_SUITE) behind the official mariadb image's contract" \
+  --label "org.opencontainers.image.version=$mariadb_version"
+save_as "$ctx/node/images/mariadb.tar" "storage-conformance/mariadb:$mariadb_version" "mariadb:$MARIADB_LINE"
+
+# Oracle MySQL Server from Debian's unstable suite, the default engine: the
+# design's `mysql:8.4` in the node (Debian packages no 8.4; sid has the
+# MYSQL_LINE). sid moves and keeps only current versions: when it has no
+# MYSQL_LINE release, the node serves MariaDB under the mysql names instead,
+# and says so in its labels (the reports' header shows it).
+mysql_engine=mysql
+if mysql_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mysql mysql-server,mysql-client,gosu,tzdata,openssl,ca-certificates "$MYSQL_DEBIAN_SUITE"); then
+  mysql_version=$(upstream_version "$(docker run --rm "$mysql_rootfs" dpkg-query -W -f '${Version}' mysql-server-core)")
+else
+  mysql_version=none
+fi
+case "$mysql_version" in
+  "$MYSQL_LINE".*)
+    build_image "storage-conformance/mysql:$mysql_version" "$PROJECT_ROOT/images/mysql" --build-arg "ROOTFS=$mysql_rootfs" \
+      --label "org.opencontainers.image.title=Oracle MySQL Server $mysql_version (Debian $MYSQL_DEBIAN_SUITE) behind the official mysql image's contract" \
+      --label "org.opencontainers.image.version=$mysql_version"
+    save_as "$ctx/node/images/mysql.tar" "storage-conformance/mysql:$mysql_version" "mysql:8.4" "mysql:$MYSQL_LINE" ;;
+  *)
+    log "WARNING: Debian $MYSQL_DEBIAN_SUITE has no MySQL $MYSQL_LINE (found: $mysql_version); the node serves MariaDB $mariadb_version as mysql:8.4"
+    mysql_engine="mariadb (fallback: Debian $MYSQL_DEBIAN_SUITE has no MySQL $MYSQL_LINE)"
+    mysql_version="$mariadb_version"
+    save_as "$ctx/node/images/mysql.tar" "storage-conformance/mariadb:$mariadb_version" "mysql:8.4" "mysql:$MYSQL_LINE" ;;
+esac
 docker save -o "$ctx/node/images/pause.tar" "registry.k8s.io/pause:$PAUSE_VERSION"
 docker save -o "$ctx/node/images/busybox.tar" "localhost/storage-conformance/busybox:debian"
 docker save -o "$ctx/node/images/local-path-provisioner.tar" "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
-docker save -o "$ctx/node/images/mysql.tar" "mysql:8.4"
 cp "$PROJECT_ROOT/images/local-path-provisioner/local-path-storage.yaml" "$ctx/node/manifests/local-storage.yaml"
 
 # 3. The node.
@@ -106,7 +154,10 @@ cp "$PROJECT_ROOT/images/node/Dockerfile" "$ctx/node/"
 build_image "$NODE_IMAGE" "$ctx/node" --build-arg "ROOTFS=$node_rootfs" \
   --label "storage-conformance.kubernetes-version=$KUBERNETES_VERSION" \
   --label "storage-conformance.containerd-version=$CONTAINERD_VERSION" \
-  --label "storage-conformance.recipe=$recipe_hash"
+  --label "storage-conformance.recipe=$recipe_hash" \
+  --label "storage-conformance.mysql-engine=$mysql_engine" \
+  --label "storage-conformance.mysql-version=$mysql_version" \
+  --label "storage-conformance.mariadb-version=$mariadb_version"
 docker tag "$NODE_IMAGE" storage-conformance/kubenode:latest
 log "built $NODE_IMAGE in $(( $(date +%s) - started )) s ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
 echo "$NODE_IMAGE"

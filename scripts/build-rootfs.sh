@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# build-rootfs.sh NAME PACKAGE[,PACKAGE...]
-# Builds a minimal Debian bookworm root filesystem with debootstrap and imports it
-# as the Docker image storage-conformance/rootfs-NAME:HASH (HASH covers the
-# package list). Prints the image name. Cached: a second call does nothing.
+# build-rootfs.sh NAME PACKAGE[,PACKAGE...] [SUITE]
+# Builds a minimal Debian root filesystem (SUITE, default bookworm) with
+# debootstrap and imports it as the Docker image storage-conformance/rootfs-NAME:HASH
+# (HASH covers the suite and the package list). Prints the image name. Cached:
+# a second call does nothing. The packages' exact versions are in the image's
+# /etc/storage-conformance-packages.txt.
 source "$(dirname "$0")/lib.sh"
 
 name="$1"; packages="$2"
-suite=bookworm
+suite="${3:-bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 hash=$(printf '%s\n' "$suite" "$packages" | sha256sum | cut -c1-12)
 image="storage-conformance/rootfs-$name:$hash"
@@ -23,7 +25,9 @@ if [ ! -s "$tarball" ]; then
 $(tail -n 20 "$work/log")"
   # What the image really contains, for the reports: package=version lines.
   chroot "$work/root" dpkg-query -W -f '${Package}=${Version}\n' >"$work/root/etc/storage-conformance-packages.txt"
-  rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"*
+  # A database package's postinst may initialise a data directory: the images
+  # start empty, like the official ones, and carry no package caches.
+  rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"* "$work/root/var/lib/mysql/"*
   mkdir -p "$CACHE_DIR/rootfs"
   tar -C "$work/root" --numeric-owner -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"

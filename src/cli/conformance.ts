@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterFromKubeconfig } from "../cluster/index.ts";
@@ -10,7 +10,8 @@ import { findingsAsChecks, formatFinding, staticCheck } from "../manifests/stati
 import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
-import { writeReports } from "../report/write.ts";
+import { writeEngineComparison, writeReports } from "../report/write.ts";
+import { parseEngineOption, type Engine } from "../conformance/engines.ts";
 import { loadTimeouts } from "../timeouts.ts";
 
 const usage = `usage: npm run conformance -- [options]
@@ -25,6 +26,10 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
   --static-only      only the checks that need no cluster (schema, storage
                      rules); no Docker needed. Prints FILE:LINE RULE SEVERITY MESSAGE
   --format FORMAT    text (default) or json, for --static-only
+  --engine ENGINE    mysql (default: the image the manifests name), mariadb
+                     (only the database container's image becomes mariadb:<line>),
+                     or all (one run per engine, reports side by side)
+  --suite NAME[,NAME]  only these suites: ${suiteNames().join(", ")}
   -h, --help         this text
 
 Environment: K3S_IMAGE (k3s image to run), SC_OFFLINE=1 (skip the pull, use the
@@ -45,6 +50,8 @@ async function main(): Promise<number> {
         reports: { type: "string" },
         "static-only": { type: "boolean" },
         format: { type: "string" },
+        engine: { type: "string" },
+        suite: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -61,7 +68,11 @@ async function main(): Promise<number> {
   const reportsDir = resolve(args.reports ?? `${projectRoot}/reports`);
   const runId = newRunId();
   let findings: Finding[];
+  let engines: Engine[];
+  let suiteFiles: string[];
   try {
+    engines = parseEngineOption(args.engine);
+    suiteFiles = selectSuites(args.suite);
     findings = staticCheck(manifestsDir);
     loadTimeouts();
     const cycles = process.env.SC_RECOVERY_CYCLES;
@@ -109,18 +120,60 @@ async function main(): Promise<number> {
 
   // Loaded only for a live run: --static-only needs neither vitest nor Docker.
   const { startVitest } = await import("vitest/node");
-  // The suites that judge the manifests; catches-broken tests the suite itself
-  // (against fixtures/broken), operator-commands tests the tools: both belong to `npm test` only.
-  const vitest = await startVitest("test", [], {
-    project: ["cluster"],
-    cliExclude: ["**/catches-broken.test.ts", "**/operator-commands.test.ts"],
-    watch: false,
-    root: projectRoot,
-  });
-  const failed = vitest.state.getCountOfFailedTests() + vitest.state.getUnhandledErrors().length;
-  const failedSetup = process.exitCode !== undefined && process.exitCode !== 0;
-  await vitest.close();
-  return failed > 0 || failedSetup || staticErrors > 0 ? 1 : 0;
+  let failedRuns = 0;
+  const perEngine: { engine: Engine; results?: RunResults }[] = [];
+  for (const engine of engines) {
+    // With several engines each run has reports of its own, and the side-by-side report the run id.
+    const engineRunId = engines.length > 1 ? `${runId}-${engine}` : runId;
+    process.env.SC_RUN_ID = engineRunId;
+    process.env.SC_ENGINE = engine;
+    if (engines.length > 1) console.error(`\n=== engine ${engine} (${engines.indexOf(engine) + 1} of ${engines.length}) ===`);
+    // The suites that judge the manifests; catches-broken tests the suite itself
+    // (against fixtures/broken), operator-commands tests the tools: both belong to `npm test` only.
+    const vitest = await startVitest("test", suiteFiles, {
+      project: ["cluster"],
+      cliExclude: ["**/catches-broken.test.ts", "**/operator-commands.test.ts"],
+      watch: false,
+      root: projectRoot,
+    });
+    const failed = vitest.state.getCountOfFailedTests() + vitest.state.getUnhandledErrors().length;
+    const failedSetup = process.exitCode !== undefined && process.exitCode !== 0;
+    process.exitCode = undefined;
+    await vitest.close();
+    if (failed > 0 || failedSetup) failedRuns++;
+    perEngine.push({ engine, results: readResults(join(reportsDir, engineRunId, "results.json")) });
+  }
+  if (engines.length > 1) {
+    const dir = await writeEngineComparison(reportsDir, runId, perEngine);
+    console.error(`engines side by side: ${dir} (and ${reportsDir}/latest)`);
+  }
+  return failedRuns > 0 || staticErrors > 0 ? 1 : 0;
+}
+
+/** The cluster suites a user may name with --suite (the self-tests are `npm test`'s). */
+function suiteNames(): string[] {
+  return readdirSync(join(projectRoot, "suites/cluster"))
+    .filter((f) => f.endsWith(".test.ts") && !["catches-broken.test.ts", "operator-commands.test.ts"].includes(f))
+    .map((f) => f.replace(/\.test\.ts$/, ""))
+    .sort();
+}
+
+/** `--suite a,b` as vitest file filters; every suite when absent. */
+function selectSuites(option: string | undefined): string[] {
+  if (option === undefined) return [];
+  const known = suiteNames();
+  const names = option.split(",").map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || unknown.length) throw new Error(`--suite ${option}: ${unknown.length ? `no suite named ${unknown.join(", ")}` : "names no suite"} (suites: ${known.join(", ")})`);
+  return names.map((n) => `suites/cluster/${n}.test.ts`);
+}
+
+function readResults(file: string): RunResults | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as RunResults;
+  } catch {
+    return undefined;
+  }
 }
 
 main().then(

@@ -21,6 +21,8 @@ export interface ImageChoice {
   source: "K3S_IMAGE" | "upstream" | "offline";
   /** Why, in one sentence, for the run banner. */
   reason: string;
+  /** The offline node only: which server each database image name serves there. */
+  engines?: string;
 }
 
 /**
@@ -35,9 +37,30 @@ export async function chooseClusterImage(env: NodeJS.ProcessEnv = process.env): 
     const pulled = await tryPull(upstream, timeouts.imagePullMs);
     if (pulled.ok) return { image: upstream, source: "upstream", reason: `pulled ${upstream}` };
     const image = await buildOfflineImage();
-    return { image, source: "offline", reason: `${upstream} could not be pulled (${pulled.reason}); built offline` };
+    return { image, source: "offline", reason: `${upstream} could not be pulled (${pulled.reason}); built offline`, engines: await offlineEngines(image) };
   }
-  return { image: await buildOfflineImage(), source: "offline", reason: "SC_OFFLINE=1" };
+  const image = await buildOfflineImage();
+  return { image, source: "offline", reason: "SC_OFFLINE=1", engines: await offlineEngines(image) };
+}
+
+/**
+ * What the offline node serves under the database image names, from the
+ * labels scripts/build-offline-image.sh puts on it. A node that had to fall
+ * back to MariaDB for `mysql` says so here, and so in every report's header.
+ */
+export async function offlineEngines(image: string): Promise<string | undefined> {
+  const result = await execa("docker", ["image", "inspect", "-f", "{{json .Config.Labels}}", image], { reject: false });
+  if (result.exitCode !== 0) return undefined;
+  return describeOfflineEngines(JSON.parse(result.stdout || "{}") as Record<string, string> | null, pinnedVersions());
+}
+
+export function describeOfflineEngines(labels: Record<string, string> | null, versions: Record<string, string>): string | undefined {
+  const engine = labels?.["storage-conformance.mysql-engine"];
+  if (!engine) return undefined;
+  const mysql = engine === "mysql"
+    ? `Oracle MySQL ${labels["storage-conformance.mysql-version"]} (Debian ${versions.MYSQL_DEBIAN_SUITE})`
+    : `MariaDB ${labels["storage-conformance.mysql-version"]}, NOT MySQL: ${engine.replace(/^mariadb \(fallback: (.*)\)$/, "$1")}`;
+  return `mysql:8.4 and mysql:${versions.MYSQL_LINE} serve ${mysql}; mariadb:${versions.MARIADB_LINE} serves MariaDB ${labels["storage-conformance.mariadb-version"]} (Debian ${versions.DEBIAN_SUITE})`;
 }
 
 /** Runs scripts/build-offline-image.sh (a no-op when cached) and returns the image name. */

@@ -11,6 +11,8 @@ interface EnvVar {
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
+  args?: string[];
   env?: EnvVar[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
@@ -93,4 +95,51 @@ export function rootPasswordSource(workload: DatabaseWorkload): CredentialSource
 
 export function labelSelector(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+/** Where the container's own arguments move mysqld's data directory (`--datadir=X` or `--datadir X`). */
+export interface DatadirArgument {
+  value: string;
+  field: "command" | "args";
+  index: number;
+}
+
+export function datadirArgument(container: Container): DatadirArgument | undefined {
+  for (const field of ["command", "args"] as const) {
+    const list = container[field] ?? [];
+    for (let index = 0; index < list.length; index++) {
+      const arg = list[index];
+      if (typeof arg !== "string") continue;
+      const joined = /^--datadir=(.+)$/.exec(arg);
+      if (joined) return { value: joined[1]!, field, index };
+      if (arg === "--datadir" && typeof list[index + 1] === "string") return { value: list[index + 1]!, field, index };
+    }
+  }
+  return undefined;
+}
+
+/** Whether `path` is `mountPath` or inside it. */
+export function isWithin(path: string, mountPath: string): boolean {
+  const base = mountPath.replace(/\/+$/, "");
+  const target = path.replace(/\/+$/, "");
+  return target === base || target.startsWith(`${base}/`);
+}
+
+/**
+ * The manifests with the database container's image replaced (the engine
+ * matrix runs the same design on another server); the rest is untouched.
+ * Returns the objects unchanged when `image` is undefined.
+ */
+export function withDatabaseImage(objects: LoadedObject[], image: string | undefined, dataDir = defaultDataDir): LoadedObject[] {
+  if (!image) return objects;
+  const workload = findDatabaseWorkload(objects, dataDir);
+  if (!workload) return objects;
+  return objects.map((loaded) => {
+    if (loaded !== workload.source) return loaded;
+    const object = structuredClone(loaded.object);
+    for (const container of podSpecOf(object)?.containers ?? []) {
+      if (container.name === workload.container.name) container.image = image;
+    }
+    return { ...loaded, object };
+  });
 }

@@ -1,4 +1,4 @@
-import { findDatabaseWorkload, type DatabaseWorkload } from "../conformance/setup.ts";
+import { datadirArgument, findDatabaseWorkload, isWithin, type DatabaseWorkload } from "../conformance/setup.ts";
 import type { LoadedObject } from "./load.ts";
 import { parseQuantity } from "./quantity.ts";
 
@@ -81,6 +81,21 @@ export const rules: Rule[] = [
       const volumes = (w.source.object.spec as { template: { spec: { volumes: { name: string }[] } } }).template.spec.volumes;
       const index = volumes.findIndex((v) => v.name === w.dataMount!.volume.name);
       return [{ at: w.source, path: [...podPath(w), "volumes", index], message: `${c.options.dataDir} of ${w.kind}/${w.name} is on volume "${w.dataMount.volume.name}" (${kind}), not a PersistentVolumeClaim: the data is lost when the pod goes` }];
+    },
+  },
+  {
+    id: "datadir-argument-on-claim",
+    severity: "error",
+    explanation: "the mysql image's entrypoint initialises and serves the data directory mysqld is given; a --datadir outside the claim puts the data in the container's filesystem",
+    fix: "drop --datadir from the container's arguments, or mount the claim at the directory it names",
+    check: (c) => {
+      const w = c.workload;
+      const moved = w ? datadirArgument(w.container) : undefined;
+      if (!w || !moved) return [];
+      const mountPath = w.dataMount?.mountPath ?? c.options.dataDir;
+      if (w.dataMount && isWithin(moved.value, mountPath)) return [];
+      const onClaim = w.claimName ? `claim ${w.claimName} mounted at ${mountPath}` : `${mountPath}`;
+      return [{ at: w.source, path: [...containerPath(w), moved.field, moved.index], message: `container ${w.container.name} of ${w.kind}/${w.name} runs mysqld with --datadir=${moved.value}, outside the ${onClaim}: MySQL initialises and writes its data in the container's filesystem and loses it with the pod` }];
     },
   },
   {

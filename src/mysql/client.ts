@@ -11,7 +11,19 @@ export interface Credentials {
 export interface Database {
   connection: Connection;
   pod: string;
+  /** `SELECT VERSION()`: which server really answered (MySQL 9.7.4, 10.11.14-MariaDB-...). */
+  serverVersion: string;
   close(): Promise<void>;
+}
+
+/**
+ * Who wants to know each server version a connection met (the test fixture
+ * records it with the check that talked to MySQL). Returns the unsubscribe.
+ */
+const versionObservers = new Set<(version: string) => void>();
+export function observeServerVersions(observer: (version: string) => void): () => void {
+  versionObservers.add(observer);
+  return () => versionObservers.delete(observer);
 }
 
 /**
@@ -45,9 +57,13 @@ export async function openDatabase(kube: Kube, namespace: string, pod: string, c
       },
     );
     const db = connection as Connection;
+    const [rows] = await db.query("SELECT VERSION() AS v");
+    const serverVersion = String((rows as { v: string }[])[0]?.v ?? "");
+    for (const observe of versionObservers) observe(serverVersion);
     return {
       connection: db,
       pod,
+      serverVersion,
       close: async () => {
         await db.end().catch(() => undefined);
         await forward.close();

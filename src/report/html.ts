@@ -1,5 +1,5 @@
 import { backupSpec, disruptionSpec, recoverySpec, renderChart } from "./charts.ts";
-import { headlineValues } from "./markdown.ts";
+import { engineLines, headlineValues } from "./markdown.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
 const esc = (text: unknown) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
@@ -47,6 +47,7 @@ export async function renderHtml(results: RunResults): Promise<string> {
 <h1>Storage conformance</h1>
 <p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed, ${failed} failed, ${skipped} skipped</p>
 <p class="muted">Run ${esc(results.runId)}, ${esc(results.startedAt)}, ${results.durationS.toFixed(1)} s. Manifests: ${esc(results.manifestsDir)}.</p>
+${engineLines(results).map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"' : ""}>${esc(l.replace(/\*\*|`/g, ""))}</p>`).join("\n")}
 ${failures.length ? `<h2>What failed</h2>${failures.map(failure).join("")}` : ""}
 ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}
 <h2>Cluster and storage</h2>${factsTable(results)}

@@ -14,6 +14,23 @@ export function headlineValues(check: CheckResult, limit = 6): string {
     .join(", ");
 }
 
+/**
+ * The database the run talked to, for every report's header: the engine asked
+ * for, the server versions that answered, and, on the offline node, what its
+ * image names serve (loudly when MySQL had to fall back to MariaDB).
+ */
+export function engineLines(results: RunResults): string[] {
+  if (!results.engine) return [];
+  const e = results.engine;
+  const lines = [
+    `**Engine:** ${e.name}${e.image ? ` (database container image replaced by \`${e.image}\`)` : " (the manifests' own image)"}; ` +
+      `server: ${e.serverVersions.length ? e.serverVersions.join(", ") : "no check reached MySQL"}`,
+  ];
+  const offline = (results.cluster as { offlineEngines?: string } | undefined)?.offlineEngines;
+  if (offline) lines.push(`${/NOT MySQL/.test(offline) ? "**WARNING: the offline node has no MySQL.** " : ""}Offline node: ${offline}`);
+  return lines;
+}
+
 /** A summary people read in a pull request (and GITHUB_STEP_SUMMARY). */
 export function renderMarkdown(results: RunResults): string {
   const { passed, failed, skipped } = results.summary;
@@ -23,6 +40,8 @@ export function renderMarkdown(results: RunResults): string {
     "",
     `Run \`${results.runId}\` in ${results.durationS.toFixed(1)} s on ${cluster ? `${cluster.kind} ${cluster.serverVersion}${cluster.image ? ` (\`${cluster.image}\`)` : ""}` : "no cluster (static checks only)"}; manifests \`${results.manifestsDir}\`.`,
     "",
+    ...engineLines(results).map((l) => `${l}  `),
+    ...(results.engine ? [""] : []),
     "| | suite | check | values |",
     "|---|---|---|---|",
     ...results.checks.map((c) => `| ${icon[c.status]} | ${c.suite} | ${cell(c.name)} | ${cell(headlineValues(c))} |`),

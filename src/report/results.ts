@@ -27,6 +27,8 @@ export interface RunResults {
   durationS: number;
   manifestsDir: string;
   cluster?: Record<string, unknown>;
+  /** The engine asked for (--engine), the image swapped in for it, and every server version the checks met. */
+  engine?: { name: string; image?: string; serverVersions: string[] };
   timeoutOverrides: string[];
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
@@ -49,4 +51,14 @@ export function redact(text: string, secrets: readonly string[]): string {
     if (secret.length >= 4) out = out.split(secret).join("[redacted]");
   }
   return out;
+}
+
+/** The distinct server versions the checks recorded (value `server_version`), in order of appearance. */
+export function serverVersionsOf(checks: CheckResult[]): string[] {
+  const seen = new Set<string>();
+  for (const c of checks) {
+    const v = c.values.server_version?.value;
+    if (typeof v === "string") for (const version of v.split(", ")) if (version) seen.add(version);
+  }
+  return [...seen];
 }

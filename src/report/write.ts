@@ -4,6 +4,7 @@ import { renderHtml } from "./html.ts";
 import { renderJUnit } from "./junit.ts";
 import { renderMarkdown } from "./markdown.ts";
 import type { RunResults } from "./results.ts";
+import { renderEngineHtml, renderEngineMarkdown, type EngineRun } from "./engines.ts";
 
 /**
  * Writes a run's reports to DIR/<runId>/ (results.json, junit.xml, summary.md,
@@ -26,8 +27,29 @@ export async function writeReports(reportsDir: string, results: RunResults): Pro
     writeFileSync(join(dir, "diagnostics.txt"), `${check.name}\n\n${check.message}\n\n${check.diagnostics}\n`);
   });
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  mirrorToLatest(reportsDir, runDir);
+  return runDir;
+}
+
+/**
+ * The runs of one conformance run on several engines, side by side: DIR/<runId>/
+ * with engines.json (every engine's results), summary.md and report.html; each
+ * engine's own reports stay in DIR/<runId>-<engine>/. Mirrored to DIR/latest/.
+ */
+export async function writeEngineComparison(reportsDir: string, runId: string, runs: EngineRun[]): Promise<string> {
+  const runDir = join(reportsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, "engines.json"), JSON.stringify({ runId, engines: runs }, null, 2) + "\n");
+  const markdown = renderEngineMarkdown(runId, runs);
+  writeFileSync(join(runDir, "summary.md"), markdown);
+  writeFileSync(join(runDir, "report.html"), renderEngineHtml(runId, runs));
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  mirrorToLatest(reportsDir, runDir);
+  return runDir;
+}
+
+function mirrorToLatest(reportsDir: string, runDir: string): void {
   const latest = join(reportsDir, "latest");
   rmSync(latest, { recursive: true, force: true });
   cpSync(runDir, latest, { recursive: true });
-  return runDir;
 }

@@ -5,12 +5,12 @@ import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/confo
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, test } from "../support/test.ts";
+import { describe, expect, loadForEngine, test } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
 // must fail with a finding a person understands. Variants run side by side,
 // each in its own namespace.
-const variant = (name: string) => loadManifests(`fixtures/broken/${name}`);
+const variant = (name: string) => loadForEngine(`fixtures/broken/${name}`);
 
 describe.concurrent("the live checks catch broken manifests", () => {
   test("missing-class: the claim's StorageClass does not exist, named with the classes that do", async ({ kube, namespace }) => {
@@ -39,6 +39,12 @@ describe.concurrent("the live checks catch broken manifests", () => {
 
   test("emptydir-data: the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("emptydir-data"));
+    const { checksums: before } = await setup.loadDataset();
+    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
+  });
+
+  test("datadir-off-claim: container args move the data directory off the claim, and the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("datadir-off-claim"));
     const { checksums: before } = await setup.loadDataset();
     await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
   });

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startCluster, type Cluster } from "../../src/cluster/index.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
+import { engineImage, parseEngineOption } from "../../src/conformance/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
@@ -32,6 +33,7 @@ async function startRun(project: TestProject) {
   const objects = loadManifests(manifestsDir);
   process.env.SC_REDACT = secretValues(objects).join("\n");
   const { overrides } = loadTimeouts();
+  const [engine] = parseEngineOption(process.env.SC_ENGINE);
 
   const cluster: Cluster = await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
   try {
@@ -50,7 +52,9 @@ async function startRun(project: TestProject) {
         imageReason: cluster.image?.reason,
         privileged: cluster.privileged?.detail,
         startSeconds: cluster.startSeconds,
+        offlineEngines: cluster.image?.engines,
       },
+      engine: { name: engine!, image: engineImage(engine!) },
       timeoutOverrides: overrides,
     };
     const { stop: _stop, restartNode: _restart, ...info } = cluster;
@@ -73,6 +77,8 @@ function printBanner(facts: RunFacts): void {
     `  cluster:   ${c.kind} ${c.serverVersion} via ${c.origin}${c.startSeconds ? ` (started in ${c.startSeconds.toFixed(1)} s)` : ""}`,
     ...(c.imageReason ? [`  image:     ${c.image} (${c.imageReason})`] : []),
     ...(c.privileged ? [`  node mode: ${c.privileged}`] : []),
+    ...(c.offlineEngines ? [`  databases: ${c.offlineEngines}`] : []),
+    `  engine:    ${facts.engine.name}${facts.engine.image ? ` (the database container runs ${facts.engine.image} instead of the manifests' image)` : " (the manifests' own image)"}`,
     `  manifests: ${facts.manifestsDir}`,
     ...(facts.timeoutOverrides.length ? [`  timeouts:  ${facts.timeoutOverrides.join(" ")}`] : []),
   ];

@@ -34,6 +34,7 @@ const expectations: Record<string, string[]> = {
   "no-probe-no-requests": ["mysql-deployment.yaml:24 readiness-probe error", "mysql-deployment.yaml:51 resource-requests warning"],
   "small-shared-claim": ["mysql-pvc.yaml:13 claim-requests-storage error", "mysql-pvc.yaml:10 single-writer-access-mode warning"],
   "read-only-data": ["mysql-deployment.yaml:43 data-dir-writable error"],
+  "datadir-off-claim": ["mysql-deployment.yaml:29 datadir-argument-on-claim error"],
   // These two are only visible on a live cluster (no such class; readiness too late for the budget).
   "missing-class": [],
   "slow-readiness": [],

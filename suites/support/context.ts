@@ -1,4 +1,5 @@
 import type { ClusterInfo } from "../../src/cluster/index.ts";
+import type { Engine } from "../../src/conformance/engines.ts";
 
 /** Facts about the run that reports may show: no kubeconfig, no secret. */
 export interface RunFacts {
@@ -13,7 +14,11 @@ export interface RunFacts {
     imageReason?: string;
     privileged?: string;
     startSeconds?: number;
+    /** Offline node only: which server each database image name serves, from the image's labels. */
+    offlineEngines?: string;
   };
+  /** The engine asked for, and the image swapped in for it (none: the manifests' own). */
+  engine: { name: Engine; image?: string };
   timeoutOverrides: string[];
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
-import { redact, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import { redact, serverVersionsOf, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
 import "./context.ts";
 
@@ -61,6 +61,7 @@ export class ResultsReporter implements Reporter {
       durationS: (finished.getTime() - this.started.getTime()) / 1000,
       manifestsDir: facts?.manifestsDir ?? process.env.SC_MANIFESTS ?? "manifests",
       cluster: facts?.cluster,
+      ...(facts?.engine ? { engine: { ...facts.engine, serverVersions: serverVersionsOf(checks) } } : {}),
       timeoutOverrides: facts?.timeoutOverrides ?? [],
       summary: summarise(checks),
       checks,

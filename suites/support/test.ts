@@ -3,11 +3,18 @@ import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
+import { withDatabaseImage } from "../../src/conformance/setup.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
+import { observeServerVersions } from "../../src/mysql/client.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { MeasuredValue } from "./context.ts";
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
+
+/** Manifests from `dir`, with the database image of the run's engine (--engine) swapped in. */
+export function loadForEngine(dir: string): LoadedObject[] {
+  return withDatabaseImage(loadManifests(dir), inject("runFacts").engine.image);
+}
 
 /**
  * The fixtures every cluster check uses: the cluster, API clients, the
@@ -20,6 +27,8 @@ export const test = base.extend<{
   manifests: LoadedObject[];
   namespace: string;
   record: Record_;
+  /** Records `server_version` on every check that talked to MySQL (automatic). */
+  serverVersion: void;
   /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
   note: (text: string) => void;
 }>({
@@ -33,7 +42,7 @@ export const test = base.extend<{
     await use(inject("cluster"));
   },
   kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
-  manifests: async ({}, use) => use(loadManifests(inject("runFacts").manifestsDir)),
+  manifests: async ({}, use) => use(loadForEngine(inject("runFacts").manifestsDir)),
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
     const namespace = await createNamespace(kube, purpose, cluster.runId);
@@ -54,6 +63,19 @@ export const test = base.extend<{
     use((text) => {
       task.meta.notes = [...(task.meta.notes ?? []), text];
     }),
+  serverVersion: [
+    async ({ task }, use) => {
+      const seen = new Set<string>();
+      const stop = observeServerVersions((version) => seen.add(version));
+      try {
+        await use();
+      } finally {
+        stop();
+        if (seen.size) task.meta.values = { ...task.meta.values, server_version: { value: [...seen].join(", "), unit: "" } };
+      }
+    },
+    { auto: true },
+  ],
   record: async ({ task }, use) =>
     use((name, value, unit) => {
       task.meta.values = { ...task.meta.values, [name]: { value, unit } };
