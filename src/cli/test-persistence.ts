@@ -41,6 +41,7 @@ runTool(async () => {
   }
   const expected = await checksumTables(db.connection, database, ["records"]);
   const before = db.pod;
+  const serverVersion = db.serverVersion;
   await db.close();
   print(`wrote ${rows} test records to ${database}.records (checksum ${expected.records!.checksum}); deleting pod ${before}`);
 
@@ -55,6 +56,7 @@ runTool(async () => {
     }
     const summary = {
       verdict: failure ? "over budget" : "verified",
+      server_version: serverVersion,
       rows,
       recovery_s: phases.firstVerifiedQuery_s,
       budget_s: timeouts.recoveryBudgetMs / 1000,
@@ -66,7 +68,7 @@ runTool(async () => {
         ? JSON.stringify(summary, null, 2)
         : [
             failure ? "❌ FAILURE: recovery is over budget" : "✅ SUCCESS: Data persistence verified!",
-            `   - ${rows} test records survived the pod restart (same count and checksum)`,
+            `   - ${rows} test records survived the pod restart (same count and checksum), on ${serverVersion}`,
             `   - Recovery time: ${phases.firstVerifiedQuery_s} s (budget ${summary.budget_s} s): ${segments}`,
             ...(summary.overlap_s > 0 ? [`   - the new pod ran ${summary.overlap_s} s beside the old one on the ReadWriteOnce volume`] : []),
             ...(failure ? [`   ${failure}`] : []),
