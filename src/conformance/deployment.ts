@@ -1,4 +1,4 @@
-import type { V1ContainerStatus, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { PatchStrategy, type V1ContainerStatus, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
 import { applyObjects } from "../kube/apply.ts";
 import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
@@ -45,6 +45,25 @@ export class DeployedSetup {
   /** The same setup through another client (a restarted node's API answers on a new port). */
   reconnected(kube: Kube): DeployedSetup {
     return new DeployedSetup(kube, this.namespace, this.objects, this.workload);
+  }
+
+  /**
+   * `kubectl rollout restart`: stamps the pod template with the time, so the
+   * workload's controller replaces its pods by its own update strategy.
+   */
+  async rolloutRestart(): Promise<void> {
+    const { kind, name } = this.workload;
+    const patch = {
+      apiVersion: "apps/v1",
+      kind,
+      metadata: { name, namespace: this.namespace },
+      spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } } } },
+    };
+    try {
+      await this.kube.objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
+    } catch (error) {
+      throw new Error(`restarting ${kind}/${name} (rollout restart) failed: ${describeApiError(error)}`);
+    }
   }
 
   /** The MySQL container's status in `pod`. */

@@ -14,22 +14,32 @@ export { assertWithinBudget, overlapSeconds, percentile, phaseDurations, phaseNa
 const pollMs = 100;
 
 /**
- * Deletes the MySQL pod and measures until the replacement serves the same
- * data. Throws when the data differs, or when recovery does not finish
- * within the deadline (diagnosed).
+ * How the MySQL pod is replaced: deleted (as a person or an eviction would),
+ * or the workload restarted as `kubectl rollout restart` does (a new template
+ * annotation: the controller stops the old pod and starts a new one).
+ */
+export type Replacement = "pod deletion" | "rollout restart";
+
+/**
+ * Deletes the MySQL pod (or restarts its workload) and measures until the
+ * replacement serves the same data. Throws when the data differs, or when
+ * recovery does not finish within the deadline (diagnosed).
  */
 export async function deletePodAndMeasureRecovery(
   setup: DeployedSetup,
   expected: TableChecksums,
   database: string = datasetDatabase,
-  options: { runningIsEnough?: boolean } = {},
+  options: { runningIsEnough?: boolean; how?: Replacement; onDisrupted?: (atMs: number) => void } = {},
 ): Promise<RecoveryPhases> {
   const { kube, namespace } = setup;
+  const how = options.how ?? "pod deletion";
   const old = await setup.waitForReadyPod({ runningIsEnough: options.runningIsEnough });
   const oldName = old.metadata!.name!;
   const credentials = await setup.rootCredentials();
   const started = performance.now();
-  await kube.core.deleteNamespacedPod({ name: oldName, namespace });
+  options.onDisrupted?.(Date.now());
+  if (how === "pod deletion") await kube.core.deleteNamespacedPod({ name: oldName, namespace });
+  else await setup.rolloutRestart();
 
   // Each poll records the milestones it sees, on the client's clock.
   const phases: Partial<RecoveryPhases> = {};
@@ -64,7 +74,7 @@ export async function deletePodAndMeasureRecovery(
   phases.containerStarted_s ??= phases.mysqldReady_s;
 
   const newName = replacement!.metadata!.name!;
-  const answered = await verifySameData(kube, { namespace, pod: newName, credentials }, expected, `the pod deletion (${oldName} → ${newName})`, database);
+  const answered = await verifySameData(kube, { namespace, pod: newName, credentials }, expected, `the ${how} (${oldName} → ${newName})`, database);
   phases.firstVerifiedQuery_s = secondsSince(started, answered);
   return phases as RecoveryPhases;
 }
