@@ -62,7 +62,12 @@ export async function connectTool(values: { kubeconfig?: string | boolean; names
   }
   // Whatever a command prints passes through redact(): the manifests' secret values never show.
   secrets = secretValues(objects);
-  await assertReachable(kube, path);
+  try {
+    await assertReachable(kube, path);
+  } catch (error) {
+    // A kubeconfig naming a cluster that cannot be reached is bad input, as in the conformance run.
+    throw new UsageError((error as Error).message);
+  }
   const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(() => true, () => false);
   if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
   return DeployedSetup.attach(kube, namespace, objects);
