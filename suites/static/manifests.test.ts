@@ -85,7 +85,7 @@ describe("bad input", () => {
   it("a missing directory and an empty one are named", () => {
     expect(() => staticCheck("fixtures/static/nope", options)).toThrow("manifest directory fixtures/static/nope does not exist");
     const empty = mkdtempSync(join(tmpdir(), "sc-empty-"));
-    expect(() => staticCheck(empty, options)).toThrow(`manifest directory ${empty} holds no .yaml or .yml file`);
+    expect(() => staticCheck(empty, options)).toThrow(`manifest directory ${empty} holds no .yaml, .yml or .json file`);
   });
 });
 
