@@ -28,6 +28,8 @@ export interface RunResults {
   manifestsDir: string;
   cluster?: Record<string, unknown>;
   timeoutOverrides: string[];
+  /** Where the run did not apply the manifests as written (e.g. --storage-class). */
+  deviations?: string[];
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
 }

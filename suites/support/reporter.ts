@@ -62,6 +62,7 @@ export class ResultsReporter implements Reporter {
       manifestsDir: facts?.manifestsDir ?? process.env.SC_MANIFESTS ?? "manifests",
       cluster: facts?.cluster,
       timeoutOverrides: facts?.timeoutOverrides ?? [],
+      ...(process.env.SC_DEVIATIONS ? { deviations: JSON.parse(process.env.SC_DEVIATIONS) as string[] } : {}),
       summary: summarise(checks),
       checks,
     };

@@ -4,6 +4,7 @@ import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
+import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { MeasuredValue } from "./context.ts";
 
@@ -33,7 +34,11 @@ export const test = base.extend<{
     await use(inject("cluster"));
   },
   kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
-  manifests: async ({}, use) => use(loadManifests(inject("runFacts").manifestsDir)),
+  // --storage-class NAME: the claims are applied with the cluster's class (recorded as a deviation in every report).
+  manifests: async ({}, use) => {
+    const objects = loadManifests(inject("runFacts").manifestsDir);
+    await use(process.env.SC_STORAGE_CLASS ? withStorageClass(objects, process.env.SC_STORAGE_CLASS) : objects);
+  },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
     const namespace = await createNamespace(kube, purpose, cluster.runId);
