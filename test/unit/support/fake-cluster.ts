@@ -41,9 +41,9 @@ export function silentTlsServer(): Promise<FakeServer> {
   return listen(server, "https", requests);
 }
 
-export type Handler = (req: IncomingMessage, body: string) => { status: number; body: unknown };
+export type Handler = (req: IncomingMessage, body: string) => { status: number; body: unknown } | undefined;
 
-/** Plain HTTP API server answering from `handler`. */
+/** Plain HTTP API server answering from `handler`; a request the handler returns nothing for is never answered. */
 export function answeringServer(handler: Handler): Promise<FakeServer> {
   const requests: string[] = [];
   const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -52,6 +52,7 @@ export function answeringServer(handler: Handler): Promise<FakeServer> {
     req.on("end", () => {
       requests.push(`${req.method} ${req.url}`);
       const answer = handler(req, Buffer.concat(chunks).toString("utf8"));
+      if (!answer) return;
       res.writeHead(answer.status, { "Content-Type": "application/json" });
       res.end(JSON.stringify(answer.body));
     });
@@ -87,19 +88,28 @@ export interface CliRun {
 }
 
 /** Runs one of the project's commands as a user would (node src/cli/NAME.ts), without blocking this process's fake servers. */
-export function runCli(name: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliRun> {
+export function runCli(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+  /** Called with the child once started (e.g. to signal it), in a process group of its own as a terminal would make. */
+  started_?: (child: ReturnType<typeof spawn>) => void,
+): Promise<CliRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`src/cli/${name}.ts`, ...args], {
       cwd: new URL("../../../", import.meta.url).pathname,
-      env: { ...process.env, KUBECONFIG: "", SC_REPORTS_DIR: "", GITHUB_STEP_SUMMARY: "", ...env },
+      env: { ...process.env, KUBECONFIG: "", SC_REPORTS_DIR: "", GITHUB_STEP_SUMMARY: "", SC_STATIC_RESULTS: "", SC_REDACT: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: started_ !== undefined,
     });
+    started_?.(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => (started_ ? process.kill(-child.pid!, "SIGKILL") : child.kill("SIGKILL")), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
