@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeFsError } from "../../src/files.ts";
-import { loadManifests, manifestLimits } from "../../src/manifests/load.ts";
+import { kustomizeReason, loadManifests, manifestLimits } from "../../src/manifests/load.ts";
 
 function dirWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "sc-input-"));
@@ -74,5 +74,14 @@ describe("input too large for a storage design is refused with one line, before 
   it("more objects than the limit, in few bytes", () => {
     const dir = dirWith({ "many.yaml": Array.from({ length: manifestLimits.objects + 1 }, (_, i) => `{apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`).join("\n---\n") });
     expect(errorOf(() => loadManifests(dir))).toMatch(/holds more than 2000 objects \(the limit\)/);
+  });
+});
+
+describe("a failing kustomization", () => {
+  it("keeps kustomize's whole reason, every line, without klog's prefix", () => {
+    const kubectl = 'E1125 13:58:48.694294    7442 run.go:72] "command failed" err="accumulating resources: accumulation err=\'accumulating resources from \'missing.yaml\': evalsymlink failure\': must build at directory: not a valid directory"\n';
+    expect(kustomizeReason(kubectl)).toBe("accumulating resources: accumulation err='accumulating resources from 'missing.yaml': evalsymlink failure': must build at directory: not a valid directory");
+    const kustomize = "Error: accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\nrecursed accumulation of path '/k/base': missing Resource metadata\n";
+    expect(kustomizeReason(kustomize)).toBe("accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\n  recursed accumulation of path '/k/base': missing Resource metadata");
   });
 });
