@@ -9,7 +9,7 @@ import { anyRunSelector, deleteNamespacesLabelled, runSelector } from "../kube/n
 import { loadManifests, ManifestError } from "../manifests/load.ts";
 import { secretValues } from "../manifests/secrets.ts";
 import { checkObjects, findingsAsChecks, formatFinding } from "../manifests/static-check.ts";
-import { storageClassDeviation, validClassName } from "../manifests/storage-class.ts";
+import { storageClassDeviation, validClassName, withStorageClass } from "../manifests/storage-class.ts";
 import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
@@ -91,7 +91,8 @@ async function main(): Promise<number> {
     const objects = loadManifests(manifestsDir);
     // From here on every line printed (ours, vitest's, the suites') is redacted.
     addSecrets(secretValues(objects));
-    findings = checkObjects(objects);
+    // The manifests are judged as the run applies them: with --storage-class, on that class.
+    findings = checkObjects(storageClass === undefined ? objects : withStorageClass(objects, storageClass));
     if (storageClass !== undefined) deviations.push(storageClassDeviation(objects, storageClass));
     loadTimeouts();
     const cycles = process.env.SC_RECOVERY_CYCLES;

@@ -38,5 +38,5 @@ export function storageClassDeviation(objects: LoadedObject[], name: string): st
           : [];
     for (const spec of specs) written.add(spec.storageClassName === undefined || spec.storageClassName === null ? "(the cluster's default)" : `"${spec.storageClassName}"`);
   }
-  return `--storage-class ${name}: every claim was applied with StorageClass "${name}", not the manifests' ${[...written].join(", ") || "(no claim)"}; the results hold for that class`;
+  return `--storage-class ${name}: every claim asks for StorageClass "${name}" instead of the manifests' ${[...written].join(", ") || "(no claim)"} (checked and applied so); the results hold for that class`;
 }

@@ -143,7 +143,7 @@ describe("one pattern names secrets, for the plaintext-password rule and for red
     const { secretValues } = await import("../../src/manifests/secrets.ts");
     const { loadManifests } = await import("../../src/manifests/load.ts");
     const dir = mkdtempSync(join(tmpdir(), "sc-passwd-"));
-    const { cpSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { cpSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
     cpSync("manifests", dir, { recursive: true });
     const deployment = join(dir, "mysql-deployment.yaml");
     writeFileSync(deployment, readFileSync(deployment, "utf8").replace("            - name: MYSQL_DATABASE\n", "            - name: REPLICA_PASSWD\n              value: passwd-literal-4242\n            - name: MYSQL_DATABASE\n"));
@@ -151,5 +151,6 @@ describe("one pattern names secrets, for the plaintext-password rule and for red
       "REPLICA_PASSWD of container mysql is a literal value (not shown) instead of a Secret reference",
     ]);
     expect(secretValues(loadManifests(dir))).toContain("passwd-literal-4242");
+    rmSync(dir, { recursive: true, force: true });
   });
 });

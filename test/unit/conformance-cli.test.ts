@@ -1,13 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anyRunSelector, runSelector } from "../../src/kube/namespace.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { storageClassDeviation, withStorageClass } from "../../src/manifests/storage-class.ts";
-import { answeringServer, runCli, writeKubeconfig, type FakeServer } from "./support/fake-cluster.ts";
+import { answeringServer, removeTempDirs, runCli, tempDir, writeKubeconfig, type FakeServer } from "./support/fake-cluster.ts";
 
-const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+const temp = tempDir;
+afterAll(removeTempDirs);
 const lines = (text: string) => text.trim().split("\n").filter(Boolean);
 
 describe("--reports is checked before the run: one line, exit 2, no verdict", () => {
@@ -33,7 +33,7 @@ describe("--storage-class NAME", () => {
     const sts = withStorageClass(loadManifests("fixtures/static/statefulset"), "gp3").find((o) => o.object.kind === "StatefulSet")!;
     expect((sts.object.spec as { volumeClaimTemplates: { spec: { storageClassName: string } }[] }).volumeClaimTemplates[0]!.spec.storageClassName).toBe("gp3");
     expect(storageClassDeviation(design, "local-path")).toBe(
-      '--storage-class local-path: every claim was applied with StorageClass "local-path", not the manifests\' "standard"; the results hold for that class',
+      '--storage-class local-path: every claim asks for StorageClass "local-path" instead of the manifests\' "standard" (checked and applied so); the results hold for that class',
     );
   });
 
@@ -41,10 +41,11 @@ describe("--storage-class NAME", () => {
     const reports = temp("sc-reports-");
     const run = await runCli("conformance", ["--static-only", "--storage-class", "local-path", "--reports", reports]);
     expect(run.code, run.stderr).toBe(0);
-    const deviation = '--storage-class local-path: every claim was applied with StorageClass "local-path", not the manifests\' "standard"; the results hold for that class';
+    expect(run.stdout).toContain('uses StorageClass "local-path"');
+    const deviation = '--storage-class local-path: every claim asks for StorageClass "local-path" instead of the manifests\' "standard" (checked and applied so); the results hold for that class';
     expect(JSON.parse(readFileSync(join(reports, "latest", "results.json"), "utf8")).deviations).toEqual([deviation]);
     expect(readFileSync(join(reports, "latest", "summary.md"), "utf8")).toContain(`**Deviations from the manifests:**\n\n- ${deviation}`);
-    expect(readFileSync(join(reports, "latest", "report.html"), "utf8")).toContain("<h2>Deviations from the manifests</h2><ul class=\"notes\"><li>--storage-class local-path: every claim was applied with StorageClass &quot;local-path&quot;");
+    expect(readFileSync(join(reports, "latest", "report.html"), "utf8")).toContain("<h2>Deviations from the manifests</h2><ul class=\"notes\"><li>--storage-class local-path: every claim asks for StorageClass &quot;local-path&quot;");
   }, 60_000);
 
   it("that is not a class name is refused with one line", async () => {

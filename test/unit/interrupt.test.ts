@@ -1,8 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answeringServer, runCli, writeKubeconfig, type FakeServer } from "./support/fake-cluster.ts";
+import { answeringServer, removeTempDirs, runCli, tempDir, writeKubeconfig, type FakeServer } from "./support/fake-cluster.ts";
+
+afterAll(removeTempDirs);
 
 /**
  * Ctrl-C during `npm run conformance -- --kubeconfig FILE`, against a fake API
@@ -42,7 +42,7 @@ describe("Ctrl-C during a conformance run", () => {
   afterAll(() => server.close());
 
   it("deletes every namespace labelled with the run's id before exiting 130", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sc-interrupt-"));
+    const dir = tempDir("sc-interrupt-");
     const kubeconfig = writeKubeconfig(dir, server.url, { token: "interrupt-token-123" });
     let created = "";
     const run = await runCli("conformance", ["--kubeconfig", kubeconfig, "--reports", join(dir, "reports")], { SC_TIMEOUT_API_REQUEST_MS: "60000" }, 120_000, (child) => {

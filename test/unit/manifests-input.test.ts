@@ -1,12 +1,14 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { describeFsError } from "../../src/files.ts";
 import { kustomizeReason, loadManifests, manifestLimits } from "../../src/manifests/load.ts";
+import { removeTempDirs, tempDir } from "./support/fake-cluster.ts";
+
+afterAll(removeTempDirs);
 
 function dirWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "sc-input-"));
+  const dir = tempDir("sc-input-");
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }

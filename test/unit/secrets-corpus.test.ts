@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answeringServer, runCli, writeKubeconfig, type CliRun, type FakeServer } from "./support/fake-cluster.ts";
+import { answeringServer, removeTempDirs, runCli, tempDir, writeKubeconfig, type CliRun, type FakeServer } from "./support/fake-cluster.ts";
 
 /**
  * A corpus of distinctive secrets, each placed in an error path (manifests,
@@ -21,7 +21,9 @@ const base64 = (text: string) => Buffer.from(text).toString("base64");
 
 const outputs: { what: string; text: string }[] = [];
 const reportDirs: string[] = [];
-const temp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+const temp = tempDir;
+// Outside the describe: runs after its afterAll has searched the reports.
+afterAll(removeTempDirs);
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
