@@ -102,6 +102,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const staticErrors = findings.filter((f) => f.severity === "error").length;
+  for (const deviation of deviations) console.error(`deviation: ${deviation}`);
   if (args["static-only"]) {
     if (args.format === "json") console.log(JSON.stringify({ manifestsDir, findings, ...(deviations.length ? { deviations } : {}) }, null, 2));
     else {
@@ -125,7 +126,6 @@ async function main(): Promise<number> {
   if (storageClass !== undefined) {
     process.env.SC_STORAGE_CLASS = storageClass;
     process.env.SC_DEVIATIONS = JSON.stringify(deviations);
-    console.error(`deviation: ${deviations[0]}`);
   }
   if (kubeconfigPath) {
     // A named cluster that cannot be reached is bad input: one line, exit 2, before anything starts.
