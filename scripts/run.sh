@@ -22,7 +22,7 @@ mode="${1:-test}"; shift || true
 wants_local_cluster() {
   # A cluster is started here unless one is named or only static checks run.
   [ -z "${KUBECONFIG:-}" ] || return 1
-  for a in "$@"; do case "$a" in --kubeconfig|--kubeconfig=*|--static-only|--help|-h) return 1 ;; esac; done
+  for a in "$@"; do case "$a" in --kubeconfig|--kubeconfig=*|--static-only|--cleanup|--help|-h) return 1 ;; esac; done
   return 0
 }
 case "$mode" in

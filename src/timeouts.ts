@@ -7,6 +7,8 @@
 export const defaultTimeouts = {
   clusterStartMs: 240_000,
   apiReachableMs: 30_000,
+  /** Any single request to the API server (list, read, apply, delete): a slow cluster is named, never waited on for undici's 300 s. */
+  apiRequestMs: 30_000,
   claimBoundMs: 90_000,
   podReadyMs: 180_000,
   podDeletedMs: 90_000,

@@ -3,16 +3,22 @@ import { parseArgs } from "node:util";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clusterFromKubeconfig } from "../cluster/index.ts";
-import { assertReachable, connect } from "../kube/client.ts";
-import { ManifestError } from "../manifests/load.ts";
-import { findingsAsChecks, formatFinding, staticCheck } from "../manifests/static-check.ts";
+import { assertReachable, type Kube } from "../kube/client.ts";
+import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
+import { anyRunSelector, deleteNamespacesLabelled, runSelector } from "../kube/namespace.ts";
+import { loadManifests, ManifestError } from "../manifests/load.ts";
+import { secretValues } from "../manifests/secrets.ts";
+import { checkObjects, findingsAsChecks, formatFinding } from "../manifests/static-check.ts";
+import { storageClassDeviation, validClassName, withStorageClass } from "../manifests/storage-class.ts";
 import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
-import { writeEngineComparison, writeReports } from "../report/write.ts";
+import { reportsDirProblem, writeEngineComparison, writeReports } from "../report/write.ts";
 import { parseEngineOption, type Engine } from "../conformance/engines.ts";
-import { loadTimeouts } from "../timeouts.ts";
+import { loadTimeouts, timeouts } from "../timeouts.ts";
+import { describeArgsError } from "./args.ts";
+import { onInterrupt } from "./interrupt.ts";
+import { addSecrets, knownSecrets } from "./redacted-output.ts";
 
 const usage = `usage: npm run conformance -- [options]
 
@@ -22,7 +28,11 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
   --manifests DIR    manifests under test (default: manifests/, or SC_MANIFESTS)
   --kubeconfig FILE  use this cluster (default: KUBECONFIG; without either,
                      a k3s node is started in Docker and removed afterwards)
-  --reports DIR      where reports go (default: reports/)
+  --reports DIR      where reports go (default: reports/); checked before the run
+  --storage-class NAME
+                     apply every claim with this StorageClass (the cluster's
+                     own, e.g. local-path on k3s, gp3 on EKS) instead of the
+                     manifests'; every report records it as a deviation
   --static-only      only the checks that need no cluster (schema, storage
                      rules); no Docker needed. Prints FILE:LINE RULE SEVERITY MESSAGE
   --format FORMAT    text (default) or json, for --static-only
@@ -30,7 +40,12 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
                      (only the database container's image becomes mariadb:<line>),
                      or all (one run per engine, reports side by side)
   --suite NAME[,NAME]  only these suites: ${suiteNames().join(", ")}
+  --cleanup          delete the namespaces earlier runs left on the cluster
+                     (--kubeconfig or KUBECONFIG), by label, listing each;
+                     not while another run uses that cluster
   -h, --help         this text
+
+Ctrl-C (or SIGTERM) during a run deletes this run's namespaces before exiting.
 
 Environment: K3S_IMAGE (k3s image to run), SC_OFFLINE=1 (skip the pull, use the
 offline image), SC_TIMEOUT_<NAME>_MS (deadlines, see src/timeouts.ts),
@@ -52,28 +67,44 @@ async function main(): Promise<number> {
         format: { type: "string" },
         engine: { type: "string" },
         suite: { type: "string" },
+        "storage-class": { type: "string" },
+        cleanup: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
     }).values;
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
+    console.error(`${describeArgsError(error)}\n\n${usage}`);
     return 2;
   }
   if (args.help) {
     console.log(usage);
     return 0;
   }
+  const kubeconfigPath = args.kubeconfig ?? (process.env.KUBECONFIG || undefined);
+  if (args.cleanup) return cleanup(kubeconfigPath);
   const manifestsDir = resolve(args.manifests ?? process.env.SC_MANIFESTS ?? `${projectRoot}/manifests`);
   const reportsDir = resolve(args.reports ?? `${projectRoot}/reports`);
+  const storageClass = args["storage-class"];
   const runId = newRunId();
   let findings: Finding[];
   let engines: Engine[];
   let suiteFiles: string[];
+  const deviations: string[] = [];
   try {
     engines = parseEngineOption(args.engine);
     suiteFiles = selectSuites(args.suite);
-    findings = staticCheck(manifestsDir);
+    if (args.format !== undefined && args.format !== "text" && args.format !== "json") throw new Error(`--format ${args.format} is not text or json`);
+    if (storageClass !== undefined && !validClassName(storageClass)) throw new Error(`--storage-class ${JSON.stringify(storageClass)} is not a StorageClass name (lowercase letters, digits, - and .)`);
+    // Checked before the run: a verdict must never be followed by a crash writing it.
+    const reportsProblem = reportsDirProblem(reportsDir);
+    if (reportsProblem) throw new Error(`--reports ${reportsProblem}; name a folder that can be written`);
+    const objects = loadManifests(manifestsDir);
+    // From here on every line printed (ours, vitest's, the suites') is redacted.
+    addSecrets(secretValues(objects));
+    // The manifests are judged as the run applies them: with --storage-class, on that class.
+    findings = checkObjects(storageClass === undefined ? objects : withStorageClass(objects, storageClass));
+    if (storageClass !== undefined) deviations.push(storageClassDeviation(objects, storageClass));
     loadTimeouts();
     const cycles = process.env.SC_RECOVERY_CYCLES;
     if (cycles !== undefined && !/^[1-9][0-9]*$/.test(cycles)) throw new Error(`SC_RECOVERY_CYCLES=${cycles} is not a positive whole number`);
@@ -82,18 +113,16 @@ async function main(): Promise<number> {
     return 2;
   }
   const staticErrors = findings.filter((f) => f.severity === "error").length;
+  for (const deviation of deviations) console.error(`deviation: ${deviation}`);
   if (args["static-only"]) {
-    if (args.format === "json") console.log(JSON.stringify({ manifestsDir, findings }, null, 2));
-    else if (args.format && args.format !== "text") {
-      console.error(`error: --format ${args.format} is not text or json`);
-      return 2;
-    } else {
+    if (args.format === "json") console.log(JSON.stringify({ manifestsDir, findings, ...(deviations.length ? { deviations } : {}) }, null, 2));
+    else {
       for (const f of findings) console.log(formatFinding(f));
       console.log(`${findings.length} findings: ${staticErrors} errors, ${findings.filter((f) => f.severity === "warning").length} warnings`);
     }
     const checks = findingsAsChecks(findings);
     const now = new Date().toISOString();
-    const results: RunResults = { runId, startedAt: now, finishedAt: now, durationS: 0, manifestsDir, timeoutOverrides: [], summary: summarise(checks), checks };
+    const results: RunResults = { runId, startedAt: now, finishedAt: now, durationS: 0, manifestsDir, timeoutOverrides: [], ...(deviations.length ? { deviations } : {}), summary: summarise(checks), checks };
     await writeReports(reportsDir, results);
     return staticErrors > 0 ? 1 : 0;
   }
@@ -105,19 +134,36 @@ async function main(): Promise<number> {
   process.env.SC_MANIFESTS = manifestsDir;
   process.env.SC_REPORTS_DIR = reportsDir;
   process.env.SC_RUN_ID = runId;
-  const kubeconfig = args.kubeconfig ?? process.env.KUBECONFIG;
-  if (kubeconfig) {
+  if (storageClass !== undefined) {
+    process.env.SC_STORAGE_CLASS = storageClass;
+    process.env.SC_DEVIATIONS = JSON.stringify(deviations);
+  }
+  if (kubeconfigPath) {
     // A named cluster that cannot be reached is bad input: one line, exit 2, before anything starts.
+    let kube: Kube;
     try {
-      const cluster = clusterFromKubeconfig(resolve(kubeconfig), runId);
-      await assertReachable(connect(cluster.kubeconfig), cluster.origin);
+      kube = connectTo(resolve(kubeconfigPath));
+      await assertReachable(kube, resolve(kubeconfigPath));
     } catch (error) {
       console.error(`error: ${(error as Error).message}`);
       return 2;
     }
-    process.env.SC_KUBECONFIG = resolve(kubeconfig);
+    process.env.SC_KUBECONFIG = resolve(kubeconfigPath);
+    // Ctrl-C: the check in flight is stopped, and every namespace of this run deleted before exiting.
+    // (On the embedded cluster the run's reaper removes the whole node instead.)
+    onInterrupt(async (signal) => {
+      const selector = runSelector(process.env.SC_RUN_ID ?? runId); // the engine's run in flight
+      process.stderr.write(`\n${signal}: deleting this run's namespaces (${selector}) before exiting\n`);
+      // Twice: a namespace whose creation was in flight at the first pass is found by the second.
+      for (const pass of [0, 1]) {
+        if (pass) await new Promise((r) => setTimeout(r, 1000));
+        for (const ns of await deleteNamespacesLabelled(kube, selector)) process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
+      }
+    }, timeouts.apiRequestMs * 2);
   }
 
+  // The reporter redacts what it writes to files with these (the manifests' secrets, the kubeconfig's credentials).
+  process.env.SC_REDACT = knownSecrets().join("\n");
   // Loaded only for a live run: --static-only needs neither vitest nor Docker.
   const { startVitest } = await import("vitest/node");
   let failedRuns = 0;
@@ -176,10 +222,38 @@ function readResults(file: string): RunResults | undefined {
   }
 }
 
+/** Reads a kubeconfig without ever printing it, its credentials redacted from all output. */
+function connectTo(path: string): Kube {
+  const loaded = readKubeconfig(path);
+  addSecrets(loaded.secrets);
+  return connectKubeconfig(loaded);
+}
+
+/** --cleanup: deletes, by label, every namespace earlier runs left on the cluster, listing each. */
+async function cleanup(kubeconfigPath: string | undefined): Promise<number> {
+  if (!kubeconfigPath) {
+    console.error("error: --cleanup needs the cluster: pass --kubeconfig FILE or set KUBECONFIG (an embedded cluster goes with its run)");
+    return 2;
+  }
+  const path = resolve(kubeconfigPath);
+  let kube: Kube;
+  try {
+    kube = connectTo(path);
+    await assertReachable(kube, path);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const removed = await deleteNamespacesLabelled(kube, anyRunSelector);
+  for (const ns of removed) console.log(`deleted namespace ${ns.name} (run ${ns.run}, created ${ns.created})${ns.note ? ` (${ns.note})` : ""}`);
+  console.log(removed.length ? `${removed.length} namespace${removed.length > 1 ? "s" : ""} left by earlier runs deleted on ${kube.server} (${anyRunSelector})` : `no namespace left by earlier runs on ${kube.server} (${anyRunSelector})`);
+  return 0;
+}
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ManifestError ? `error: ${error.message}` : error);
+    console.error(error instanceof ManifestError || error instanceof KubeconfigError ? `error: ${error.message}` : error);
     process.exit(1);
   },
 );

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { readStorageStatus, type StorageStatus } from "../ops/status.ts";
 import { growthBytesPerMinute, minutesUntilFull, type UsageSample } from "../ops/trend.ts";
+import { parseCount, parseSeconds } from "./args.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
 
 const usage = `usage: npm run storage-monitor -- [options]     (or: make storage-monitor)
@@ -40,10 +41,14 @@ runTool(async () => {
     print(usage);
     return 0;
   }
-  const interval = Number(args.interval ?? 10);
-  const count = args.count === undefined ? Infinity : Number(args.count);
-  if (!(interval > 0)) throw new UsageError(`--interval ${args.interval} is not a positive number of seconds`);
-  if (!(Number.isInteger(count) || count === Infinity) || count < 1) throw new UsageError(`--count ${args.count} is not a positive whole number`);
+  let interval: number;
+  let count: number;
+  try {
+    interval = parseSeconds(String(args.interval ?? "10"), "--interval");
+    count = args.count === undefined ? Infinity : parseCount(String(args.count), "--count");
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const setup = await connectTool(args);
   const { namespace } = setup;
 

@@ -24,8 +24,8 @@ runTool(async () => {
     print(usage);
     return 0;
   }
-  const rows = Number(args.rows ?? 1000);
-  if (!Number.isInteger(rows) || rows < 1 || rows > 1_000_000) throw new UsageError(`--rows ${args.rows} is not a whole number from 1 to 1000000`);
+  const rows = /^[1-9]\d{0,6}$/.test(String(args.rows ?? "1000")) ? Number(args.rows ?? 1000) : NaN;
+  if (!(rows <= 1_000_000)) throw new UsageError(`--rows ${args.rows} is not a whole number from 1 to 1000000`);
   const database = (args.database as string | undefined) ?? "storage_persistence_test";
   if (!/^[A-Za-z0-9_]+$/.test(database)) throw new UsageError(`--database ${database}: letters, digits and _ only`);
   const setup = await connectTool(args);

@@ -1,13 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DeployedSetup } from "../conformance/deployment.ts";
-import { assertReachable, connect } from "../kube/client.ts";
+import { assertReachable } from "../kube/client.ts";
+import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
 import { loadManifests, ManifestError } from "../manifests/load.ts";
 import { secretValues } from "../manifests/secrets.ts";
 import { projectRoot } from "../paths.ts";
-import { redact } from "../report/results.ts";
+import { describeArgsError } from "./args.ts";
+import { addSecrets } from "./redacted-output.ts";
 
 /**
  * What the operator commands share: the cluster (--kubeconfig, KUBECONFIG or
@@ -28,8 +30,6 @@ const commonOptions = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
-let secrets: string[] = [];
-
 /** Bad input: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
@@ -38,19 +38,30 @@ export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>
   try {
     parsed = parseArgs({ args: argv, options: { ...commonOptions, ...extra }, allowPositionals: false });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${usage}`);
+    throw new UsageError(`${describeArgsError(error)}\n\n${usage}`);
   }
   return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
 }
 
 export async function connectTool(values: { kubeconfig?: string | boolean; namespace?: string | boolean; manifests?: string | boolean }): Promise<DeployedSetup> {
   const path = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG ?? resolve(homedir(), ".kube/config");
-  if (!existsSync(path)) throw new UsageError(`no kubeconfig at ${path}: pass --kubeconfig FILE or set KUBECONFIG`);
+  const isLink = (() => {
+    try {
+      return lstatSync(path).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  })();
+  if (!existsSync(path) && !isLink) throw new UsageError(`no kubeconfig at ${path}: pass --kubeconfig FILE or set KUBECONFIG`);
   let kube;
   try {
-    kube = connect(readFileSync(path, "utf8"));
+    const loaded = readKubeconfig(path);
+    // From here on, whatever a command prints passes through redaction of the kubeconfig's credentials.
+    addSecrets(loaded.secrets);
+    kube = connectKubeconfig(loaded);
   } catch (error) {
-    throw new UsageError(`the kubeconfig ${path} does not load: ${(error as Error).message}`);
+    if (error instanceof KubeconfigError) throw new UsageError(error.message);
+    throw error;
   }
   const namespace = (values.namespace as string | undefined) ?? kube.config.getContextObject(kube.config.getCurrentContext())?.namespace ?? "default";
   let objects;
@@ -60,9 +71,14 @@ export async function connectTool(values: { kubeconfig?: string | boolean; names
     if (error instanceof ManifestError) throw new UsageError(error.message);
     throw error;
   }
-  // Whatever a command prints passes through redact(): the manifests' secret values never show.
-  secrets = secretValues(objects);
-  await assertReachable(kube, path);
+  // Whatever a command prints passes through redaction: the manifests' secret values never show.
+  addSecrets(secretValues(objects));
+  try {
+    await assertReachable(kube, path);
+  } catch (error) {
+    // A kubeconfig naming a cluster that cannot be reached is bad input, as in the conformance run.
+    throw new UsageError((error as Error).message);
+  }
   const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(() => true, () => false);
   if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
   return DeployedSetup.attach(kube, namespace, objects);
@@ -74,12 +90,12 @@ export function runTool(main: () => Promise<number>): void {
     (code) => process.exit(code),
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      console.error(redact(`error: ${message}`, secrets));
+      console.error(`error: ${message}`);
       process.exit(error instanceof UsageError ? 2 : 1);
     },
   );
 }
 
 export function print(text: string): void {
-  console.log(redact(text, secrets));
+  console.log(text);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readKubeconfig } from "../kube/kubeconfig.ts";
 import { chooseClusterImage, type ImageChoice } from "./images.ts";
 import { startNodeContainer, type PrivilegedAdaptation } from "./k3s.ts";
 import { startReaper } from "./reaper.ts";
@@ -34,12 +34,8 @@ export function newRunId(): string {
 
 /** An existing cluster, named by a kubeconfig file. The suite never stops it. */
 export function clusterFromKubeconfig(path: string, runId: string): Cluster {
-  let kubeconfig: string;
-  try {
-    kubeconfig = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new Error(`cannot read the kubeconfig ${path}: ${(error as Error).message}; pass an existing file with --kubeconfig or KUBECONFIG`);
-  }
+  // Content-free errors: a kubeconfig that does not parse is named with the line and the cause, never quoted.
+  const kubeconfig = readKubeconfig(path).text;
   return { kind: "kubeconfig", kubeconfig, origin: path, runId, stop: async () => undefined };
 }
 

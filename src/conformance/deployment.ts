@@ -86,7 +86,8 @@ export class DeployedSetup {
    * where the data really went. Fails when the container mounts no claim.
    */
   get claimName(): string {
-    const claim = this.workload.claimName ?? this.workload.mountedClaims[0];
+    // A StatefulSet's volumeClaimTemplate is one claim per pod, named <template>-<statefulset>-<ordinal>.
+    const claim = this.workload.claimFromTemplate ? `${this.workload.claimName}-${this.workload.name}-0` : (this.workload.claimName ?? this.workload.mountedClaims[0]);
     if (!claim) {
       const mount = this.workload.dataMount;
       const what = mount ? `volume "${mount.volume.name}" (${Object.keys(mount.volume).filter((k) => k !== "name").join(", ")})` : "no volume at all";

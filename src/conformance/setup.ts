@@ -27,6 +27,19 @@ interface PodSpec {
   volumes?: Volume[];
 }
 
+/**
+ * The volume a mount names: one of the pod's volumes, else (StatefulSet) a
+ * volumeClaimTemplate, which Kubernetes turns into a claim per pod.
+ */
+function volumeNamed(object: ManifestObject, spec: PodSpec | undefined, name: string): { volume: Volume; template: boolean } | undefined {
+  const volume = spec?.volumes?.find((v) => v.name === name);
+  if (volume) return { volume, template: false };
+  if (object.kind !== "StatefulSet") return undefined;
+  const templates = (object.spec as { volumeClaimTemplates?: { metadata?: { name?: string } }[] } | undefined)?.volumeClaimTemplates;
+  const template = Array.isArray(templates) ? templates.find((t) => t?.metadata?.name === name) : undefined;
+  return template ? { volume: { name, persistentVolumeClaim: { claimName: name } }, template: true } : undefined;
+}
+
 /** The database workload as the manifests declare it: what the live checks act on. */
 export interface DatabaseWorkload {
   kind: string;
@@ -37,8 +50,10 @@ export interface DatabaseWorkload {
   selector: Record<string, string>;
   /** The volume mounted at the data directory, if any. */
   dataMount?: { volume: Volume; mountPath: string; readOnly: boolean };
-  /** The claim the data volume names, when it is a PVC. */
+  /** The claim the data volume names, when it is a PVC (for a StatefulSet, possibly a volumeClaimTemplate's name). */
   claimName?: string;
+  /** The data claim is a StatefulSet volumeClaimTemplate: each pod gets `<template>-<statefulset>-<ordinal>`. */
+  claimFromTemplate?: boolean;
   /** Every claim the container mounts, at any path. */
   mountedClaims: string[];
 }
@@ -62,7 +77,8 @@ export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultD
       const mount = container.volumeMounts?.find((m) => typeof m.mountPath === "string" && m.mountPath.replace(/\/$/, "") === dataDir);
       const looksLikeMysql = /mysql|mariadb|percona/i.test(container.image ?? "");
       if (!mount && !looksLikeMysql) continue;
-      const volume = mount ? spec?.volumes?.find((v) => v.name === mount.name) : undefined;
+      const named = mount ? volumeNamed(loaded.object, spec, mount.name) : undefined;
+      const volume = named?.volume;
       const selector =
         ((loaded.object.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels) ?? {};
       candidates.push({
@@ -73,9 +89,12 @@ export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultD
         selector,
         dataMount: mount && volume ? { volume, mountPath: mount.mountPath, readOnly: !!(mount.readOnly || volume.persistentVolumeClaim?.readOnly) } : undefined,
         claimName: volume?.persistentVolumeClaim?.claimName,
+        ...(named?.template ? { claimFromTemplate: true } : {}),
         mountedClaims: (container.volumeMounts ?? []).flatMap((m) => {
-          const claim = spec?.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
-          return claim ? [claim] : [];
+          const found = volumeNamed(loaded.object, spec, m.name);
+          const claim = found?.volume.persistentVolumeClaim?.claimName;
+          // A template's claim, as Kubernetes names it for the first pod.
+          return claim ? [found.template ? `${claim}-${loaded.object.metadata.name}-0` : claim] : [];
         }),
       });
     }

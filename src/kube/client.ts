@@ -6,6 +6,21 @@ import {
   StorageV1Api,
   VersionApi,
 } from "@kubernetes/client-node";
+import { timeouts } from "../timeouts.ts";
+
+type RequestContext = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
+
+/**
+ * Every request the typed clients send passes through here: each gets a
+ * deadline (timeouts.apiRequestMs), so an API server that accepts the
+ * connection and never answers fails in seconds, not after undici's 300 s.
+ */
+class DeadlineKubeConfig extends KubeConfig {
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setSignal(AbortSignal.timeout(timeouts.apiRequestMs));
+  }
+}
 
 /** The API clients of one cluster, made once from its kubeconfig. */
 export interface Kube {
@@ -20,7 +35,7 @@ export interface Kube {
 }
 
 export function connect(kubeconfig: string): Kube {
-  const config = new KubeConfig();
+  const config = new DeadlineKubeConfig();
   config.loadFromString(kubeconfig);
   return {
     config,
@@ -39,7 +54,10 @@ export function connect(kubeconfig: string): Kube {
  * may reach a log or report.
  */
 export function describeApiError(error: unknown): string {
-  const e = error as { code?: number; body?: unknown; message?: string; cause?: { code?: string } };
+  const e = error as { name?: string; code?: number; body?: unknown; message?: string; cause?: { code?: string } };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") {
+    return `the API server accepted the connection but did not answer within ${Math.round(timeouts.apiRequestMs / 1000)} s (a slow or overloaded cluster, or something else listening on that port; SC_TIMEOUT_API_REQUEST_MS sets the deadline)`;
+  }
   if (typeof e?.code === "number") {
     let message = "";
     try {
@@ -59,15 +77,26 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /** Fails fast, with the cause and the fix, when the cluster cannot be reached. */
-export async function assertReachable(kube: Kube, origin: string): Promise<string> {
+export async function assertReachable(kube: Kube, origin: string, timeoutMs: number = timeouts.apiReachableMs): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error("deadline"), { name: "TimeoutError" })), timeoutMs);
+  });
   try {
-    const info = await kube.version.getCode();
+    const info = await Promise.race([kube.version.getCode(), deadline]);
     return info.gitVersion;
   } catch (error) {
-    const reason = describeApiError(error);
-    const hint = /401|403/.test(reason)
-      ? "the credentials in the kubeconfig were refused; check its user entry"
-      : "check that the cluster is running and the kubeconfig's server address is reachable from here";
+    const slow = (error as { name?: string }).name === "TimeoutError" || (error as { name?: string }).name === "AbortError";
+    const reason = slow
+      ? `the API server accepted the connection but did not answer within ${Math.round(Math.min(timeoutMs, timeouts.apiRequestMs) / 1000)} s: a slow or overloaded cluster (SC_TIMEOUT_API_REACHABLE_MS, SC_TIMEOUT_API_REQUEST_MS set the deadlines)`
+      : describeApiError(error);
+    const hint = slow
+      ? "check the cluster's health, or that the kubeconfig's server address is the API server"
+      : /401|403/.test(reason)
+        ? "the credentials in the kubeconfig were refused; check its user entry"
+        : "check that the cluster is running and the kubeconfig's server address is reachable from here";
     throw new Error(`cannot reach the Kubernetes API at ${kube.server} (kubeconfig: ${origin}): ${reason}; ${hint}`);
+  } finally {
+    clearTimeout(timer);
   }
 }

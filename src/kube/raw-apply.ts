@@ -1,6 +1,7 @@
 import { request } from "node:https";
 import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
+import { timeouts } from "../timeouts.ts";
 
 /** KubernetesObjectApi's own discovery (kind → resource path), without its typed serialiser. */
 class ResourcePaths extends KubernetesObjectApi {
@@ -53,7 +54,7 @@ export async function serverSideApply(kube: Kube, object: KubernetesObject, opti
         reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${message}`), { code: res.statusCode, body: text }));
       });
     });
-    req.setTimeout(30_000, () => req.destroy(new Error(`the API server did not answer the apply of ${object.kind}/${object.metadata?.name} within 30 s`)));
+    req.setTimeout(timeouts.apiRequestMs, () => req.destroy(new Error(`the API server did not answer the apply of ${object.kind}/${object.metadata?.name} within ${Math.round(timeouts.apiRequestMs / 1000)} s`)));
     req.on("error", reject);
     req.end(body);
   });

@@ -1,6 +1,7 @@
 import { datadirArgument, findDatabaseWorkload, isWithin, type DatabaseWorkload } from "../conformance/setup.ts";
 import type { LoadedObject } from "./load.ts";
 import { parseQuantity } from "./quantity.ts";
+import { isSecretName } from "./secrets.ts";
 
 export type Severity = "error" | "warning" | "info";
 
@@ -26,7 +27,7 @@ interface Rule {
   /** One line: what the rule protects. */
   explanation: string;
   fix: string;
-  check(context: Context): { at: LoadedObject; path: (string | number)[]; message: string; severity?: Severity }[];
+  check(context: Context): { at: LoadedObject; path: (string | number)[]; message: string; severity?: Severity; fix?: string }[];
 }
 
 interface Context {
@@ -45,6 +46,36 @@ function claimsUsedBy(w: DatabaseWorkload): { name: string; path: (string | numb
   const volumes = (w.source.object.spec as { template?: { spec?: { volumes?: { persistentVolumeClaim?: { claimName: string } }[] } } }).template?.spec?.volumes ?? [];
   return volumes.flatMap((v, i) => (v.persistentVolumeClaim ? [{ name: v.persistentVolumeClaim.claimName, path: [...podPath(w), "volumes", i, "persistentVolumeClaim", "claimName"] }] : []));
 }
+
+/**
+ * A StatefulSet's volumeClaimTemplates, as the claims Kubernetes makes of
+ * them: checked like any claim (size, access mode, class), each finding at
+ * the template's own line.
+ */
+export function templateClaims(objects: LoadedObject[]): LoadedObject[] {
+  return objects.flatMap((sts) => {
+    if (sts.object.kind !== "StatefulSet") return [];
+    const templates = (sts.object.spec as { volumeClaimTemplates?: unknown })?.volumeClaimTemplates;
+    if (!Array.isArray(templates)) return [];
+    return templates.flatMap((t: { metadata?: { name?: unknown }; spec?: unknown }, i) => {
+      if (typeof t?.metadata?.name !== "string") return [];
+      const prefix = ["spec", "volumeClaimTemplates", i];
+      return [{
+        object: { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: t.metadata.name }, spec: t.spec ?? {} },
+        file: sts.file,
+        line: sts.lineOf(prefix),
+        lineOf: (path: readonly (string | number)[]) => sts.lineOf([...prefix, ...path]),
+        templateOf: `StatefulSet/${sts.object.metadata.name}`,
+      }];
+    });
+  });
+}
+
+/** "PersistentVolumeClaim mysql-pvc", or "volumeClaimTemplate data of StatefulSet/mysql". */
+const claimLabel = (claim: LoadedObject) =>
+  claim.templateOf ? `volumeClaimTemplate ${claim.object.metadata.name} of ${claim.templateOf}` : `PersistentVolumeClaim ${claim.object.metadata.name}`;
+/** "mysql-pvc", or "data (volumeClaimTemplate of StatefulSet/mysql)". */
+const claimName = (claim: LoadedObject) => (claim.templateOf ? `${claim.object.metadata.name} (volumeClaimTemplate of ${claim.templateOf})` : claim.object.metadata.name);
 
 function dataClaim(c: Context): LoadedObject | undefined {
   return c.workload?.claimName ? c.claims.get(c.workload.claimName) : undefined;
@@ -130,11 +161,11 @@ export const rules: Rule[] = [
     check: (c) =>
       [...c.claims.values()].flatMap((claim) => {
         const request = (claim.object.spec as { resources?: { requests?: { storage?: string } } })?.resources?.requests?.storage;
-        if (request === undefined) return [{ at: claim, path: ["spec", "resources"], message: `PersistentVolumeClaim ${claim.object.metadata.name} requests no storage` }];
+        if (request === undefined) return [{ at: claim, path: ["spec", "resources"], message: `${claimLabel(claim)} requests no storage` }];
         const bytes = parseQuantity(request);
         const minimum = parseQuantity(c.options.minStorage)!;
-        if (bytes === undefined) return [{ at: claim, path: ["spec", "resources", "requests", "storage"], message: `PersistentVolumeClaim ${claim.object.metadata.name} requests ${JSON.stringify(request)}, which is not a quantity` }];
-        if (bytes < minimum) return [{ at: claim, path: ["spec", "resources", "requests", "storage"], message: `PersistentVolumeClaim ${claim.object.metadata.name} requests ${request}, less than the minimum ${c.options.minStorage}` }];
+        if (bytes === undefined) return [{ at: claim, path: ["spec", "resources", "requests", "storage"], message: `${claimLabel(claim)} requests ${JSON.stringify(request)}, which is not a quantity` }];
+        if (bytes < minimum) return [{ at: claim, path: ["spec", "resources", "requests", "storage"], message: `${claimLabel(claim)} requests ${request}, less than the minimum ${c.options.minStorage}` }];
         return [];
       }),
   },
@@ -148,12 +179,12 @@ export const rules: Rule[] = [
       if (!claim) return [];
       const modes = accessModes(claim);
       const path = ["spec", "accessModes"];
-      if (modes.length === 0) return [{ at: claim, path: ["spec"], message: `PersistentVolumeClaim ${claim.object.metadata.name} declares no accessModes` }];
+      if (modes.length === 0) return [{ at: claim, path: ["spec"], message: `${claimLabel(claim)} declares no accessModes` }];
       if (modes.includes("ReadOnlyMany") && !modes.some((m) => m.startsWith("ReadWrite"))) {
-        return [{ at: claim, path, message: `data claim ${claim.object.metadata.name} is ReadOnlyMany: mysqld cannot write it` }];
+        return [{ at: claim, path, message: `data claim ${claimName(claim)} is ReadOnlyMany: mysqld cannot write it` }];
       }
       if (modes.includes("ReadWriteMany")) {
-        return [{ at: claim, path, severity: "warning", message: `data claim ${claim.object.metadata.name} is ReadWriteMany: nothing stops a second pod from opening the same InnoDB files` }];
+        return [{ at: claim, path, severity: "warning", message: `data claim ${claimName(claim)} is ReadWriteMany: nothing stops a second pod from opening the same InnoDB files` }];
       }
       return [];
     },
@@ -191,7 +222,7 @@ export const rules: Rule[] = [
       const w = c.workload;
       if (!w) return [];
       return (w.container.env ?? []).flatMap((e, i) =>
-        /PASSWORD|PASSWD|SECRET|TOKEN/i.test(e.name) && e.value !== undefined
+        isSecretName(e.name) && e.value !== undefined
           ? [{ at: w.source, path: [...containerPath(w), "env", i, "value"], message: `${e.name} of container ${w.container.name} is a literal value (not shown) instead of a Secret reference` }]
           : [],
       );
@@ -241,19 +272,29 @@ export const rules: Rule[] = [
   {
     id: "storage-class",
     severity: "info",
-    explanation: "which StorageClass provisions the data; checked to exist when a cluster is at hand",
+    explanation: "which StorageClass provisions the data; checked to exist when a cluster is at hand. storageClassName: \"\" turns dynamic provisioning off",
     fix: "name the class the cluster provides (or none, for its default class)",
     check: (c) => {
       const claim = dataClaim(c);
       if (!claim) return [];
-      const name = (claim.object.spec as { storageClassName?: string }).storageClassName;
-      return [{ at: claim, path: ["spec", "storageClassName"], message: name === undefined ? `data claim ${claim.object.metadata.name} names no StorageClass: the cluster's default class provisions it` : `data claim ${claim.object.metadata.name} uses StorageClass "${name}"` }];
+      const name = (claim.object.spec as { storageClassName?: string | null }).storageClassName;
+      const path = ["spec", "storageClassName"];
+      if (name === "") {
+        return [{
+          at: claim,
+          path,
+          severity: "error",
+          message: `data claim ${claimName(claim)} sets storageClassName: "", which turns dynamic provisioning off: it binds only to a PersistentVolume made by hand, so the design's Automatic Provisioning cannot happen`,
+          fix: "remove storageClassName (the cluster's default class provisions the claim) or name a StorageClass",
+        }];
+      }
+      return [{ at: claim, path, message: name === undefined || name === null ? `data claim ${claimName(claim)} names no StorageClass: the cluster's default class provisions it` : `data claim ${claimName(claim)} uses StorageClass "${name}"` }];
     },
   },
 ];
 
 export function checkRules(objects: LoadedObject[], options: RuleOptions): Finding[] {
-  const claims = new Map(objects.filter((o) => o.object.kind === "PersistentVolumeClaim").map((o) => [o.object.metadata.name, o]));
+  const claims = new Map([...objects.filter((o) => o.object.kind === "PersistentVolumeClaim"), ...templateClaims(objects)].map((o) => [o.object.metadata.name, o]));
   const context: Context = { objects, workload: findDatabaseWorkload(objects, options.dataDir), claims, options };
   return rules.flatMap((rule) =>
     rule.check(context).map((hit) => ({
@@ -262,7 +303,7 @@ export function checkRules(objects: LoadedObject[], options: RuleOptions): Findi
       file: hit.at.file,
       line: hit.at.lineOf(hit.path),
       message: hit.message,
-      fix: rule.fix,
+      fix: hit.fix ?? rule.fix,
     })),
   );
 }

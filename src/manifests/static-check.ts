@@ -1,4 +1,4 @@
-import { loadManifests } from "./load.ts";
+import { loadManifests, type LoadedObject } from "./load.ts";
 import { checkRules, rules, type Finding, type RuleOptions } from "./rules.ts";
 import { schemaVersion, validateSchema } from "./schema.ts";
 import type { CheckResult } from "../report/results.ts";
@@ -14,7 +14,11 @@ export const defaultRuleOptions: RuleOptions = {
  * rules. Throws ManifestError when the directory cannot be loaded at all.
  */
 export function staticCheck(dir: string, options: RuleOptions = defaultRuleOptions): Finding[] {
-  const objects = loadManifests(dir);
+  return checkObjects(loadManifests(dir), options);
+}
+
+/** staticCheck on objects already loaded. */
+export function checkObjects(objects: LoadedObject[], options: RuleOptions = defaultRuleOptions): Finding[] {
   const schemaFindings: Finding[] = objects.flatMap((o) =>
     validateSchema(o).map((p) => ({
       rule: "schema",

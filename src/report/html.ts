@@ -48,6 +48,7 @@ export async function renderHtml(results: RunResults): Promise<string> {
 <p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed, ${failed} failed, ${skipped} skipped</p>
 <p class="muted">Run ${esc(results.runId)}, ${esc(results.startedAt)}, ${results.durationS.toFixed(1)} s. Manifests: ${esc(results.manifestsDir)}.</p>
 ${engineLines(results).map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"' : ""}>${esc(l.replace(/\*\*|`/g, ""))}</p>`).join("\n")}
+${results.deviations?.length ? `<h2>Deviations from the manifests</h2><ul class="notes">${results.deviations.map((d) => `<li>${esc(d)}</li>`).join("")}</ul>` : ""}
 ${failures.length ? `<h2>What failed</h2>${failures.map(failure).join("")}` : ""}
 ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}
 <h2>Cluster and storage</h2>${factsTable(results)}

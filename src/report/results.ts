@@ -30,6 +30,8 @@ export interface RunResults {
   /** The engine asked for (--engine), the image swapped in for it, and every server version the checks met. */
   engine?: { name: string; image?: string; serverVersions: string[] };
   timeoutOverrides: string[];
+  /** Where the run did not apply the manifests as written (e.g. --storage-class). */
+  deviations?: string[];
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
 }

@@ -31,7 +31,7 @@ export default async function setup(project: TestProject) {
 async function startRun(project: TestProject) {
   const manifestsDir = resolve(process.env.SC_MANIFESTS ?? "manifests");
   const objects = loadManifests(manifestsDir);
-  process.env.SC_REDACT = secretValues(objects).join("\n");
+  process.env.SC_REDACT = [process.env.SC_REDACT, ...secretValues(objects)].filter(Boolean).join("\n");
   const { overrides } = loadTimeouts();
   const [engine] = parseEngineOption(process.env.SC_ENGINE);
 

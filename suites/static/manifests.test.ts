@@ -86,7 +86,7 @@ describe("bad input", () => {
   it("a missing directory and an empty one are named", () => {
     expect(() => staticCheck("fixtures/static/nope", options)).toThrow("manifest directory fixtures/static/nope does not exist");
     const empty = mkdtempSync(join(tmpdir(), "sc-empty-"));
-    expect(() => staticCheck(empty, options)).toThrow(`manifest directory ${empty} holds no .yaml or .yml file`);
+    expect(() => staticCheck(empty, options)).toThrow(`manifest directory ${empty} holds no .yaml, .yml or .json file`);
   });
 });
 
@@ -111,4 +111,47 @@ describe("a kustomization", () => {
   it("is built with kustomize, and the rules judge the built objects", () => {
     expect(problems("fixtures/static/kustomize-overlay")).toEqual([expect.stringMatching(/^kustomization\.yaml \(kustomize build\):\d+ single-replica error$/)]);
   }, 300_000);
+});
+
+describe("a StatefulSet's volumeClaimTemplates are claims", () => {
+  it("a template mounted at /var/lib/mysql is the data claim: no finding, and the class is reported from the template", () => {
+    expect(problems("fixtures/static/statefulset")).toEqual([]);
+    const info = staticCheck("fixtures/static/statefulset", options).filter((f) => f.severity === "info");
+    expect(info.map((f) => `${f.line} ${f.message}`)).toEqual(['66 data claim mysql-storage (volumeClaimTemplate of StatefulSet/mysql) uses StorageClass "standard"']);
+  });
+  it("a 10Mi ReadWriteMany template is too small and shared, found at the template's lines (not 'data in the container's filesystem')", () => {
+    expect(problems("fixtures/static/statefulset-small-shared")).toEqual([
+      "mysql-statefulset.yaml:69 claim-requests-storage error",
+      "mysql-statefulset.yaml:65 single-writer-access-mode warning",
+    ]);
+    const messages = staticCheck("fixtures/static/statefulset-small-shared", options).map((f) => f.message);
+    expect(messages).toContain("volumeClaimTemplate mysql-storage of StatefulSet/mysql requests 10Mi, less than the minimum 1Gi");
+  });
+});
+
+describe('storageClassName: ""', () => {
+  it("is an error: dynamic provisioning is off, the design's Automatic Provisioning cannot happen", () => {
+    const findings = staticCheck("fixtures/static/no-provisioning", options).filter((f) => f.rule === "storage-class");
+    expect(findings.map((f) => `${f.file}:${f.line} ${f.severity} ${f.message}`)).toEqual([
+      'fixtures/static/no-provisioning/mysql-pvc.yaml:14 error data claim mysql-pvc sets storageClassName: "", which turns dynamic provisioning off: it binds only to a PersistentVolume made by hand, so the design\'s Automatic Provisioning cannot happen',
+    ]);
+    expect(findings[0]?.fix).toMatch(/^remove storageClassName/);
+  });
+});
+
+describe("one pattern names secrets, for the plaintext-password rule and for redaction", () => {
+  it("a literal PASSWD variable is flagged and its value is redacted", async () => {
+    const { secretValues } = await import("../../src/manifests/secrets.ts");
+    const { loadManifests } = await import("../../src/manifests/load.ts");
+    const dir = mkdtempSync(join(tmpdir(), "sc-passwd-"));
+    const { cpSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+    cpSync("manifests", dir, { recursive: true });
+    const deployment = join(dir, "mysql-deployment.yaml");
+    writeFileSync(deployment, readFileSync(deployment, "utf8").replace("            - name: MYSQL_DATABASE\n", "            - name: REPLICA_PASSWD\n              value: passwd-literal-4242\n            - name: MYSQL_DATABASE\n"));
+    expect(staticCheck(dir, options).filter((f) => f.rule === "credentials-from-secret").map((f) => f.message)).toEqual([
+      "REPLICA_PASSWD of container mysql is a literal value (not shown) instead of a Secret reference",
+    ]);
+    expect(secretValues(loadManifests(dir))).toContain("passwd-literal-4242");
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -63,6 +63,7 @@ export class ResultsReporter implements Reporter {
       cluster: facts?.cluster,
       ...(facts?.engine ? { engine: { ...facts.engine, serverVersions: serverVersionsOf(checks) } } : {}),
       timeoutOverrides: facts?.timeoutOverrides ?? [],
+      ...(process.env.SC_DEVIATIONS ? { deviations: JSON.parse(process.env.SC_DEVIATIONS) as string[] } : {}),
       summary: summarise(checks),
       checks,
     };

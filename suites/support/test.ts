@@ -6,6 +6,7 @@ import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
 import { withDatabaseImage } from "../../src/conformance/setup.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
+import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { MeasuredValue } from "./context.ts";
 
@@ -42,7 +43,12 @@ export const test = base.extend<{
     await use(inject("cluster"));
   },
   kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
-  manifests: async ({}, use) => use(loadForEngine(inject("runFacts").manifestsDir)),
+  // --engine swaps the database image; --storage-class NAME applies the claims with the
+  // cluster's class (recorded as a deviation in every report).
+  manifests: async ({}, use) => {
+    const objects = loadForEngine(inject("runFacts").manifestsDir);
+    await use(process.env.SC_STORAGE_CLASS ? withStorageClass(objects, process.env.SC_STORAGE_CLASS) : objects);
+  },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
     const namespace = await createNamespace(kube, purpose, cluster.runId);

@@ -38,7 +38,7 @@ describe("loadManifests", () => {
 
   it("names a missing directory and an empty one", () => {
     expect(() => loadManifests("/nonexistent/manifests")).toThrow("manifest directory /nonexistent/manifests does not exist");
-    expect(() => loadManifests(dirWith({}))).toThrow(/holds no \.yaml or \.yml file/);
+    expect(() => loadManifests(dirWith({}))).toThrow(/holds no \.yaml, \.yml or \.json file/);
   });
 });
 
