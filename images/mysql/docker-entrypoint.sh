@@ -175,8 +175,9 @@ docker_sql_escape_string_literal() {
 
 docker_setup_db() {
   if [ -z "$MYSQL_INITDB_SKIP_TZINFO" ]; then
-    # --skip-write-binlog: the time zone tables are not replicated.
-    mysql_tzinfo_to_sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null \
+    # The root password is not set yet. (MySQL's mysql_tzinfo_to_sql has no
+    # --skip-write-binlog; the statements run with the session's binary log.)
+    mysql_tzinfo_to_sql /usr/share/zoneinfo \
       | docker_process_sql --dont-use-mysql-root-password --database=mysql
   fi
   if [ -n "$MYSQL_RANDOM_ROOT_PASSWORD" ]; then
