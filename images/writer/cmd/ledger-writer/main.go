@@ -38,7 +38,7 @@ func parseOptions(args []string, getenv func(string) string) (*options, error) {
 	fs.StringVar(&o.host, "host", "mysql", "server host: in a cluster, the Service's DNS name")
 	fs.IntVar(&o.port, "port", 3306, "server port")
 	fs.StringVar(&o.user, "user", "root", "user")
-	fs.StringVar(&o.database, "database", "ledger", "database holding the ledger table (created when absent)")
+	fs.StringVar(&o.database, "database", "ledger", "database of the ledger table (both created when absent)")
 	fs.StringVar(&o.passwordFile, "password-file", "", "file holding the password (else $LEDGER_PASSWORD)")
 	fs.StringVar(&o.run, "run", defaultRun, "run id written into every row (letters, digits, '.', '_', '-'; at most 64)")
 	fs.IntVar(&o.connections, "connections", 4, "concurrent connections, each its own writer")
@@ -63,6 +63,9 @@ func parseOptions(args []string, getenv func(string) string) (*options, error) {
 	}
 	if !regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`).MatchString(o.run) {
 		return nil, fmt.Errorf("-run %q: use letters, digits, '.', '_' and '-', at most 64", o.run)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_$]{1,64}$`).MatchString(o.database) {
+		return nil, fmt.Errorf("-database %q: use letters, digits, '_' and '$', at most 64", o.database)
 	}
 	if o.connections < 1 || o.ratePerS < 0 {
 		return nil, errors.New("-connections must be at least 1 and -rate not negative")

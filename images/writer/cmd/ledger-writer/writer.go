@@ -22,7 +22,7 @@ const (
 	identityToleranceS = 2
 )
 
-const createTable = `CREATE TABLE IF NOT EXISTS ledger (
+const createTable = `CREATE TABLE IF NOT EXISTS %s.ledger (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   run VARCHAR(64) NOT NULL,
   writer INT NOT NULL,
@@ -104,11 +104,22 @@ func run(ctx context.Context, o *options, out *output) error {
 	defer db.Close()
 	// No pool: a connection that failed is closed and a fresh one dialled.
 	db.SetMaxIdleConns(0)
+	adminCfg := cfg.Clone()
+	adminCfg.DBName = "" // the database may not exist yet
+	adminConnector, err := mysql.NewConnector(adminCfg)
+	if err != nil {
+		return err
+	}
+	admin := sql.OpenDB(adminConnector)
+	defer admin.Close()
+	admin.SetMaxIdleConns(0)
 
 	w := &writer{o: o, out: out, db: db, counts: &counters{}, ids: NewIdentities(identityToleranceS)}
 	conns, rate := o.connections, o.ratePerS
 	out.line(Event{Event: "start", TMs: nowMs(), Run: o.run, Conns: &conns, RatePerS: &rate})
-	if err := w.ensureTable(ctx); err != nil {
+	err = w.ensureTable(ctx, admin)
+	admin.Close()
+	if err != nil {
 		out.line(w.counts.event("stop"))
 		return err
 	}
@@ -136,11 +147,14 @@ func run(ctx context.Context, o *options, out *output) error {
 	return nil
 }
 
-// ensureTable creates the table, retrying with backoff until the server answers.
-func (w *writer) ensureTable(ctx context.Context) error {
+// ensureTable creates the database and the table when absent, retrying with
+// backoff until the server answers. A user who may not create databases can
+// still write to one that exists: only the table's creation must succeed.
+func (w *writer) ensureTable(ctx context.Context, admin *sql.DB) error {
 	for attempt := 1; ; attempt++ {
 		opCtx, cancel := context.WithTimeout(context.Background(), 3*w.o.ioTimeout)
-		_, err := w.db.ExecContext(opCtx, createTable)
+		_, _ = admin.ExecContext(opCtx, "CREATE DATABASE IF NOT EXISTS `"+w.o.database+"`")
+		_, err := admin.ExecContext(opCtx, fmt.Sprintf(createTable, "`"+w.o.database+"`"))
 		cancel()
 		if err == nil {
 			return nil
