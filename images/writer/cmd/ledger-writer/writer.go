@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ type writer struct {
 }
 
 func run(ctx context.Context, o *options, out *output) error {
+	// The driver logs broken connections on stderr, which a pod's log merges
+	// with stdout; every error is in the commit's own line already.
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr = "tcp", fmt.Sprintf("%s:%d", o.host, o.port)
 	cfg.User, cfg.Passwd, cfg.DBName = o.user, o.password, o.database
