@@ -2,6 +2,7 @@
 // JSON line each) against the rows found after recovery. Pure: no I/O.
 import { crc32 } from "node:zlib";
 import type { LedgerRow } from "../mysql/ledger.ts";
+import type { DurabilityRisk } from "./durability.ts";
 import { percentile } from "./phases.ts";
 
 /** ack: COMMIT returned OK. fail: the error came before COMMIT was sent. indoubt: COMMIT sent, no OK came back. */
@@ -286,9 +287,10 @@ export interface Disruption {
 /**
  * The failure message of a verdict: each kind of violation with its count,
  * the first few sequence numbers, and when each was acknowledged (or sent)
- * relative to the nearest disruption. Empty when there is none.
+ * relative to the nearest disruption, and for lost commits the settings that
+ * allow losing them (durabilityRisks). Empty when there is no violation.
  */
-export function describeViolations(verdict: LedgerVerdict, disruptions: Disruption[], firstFew = 5): string {
+export function describeViolations(verdict: LedgerVerdict, disruptions: Disruption[], firstFew = 5, risks: DurabilityRisk[] = []): string {
   const when = (tMs: number | undefined, verb: string): string => {
     if (tMs === undefined || disruptions.length === 0) return "";
     const nearest = disruptions.reduce((a, b) => (Math.abs(b.tMs - tMs) < Math.abs(a.tMs - tMs) ? b : a));
@@ -308,5 +310,6 @@ export function describeViolations(verdict: LedgerVerdict, disruptions: Disrupti
     parts.push(`${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}` + when(d.record?.tDoneMs, "committed"))}`);
   if (verdict.corrupted.length)
     parts.push(`${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}` + when(c.record?.tDoneMs, "committed"))}`);
+  if (verdict.lost.length && risks.length) parts.push(`The server's settings allow it: ${risks.map((r) => `${r.setting}=${r.value} (${r.risk})`).join("; ")}`);
   return parts.join(".\n");
 }

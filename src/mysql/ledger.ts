@@ -32,3 +32,27 @@ export async function readLedgerRows(connection: Connection, run: string, databa
     serverIdentity: r.server_identity,
   }));
 }
+
+/** The server variables that decide whether an acknowledged commit survives a crash. */
+export const durabilityVariables = [
+  "innodb_flush_log_at_trx_commit",
+  "innodb_flush_log_at_timeout",
+  "sync_binlog",
+  "log_bin",
+  "innodb_doublewrite",
+  "innodb_flush_method",
+  // MariaDB 11 replaces innodb_flush_method with these.
+  "innodb_log_file_buffering",
+  "innodb_log_file_write_through",
+  "innodb_data_file_buffering",
+  "innodb_data_file_write_through",
+] as const;
+
+/** The durability variables the server has (each server knows only some), by name. */
+export async function readDurabilitySettings(connection: Connection): Promise<Record<string, string>> {
+  const [rows] = await connection.query(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${durabilityVariables.map(() => "?").join(", ")})`,
+    [...durabilityVariables],
+  );
+  return Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+}

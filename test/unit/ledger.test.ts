@@ -11,6 +11,7 @@ import {
   writeGapFigures,
   type CommitRecord,
 } from "../../src/conformance/ledger.ts";
+import { durabilityRisks } from "../../src/conformance/durability.ts";
 import type { LedgerRow } from "../../src/mysql/ledger.ts";
 
 const run = "cycle-1";
@@ -148,4 +149,29 @@ test("acknowledgements bin into 100 ms bins for the chart", () => {
   const bins = binAcks(steady(0, 1_000), 500, 800);
   expect(bins).toEqual([{ tMs: 500, acks: 10 }, { tMs: 600, acks: 10 }, { tMs: 700, acks: 10 }]);
   expect(binAcks([], 0, 250).map((b) => b.tMs)).toEqual([0, 100, 200]);
+});
+
+describe("durability settings", () => {
+  // SHOW GLOBAL VARIABLES of Debian's MariaDB 10.11 with its defaults, binary log off.
+  const mariadbDefaults = { innodb_flush_log_at_trx_commit: "1", innodb_flush_log_at_timeout: "1", sync_binlog: "0", log_bin: "OFF", innodb_doublewrite: "ON", innodb_flush_method: "O_DIRECT" };
+
+  test("durable defaults carry no risk; sync_binlog matters only with the binary log on", () => {
+    expect(durabilityRisks(mariadbDefaults)).toEqual([]);
+    expect(durabilityRisks({ ...mariadbDefaults, log_bin: "ON" }).map((r) => r.setting)).toEqual(["sync_binlog"]);
+  });
+
+  test("a server that acknowledges before the redo log is flushed is named first, as losing commits on a mysqld crash", () => {
+    const risks = durabilityRisks({ ...mariadbDefaults, innodb_doublewrite: "OFF", innodb_flush_log_at_trx_commit: "0" });
+    expect(risks.map((r) => [r.setting, r.losesOnMysqldCrash])).toEqual([["innodb_flush_log_at_trx_commit", true], ["innodb_doublewrite", false]]);
+    expect(durabilityRisks({ ...mariadbDefaults, innodb_flush_log_at_trx_commit: "2" })[0]).toMatchObject({ losesOnMysqldCrash: false, risk: expect.stringMatching(/OS crash or power loss/) });
+  });
+
+  test("the message about lost commits names the setting responsible", () => {
+    const log = parseWriterLog(`${line(0, 1, "ack", 990, 1000)}\n{"event":"stop","t":5000}\n`);
+    const risks = durabilityRisks({ ...mariadbDefaults, innodb_flush_log_at_trx_commit: "0" });
+    expect(describeViolations(verifyLedger(log, [], run), [{ name: "mysqld SIGKILL 1", tMs: 1300 }], 5, risks)).toBe(
+      "1 acknowledged commits lost (of 1): writer 0 seq 1 acknowledged 0.30 s before mysqld SIGKILL 1.\n" +
+        "The server's settings allow it: innodb_flush_log_at_trx_commit=0 (the redo log is written and flushed every 1 s, not at commit: a crash of mysqld loses the last 1 s of acknowledged commits)",
+    );
+  });
 });
