@@ -113,10 +113,15 @@ export interface LedgerVerdict {
 /**
  * Classifies every commit the writer recorded and every row of its run.
  * `run` is the writer's -run: each row's payload starts with run:writer:seq:.
+ * Throws when the log holds one commit twice (two writers shared a run id).
  */
 export function verifyLedger(log: WriterLog, rows: LedgerRow[], run: string): LedgerVerdict {
   const records = new Map<string, CommitRecord>();
-  for (const c of log.commits) records.set(key(c.writer, c.seq), c);
+  for (const c of log.commits) {
+    // Two writer processes with one -run would share sequence numbers and make every verdict wrong.
+    if (records.has(key(c.writer, c.seq))) throw new Error(`writer ${c.writer} seq ${c.seq} was recorded twice: each writer process needs its own -run`);
+    records.set(key(c.writer, c.seq), c);
+  }
   const rowsByKey = new Map<string, LedgerRow[]>();
   for (const r of rows) rowsByKey.set(key(r.writer, r.seq), [...(rowsByKey.get(key(r.writer, r.seq)) ?? []), r]);
   const lastSeq = new Map<number, number>();
@@ -170,6 +175,7 @@ export function ledgerFigures(verdict: LedgerVerdict): Record<string, number> {
   return {
     ledger_acknowledged: verdict.acknowledged,
     ledger_lost: verdict.lost.length,
+    ledger_failed: verdict.failed,
     ledger_in_doubt: verdict.inDoubtPresent.length + verdict.inDoubtAbsent.length + verdict.unrecordedPresent.length,
     ledger_in_doubt_present: verdict.inDoubtPresent.length + verdict.unrecordedPresent.length,
     ledger_phantom: verdict.phantom.length,

@@ -83,6 +83,11 @@ describe("the ledger verdict", () => {
     expect(verifyLedger(parseWriterLog(`${records}{"event":"stop","t":9}\n`), [row(0, 1), row(0, 2)], run).phantom.map((r) => r.seq)).toEqual([2]);
   });
 
+  test("one run id used by two writer processes is refused, not misjudged", () => {
+    const log = parseWriterLog(`${line(0, 1, "ack", 0, 5)}\n${line(0, 1, "fail", 10, 11)}\n`);
+    expect(() => verifyLedger(log, [row(0, 1)], run)).toThrow("writer 0 seq 1 was recorded twice: each writer process needs its own -run");
+  });
+
   test("the failure message names the first sequence numbers and when each was acknowledged relative to the disruption", () => {
     const log = parseWriterLog([1, 2, 3, 4, 5, 6, 7].map((seq) => line(2, seq, "ack", 10_000 + seq * 100 - 5, 10_000 + seq * 100)).join("\n") + "\n");
     const message = describeViolations(verifyLedger(log, [], run), [{ name: "pod deletion 1", tMs: 10_500 }, { name: "pod deletion 2", tMs: 40_000 }], 3);
