@@ -10,6 +10,8 @@
 #   mysql:MYSQL_LINE (Oracle MySQL from Debian sid), docker.io/library/mariadb:MARIADB_LINE
 #   (Debian's MariaDB), localhost/storage-conformance/{local-path-provisioner,busybox}
 # On the host's Docker only project names are tagged (storage-conformance/...).
+#   localhost/storage-conformance/coredns:COREDNS_VERSION (cluster DNS, as k3s),
+#   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
 export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
@@ -147,6 +149,19 @@ docker save -o "$ctx/node/images/pause.tar" "registry.k8s.io/pause:$PAUSE_VERSIO
 docker save -o "$ctx/node/images/busybox.tar" "localhost/storage-conformance/busybox:debian"
 docker save -o "$ctx/node/images/local-path-provisioner.tar" "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
 cp "$PROJECT_ROOT/images/local-path-provisioner/local-path-storage.yaml" "$ctx/node/manifests/local-storage.yaml"
+
+# Cluster DNS, as k3s ships it, and the ledger writer that reaches MySQL by its Service name.
+mkdir -p "$ctx/coredns" "$ctx/ledger-writer"
+go_build "$ctx/coredns/coredns" "github.com/coredns/coredns@$COREDNS_VERSION" github.com/coredns/coredns
+(cd "$PROJECT_ROOT/images/writer" && go build -ldflags='-s -w' -o "$ctx/ledger-writer/ledger-writer" ./cmd/ledger-writer) \
+  || die "building ledger-writer failed (see above)"
+cp "$PROJECT_ROOT/images/coredns/Dockerfile" "$ctx/coredns/"
+cp "$PROJECT_ROOT/images/writer/Dockerfile" "$ctx/ledger-writer/"
+build_image "localhost/storage-conformance/coredns:$COREDNS_VERSION" "$ctx/coredns"
+build_image "localhost/storage-conformance/ledger-writer:$LEDGER_WRITER_VERSION" "$ctx/ledger-writer"
+docker save -o "$ctx/node/images/coredns.tar" "localhost/storage-conformance/coredns:$COREDNS_VERSION"
+docker save -o "$ctx/node/images/ledger-writer.tar" "localhost/storage-conformance/ledger-writer:$LEDGER_WRITER_VERSION"
+sed "s|storage-conformance/coredns:.*|storage-conformance/coredns:$COREDNS_VERSION|" "$PROJECT_ROOT/images/coredns/coredns.yaml" >"$ctx/node/manifests/coredns.yaml"
 
 # 3. The node.
 node_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables)

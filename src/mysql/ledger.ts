@@ -1,0 +1,58 @@
+// The ledger table the writer (images/writer) fills: read back after recovery.
+import type { Connection } from "mysql2/promise";
+
+/** The database the writer uses unless told otherwise (its -database default). */
+export const ledgerDatabase = "ledger";
+
+/** One row of the ledger table, as stored. */
+export interface LedgerRow {
+  writer: number;
+  seq: number;
+  payload: string;
+  /** CRC-32 of the payload, computed by the writer before it sent the row. */
+  payloadCrc: number;
+  /** hostname@start of the server that committed the row. */
+  serverIdentity: string;
+}
+
+/**
+ * Every row of one run, duplicates included: the table's key is an
+ * AUTO_INCREMENT id, so a commit stored twice shows as two rows.
+ */
+export async function readLedgerRows(connection: Connection, run: string, database: string = ledgerDatabase): Promise<LedgerRow[]> {
+  const [rows] = await connection.query(
+    `SELECT writer, seq, payload, payload_crc, server_identity FROM \`${database}\`.ledger WHERE run = ? ORDER BY writer, seq, id`,
+    [run],
+  );
+  return (rows as { writer: number; seq: number | string; payload: string; payload_crc: number | string; server_identity: string }[]).map((r) => ({
+    writer: Number(r.writer),
+    seq: Number(r.seq),
+    payload: r.payload,
+    payloadCrc: Number(r.payload_crc),
+    serverIdentity: r.server_identity,
+  }));
+}
+
+/** The server variables that decide whether an acknowledged commit survives a crash. */
+export const durabilityVariables = [
+  "innodb_flush_log_at_trx_commit",
+  "innodb_flush_log_at_timeout",
+  "sync_binlog",
+  "log_bin",
+  "innodb_doublewrite",
+  "innodb_flush_method",
+  // MariaDB 11 replaces innodb_flush_method with these.
+  "innodb_log_file_buffering",
+  "innodb_log_file_write_through",
+  "innodb_data_file_buffering",
+  "innodb_data_file_write_through",
+] as const;
+
+/** The durability variables the server has (each server knows only some), by name. */
+export async function readDurabilitySettings(connection: Connection): Promise<Record<string, string>> {
+  const [rows] = await connection.query(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${durabilityVariables.map(() => "?").join(", ")})`,
+    [...durabilityVariables],
+  );
+  return Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+}
