@@ -8,10 +8,10 @@
 # baked into it, imported into containerd at every start:
 #   registry.k8s.io/pause:PAUSE_VERSION, docker.io/library/mysql:8.4 and
 #   mysql:MYSQL_LINE (Oracle MySQL from Debian sid), docker.io/library/mariadb:MARIADB_LINE
-#   (Debian's MariaDB), localhost/storage-conformance/{local-path-provisioner,busybox}
-# On the host's Docker only project names are tagged (storage-conformance/...).
+#   (Debian's MariaDB), localhost/storage-conformance/{local-path-provisioner,busybox},
 #   localhost/storage-conformance/coredns:COREDNS_VERSION (cluster DNS, as k3s),
 #   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION
+# On the host's Docker only project names are tagged (storage-conformance/...).
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
 export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
