@@ -82,6 +82,17 @@ func parseOptions(args []string, getenv func(string) string) (*options, error) {
 }
 
 func main() {
+	// `ledger-writer stop`, run in the writer's container (kubectl exec), ends
+	// the writer as SIGTERM does: it finishes the commit in flight, writes its
+	// stop line and exits, so its log is complete and readable afterwards. The
+	// image has no shell to send the signal with.
+	if len(os.Args) == 2 && os.Args[1] == "stop" {
+		if err := syscall.Kill(1, syscall.SIGTERM); err != nil {
+			fmt.Fprintln(os.Stderr, "ledger-writer stop:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseOptions(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledger-writer:", err)
