@@ -1,3 +1,6 @@
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
 /**
  * Backup rotation for `backup-db --dir DIR --keep-daily N --keep-weekly M`:
  * dumps are named by the UTC time they were made, and which to keep is a
@@ -85,4 +88,16 @@ export function chooseRetention(dumps: DatedDump[], policy: RetentionPolicy): Re
     keep: newestFirst.filter((d) => reasons.get(d.name)!.length > 0).map((d) => ({ ...d, reasons: reasons.get(d.name)! })),
     expire: newestFirst.filter((d) => reasons.get(d.name)!.length === 0),
   };
+}
+
+/** `namespace`'s dumps in `dir`, by their names; everything else there is ignored. */
+export function datedDumpsIn(dir: string, namespace: string): DatedDump[] {
+  return readdirSync(dir).flatMap((name) => parseBackupFileName(name, namespace) ?? []);
+}
+
+/** Deletes an expired dump and its record; returns the paths deleted. */
+export function removeDump(dir: string, name: string): string[] {
+  const paths = [join(dir, name), join(dir, `${name}.json`)].filter((path) => existsSync(path));
+  for (const path of paths) rmSync(path, { force: true });
+  return paths;
 }

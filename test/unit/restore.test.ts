@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { makeRecord } from "../../src/ops/backup-data.ts";
 import { parseRecord, recordFormat, recordPath, recordVersion, writeRecord, type BackupRecord } from "../../src/ops/backup-record.ts";
 import { checkDump, databasesToRestore, engineRefusal, formatVerdict, planRestore, verifyRestored, type CheckedDump } from "../../src/ops/restore.ts";
 import { removeTempDirs, tempDir } from "./support/fake-cluster.ts";
@@ -173,5 +174,24 @@ describe("after the restore, every table of the record is verified", () => {
     expect(formatVerdict(verdicts[1]!)).toMatch(/ecomdb\.orders\s+MISSING   expected 5 rows \/ FFFF0000$/);
     const changed = verifyRestored(record, { ecomdb: { customers: { rows: 1, checksum: "0A1B2C3D" }, orders: { rows: 5, checksum: "FFFF0000" } } });
     expect(formatVerdict(changed[0]!)).toMatch(/DIFFERS   expected 2 rows \/ 0A1B2C3D, found 1 rows \/ 0A1B2C3D$/);
+  });
+});
+
+describe("the record backup-db writes", () => {
+  it("is one restore-db reads back: databases from the measured tables, the engine from the server's own version", () => {
+    const record = makeRecord({
+      file: "/backups/shop-20261125T142315Z.sql",
+      bytes: 1234,
+      sha256: "a".repeat(64),
+      allDatabases: false,
+      tables: { ecomdb: { customers: { rows: 20000, checksum: "0A1B2C3D" } } },
+      serverVersion: "10.11.14-MariaDB-0+deb12u2",
+      madeAt: new Date("2026-11-25T14:23:15.123Z"),
+      namespace: "shop",
+      pod: "mysql-abc",
+    });
+    expect(parseRecord(JSON.stringify(record), "r.json")).toEqual(record);
+    expect(record).toMatchObject({ databases: ["ecomdb"], dump: { file: "shop-20261125T142315Z.sql" }, server: { engine: "mariadb" }, madeAt: "2026-11-25T14:23:15.123Z" });
+    expect(record.measured).toMatch(/^right after the dump, in one consistent snapshot of its own/);
   });
 });
