@@ -12,7 +12,7 @@ const options = { dataDir: "/var/lib/mysql", minStorage: "1Gi" };
 /** The fixture's CronJob as the API server returns it once applied: with a namespace and a uid. */
 function liveCronJob(): V1CronJob {
   const declared = cronJobsIn(loadManifests(fixture))[0]!.object;
-  return { ...(structuredClone(declared) as V1CronJob), metadata: { ...(declared.metadata as object), namespace: "shop", uid: "6f1c2d3e-0000-4000-8000-000000000001" } };
+  return { ...(structuredClone(declared) as unknown as V1CronJob), metadata: { ...(declared.metadata as object), namespace: "shop", uid: "6f1c2d3e-0000-4000-8000-000000000001" } };
 }
 
 describe("the scheduled-backup fixture: the design's manifests and a daily backup CronJob", () => {
