@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { backupDatabase } from "../conformance/backup.ts";
 import { openDatabase } from "../mysql/client.ts";
 import { makeRecord, measureDatabases, userDatabases } from "../ops/backup-data.ts";
@@ -113,7 +113,7 @@ runTool(async () => {
   let choice: RetentionChoice | undefined;
   const deleted: string[] = [];
   if (dir !== undefined && rotating) {
-    choice = chooseRetention(datedDumpsIn(resolve(dir), namespace), policy);
+    choice = chooseRetention(datedDumpsIn(resolve(dir), namespace), { ...policy, justMade: basename(file) });
     for (const expired of choice.expire) deleted.push(...removeDump(resolve(dir), expired.name));
   }
 

@@ -52,6 +52,8 @@ export function isoWeek(at: Date): string {
 export interface RetentionPolicy {
   keepDaily: number;
   keepWeekly: number;
+  /** A dump that stays whatever its time says: the one just made (a dump dated in the future by a skewed clock must not expire it). */
+  justMade?: string;
 }
 
 export interface RetentionChoice {
@@ -66,7 +68,7 @@ export interface RetentionChoice {
  * have a dump, and the newest of each of the last `keepWeekly` ISO weeks that
  * have one (periods without a dump are not counted, as restic and borg count
  * them: a pause in backups never expires the older ones all at once). The
- * newest dump always stays. Everything else expires.
+ * newest dump always stays, and so does `justMade`. Everything else expires.
  */
 export function chooseRetention(dumps: DatedDump[], policy: RetentionPolicy): RetentionChoice {
   const newestFirst = [...dumps].sort((a, b) => b.at.getTime() - a.at.getTime() || b.name.localeCompare(a.name));
@@ -84,6 +86,7 @@ export function chooseRetention(dumps: DatedDump[], policy: RetentionPolicy): Re
   keepNewestPer(utcDay, policy.keepDaily, "daily");
   keepNewestPer(isoWeek, policy.keepWeekly, "weekly");
   if (newestFirst[0]) reasons.get(newestFirst[0].name)!.unshift("newest");
+  if (policy.justMade) reasons.get(policy.justMade)?.unshift("just made");
   return {
     keep: newestFirst.filter((d) => reasons.get(d.name)!.length > 0).map((d) => ({ ...d, reasons: reasons.get(d.name)! })),
     expire: newestFirst.filter((d) => reasons.get(d.name)!.length === 0),

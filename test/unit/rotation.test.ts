@@ -71,6 +71,12 @@ describe("retention: the newest of each of the last N days and M ISO weeks", () 
     expect(names(choice.expire)).toEqual(["20261124T020000Z"]);
     expect(chooseRetention([], { keepDaily: 7, keepWeekly: 4 })).toEqual({ keep: [], expire: [] });
   });
+  it("the dump just made stays even when a skewed clock dated another one later", () => {
+    const dumps = [dump("2026-11-25T02:00:00Z"), dump("2027-01-01T00:00:00Z")];
+    const choice = chooseRetention(dumps, { keepDaily: 0, keepWeekly: 0, justMade: dumps[0]!.name });
+    expect(choice.keep.map((k) => k.reasons)).toEqual([["newest"], ["just made"]]);
+    expect(choice.expire).toEqual([]);
+  });
   it("days are UTC days: 23:59 and 00:01 UTC are two days wherever the machine is", () => {
     const dumps = [dump("2026-11-25T00:01:00Z"), dump("2026-11-24T23:59:00Z")];
     expect(chooseRetention(dumps, { keepDaily: 2, keepWeekly: 0 }).expire).toEqual([]);
