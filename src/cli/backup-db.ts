@@ -23,7 +23,8 @@ the time, namespace and pod. restore-db checks and verifies against it.
 
   --database NAME    database to dump (repeatable; default: the workload's
                      MYSQL_DATABASE, else every database)
-  --all-databases    every database
+  --all-databases    every database (the mysql system schema included, so
+                     restore-db does not restore such a dump)
   --output FILE      where to write (default: backups/<namespace>-<time>.sql);
                      an existing file is never overwritten
 
@@ -35,6 +36,7 @@ Rotation (the design's "Automated Backup Rotation"):
   Expired dumps (and their records) are deleted only after the new dump is
   verified (end marker, sha256 of the file on disk). The newest dump is never
   deleted; files in DIR not named <namespace>-<time>.sql are never touched.
+
 ${commonUsage}`;
 
 const options = {
@@ -109,7 +111,9 @@ runTool(async () => {
   }
 
   // Verified as restore-db will check it: end marker, and the file on disk hashes to what was streamed.
-  const verified = await checkDump(file);
+  const verified = await checkDump(file).catch((error: Error) => {
+    throw new Error(`the new dump failed its verification, so no dump was deleted: ${error.message}`);
+  });
   let choice: RetentionChoice | undefined;
   const deleted: string[] = [];
   if (dir !== undefined && rotating) {
