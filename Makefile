@@ -3,7 +3,7 @@
 #   make storage-status ARGS="--namespace shop --kubeconfig ~/.kube/prod"
 ARGS ?=
 
-.PHONY: storage-status storage-monitor test-persistence backup-db conformance test
+.PHONY: storage-status storage-monitor test-persistence backup-db restore-db conformance test
 
 storage-status:
 	@bash scripts/run.sh tool storage-status $(ARGS)
@@ -16,6 +16,9 @@ test-persistence:
 
 backup-db:
 	@bash scripts/run.sh tool backup-db $(ARGS)
+
+restore-db:
+	@bash scripts/run.sh tool restore-db $(ARGS)
 
 conformance:
 	@bash scripts/run.sh conformance $(ARGS)
