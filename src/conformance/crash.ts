@@ -35,7 +35,12 @@ export function mysqldPidsScript(podUid: string): string {
  * (a signal from inside the pod cannot kill PID 1). Then measures until the
  * restarted container serves the same data. Needs the embedded cluster's node.
  */
-export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerId: string, expected: TableChecksums): Promise<CrashRecovery> {
+export async function crashMysqldAndMeasure(
+  setup: DeployedSetup,
+  nodeContainerId: string,
+  expected: TableChecksums,
+  options: { onDisrupted?: (atMs: number) => void; crashLoopIsExpected?: boolean } = {},
+): Promise<CrashRecovery> {
   const { kube, namespace } = setup;
   const pod = await setup.waitForReadyPod();
   const name = pod.metadata!.name!;
@@ -48,6 +53,7 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
   const [pid, command] = processes[0]!.split(" ");
   const credentials = await setup.rootCredentials();
   const started = performance.now();
+  options.onDisrupted?.(Date.now());
   const killed = await execOnNode(nodeContainerId, ["kill", "-KILL", pid!]);
   if (killed.exitCode !== 0) throw new Error(`kill -KILL ${pid} (${command} of pod ${name}) on the node failed: ${killed.output.trim()}`);
 
@@ -64,7 +70,11 @@ export async function crashMysqldAndMeasure(setup: DeployedSetup, nodeContainerI
       what: `MySQL to come back after ${command} (pid ${pid}) of pod ${name} was killed`,
       timeoutMs: timeouts.podReadyMs,
       intervalMs: 100,
-      deadEnd: (now) => podDeadEnd({ pod: now, missingClaims: [] }),
+      // In a crash series the kubelet's back-off (CrashLoopBackOff) is what is being measured, not a dead end.
+      deadEnd: (now) => {
+        const why = podDeadEnd({ pod: now, missingClaims: [] });
+        return options.crashLoopIsExpected && why?.includes("crash-looping") ? undefined : why;
+      },
       describe: (now) => {
         const status = setup.mysqlContainerStatus(now);
         return `restartCount ${status?.restartCount}, state ${Object.keys(status?.state ?? {}).join(",")}, ready ${status?.ready}`;

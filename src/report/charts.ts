@@ -33,11 +33,18 @@ function budgetRule(budget: number | undefined, axis: "x" | "y") {
   return [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { [axis]: { field: "budget", type: "quantitative" as const } } }];
 }
 
-/** One row per numeric value named in `labels`, across all checks, in label order per check. */
+/**
+ * One row per numeric value named in `labels`, across all checks, in label
+ * order per check. A check that names how it replaced the pod (value
+ * `replacement`, e.g. "rollout restart") has it in its labels instead of "pod deleted".
+ */
 function labelledSeconds(results: RunResults, labels: Record<string, string>): { label: string; seconds: number }[] {
-  return results.checks.flatMap((c) =>
-    Object.entries(labels).flatMap(([key, label]) => (typeof c.values[key]?.value === "number" ? [{ label, seconds: c.values[key]!.value as number }] : [])),
-  );
+  return results.checks.flatMap((c) => {
+    const how = c.values.replacement?.value;
+    return Object.entries(labels).flatMap(([key, label]) =>
+      typeof c.values[key]?.value === "number" ? [{ label: typeof how === "string" && how !== "pod deletion" ? label.replace("pod deleted", how) : label, seconds: c.values[key]!.value as number }] : [],
+    );
+  });
 }
 
 /** Per recovery cycle, how long each phase took (stacked), with the budget as a rule. */
@@ -49,9 +56,12 @@ export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
       const match = /^cycle(\d+)_(\w+_s)$/.exec(key);
       if (match && typeof v.value === "number") cycles.set(match[1]!, { ...cycles.get(match[1]!), [match[2]!]: v.value });
     }
+    // Checks that replace the pod in different ways (deletion, rollout restart) name theirs.
+    const how = typeof check.values.replacement?.value === "string" ? `${check.values.replacement.value} ` : "";
     for (const [cycle, phases] of cycles) {
+      if (phases.firstVerifiedQuery_s === undefined) continue;
       phaseDurations(phases).forEach(({ phase, seconds }, order) => {
-        rows.push({ cycle: `#${cycle}`, phase: phaseLabels[phase]!, order, seconds });
+        rows.push({ cycle: `${how}#${cycle}`, phase: phaseLabels[phase]!, order, seconds });
       });
     }
   }

@@ -1,0 +1,225 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { pinnedVersions } from "../cluster/images.ts";
+import { describeApiError } from "../kube/client.ts";
+import { collectDiagnostics } from "../kube/diagnostics.ts";
+import { execInPod } from "../kube/exec.ts";
+import { waitFor } from "../kube/wait.ts";
+import { isPodRunning } from "../kube/waits.ts";
+import type { ManifestObject } from "../manifests/load.ts";
+import { readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
+import { timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "./deployment.ts";
+import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
+import {
+  concurrentServers,
+  describeViolations,
+  ledgerFigures,
+  parseWriterLog,
+  verifyLedger,
+  writeGap,
+  writeGapFigures,
+  type Disruption,
+  type LedgerVerdict,
+  type WriterLog,
+} from "./ledger.ts";
+import { rootPasswordSource } from "./setup.ts";
+
+/** How the writer runs: the issue's defaults, about 100 commits/s over 4 connections. */
+export interface WriterOptions {
+  connections: number;
+  ratePerS: number;
+}
+
+export const defaultWriterOptions: WriterOptions = {
+  connections: Number(process.env.SC_LEDGER_CONNECTIONS ?? 4),
+  ratePerS: Number(process.env.SC_LEDGER_RATE ?? 100),
+};
+
+/** What the writer and the table said once the writer stopped. */
+export interface LedgerOutcome {
+  run: string;
+  log: WriterLog;
+  verdict: LedgerVerdict;
+  /** The server's durability settings (SHOW GLOBAL VARIABLES), and what they risk. */
+  settings: Record<string, string>;
+  risks: DurabilityRisk[];
+  rows: LedgerRow[];
+}
+
+/**
+ * The Service the design gives MySQL: the one whose selector matches the
+ * workload's pod labels. The writer reaches MySQL by its name, as an
+ * application in the cluster does (cluster DNS).
+ */
+export function mysqlService(setup: DeployedSetup): { name: string; port: number } {
+  const labels = setup.workload.selector;
+  const service = setup.objects
+    .map((o) => o.object)
+    .find((o: ManifestObject) => {
+      if (o.kind !== "Service") return false;
+      const selector = (o.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {};
+      return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+    });
+  if (!service) throw new Error(`no Service in the manifests selects ${setup.workload.kind}/${setup.workload.name}'s pods (${setup.selector}); the writer reaches MySQL through the design's Service`);
+  const port = (service.spec as { ports?: { port: number }[] }).ports?.[0]?.port ?? 3306;
+  return { name: service.metadata.name, port };
+}
+
+/** The writer's pod: the project's image (never pulled), the root password from the design's own Secret. */
+export function writerPod(setup: DeployedSetup, run: string, options: WriterOptions): V1Pod {
+  const service = mysqlService(setup);
+  const source = rootPasswordSource(setup.workload);
+  if (!source) throw new Error(`${setup.workload.kind}/${setup.workload.name} sets no MYSQL_ROOT_PASSWORD; the writer needs an account`);
+  const password =
+    "secret" in source
+      ? { name: "LEDGER_PASSWORD", valueFrom: { secretKeyRef: { name: source.secret, key: source.key } } }
+      : { name: "LEDGER_PASSWORD", value: setup.workload.container.env!.find((e) => e.name === "MYSQL_ROOT_PASSWORD")!.value ?? "" };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `ledger-writer-${run}`.slice(0, 63).replace(/-+$/, ""), namespace: setup.namespace, labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run } },
+    spec: {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 10,
+      containers: [
+        {
+          name: "writer",
+          image: `localhost/storage-conformance/ledger-writer:${pinnedVersions().LEDGER_WRITER_VERSION}`,
+          imagePullPolicy: "IfNotPresent",
+          args: ["-host", service.name, "-port", String(service.port), "-run", run, "-connections", String(options.connections), "-rate", String(options.ratePerS)],
+          env: [password],
+          resources: { requests: { cpu: "50m", memory: "16Mi" } },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * A ledger writer running against the setup's MySQL through its Service, from
+ * a pod: started, then stopped (it finishes the commit in flight and writes
+ * its stop line), its log read and the table verified against it.
+ */
+export class LedgerWriter {
+  private readonly setup: DeployedSetup;
+  readonly run: string;
+  readonly podName: string;
+
+  private constructor(setup: DeployedSetup, run: string, podName: string) {
+    this.setup = setup;
+    this.run = run;
+    this.podName = podName;
+  }
+
+  /** Starts the writer and waits until it has acknowledged its first commits. */
+  static async start(setup: DeployedSetup, run: string, options: WriterOptions = defaultWriterOptions): Promise<LedgerWriter> {
+    const pod = writerPod(setup, run, options);
+    try {
+      await setup.kube.core.createNamespacedPod({ namespace: setup.namespace, body: pod });
+    } catch (error) {
+      throw new Error(`creating the ledger writer's pod failed: ${describeApiError(error)}`);
+    }
+    const writer = new LedgerWriter(setup, run, pod.metadata!.name!);
+    await writer.waitForAcks(Math.max(1, options.connections));
+    return writer;
+  }
+
+  /** The writer's log so far (or all of it once stopped). */
+  async logText(): Promise<string> {
+    return this.setup.kube.core.readNamespacedPodLog({ name: this.podName, namespace: this.setup.namespace, container: "writer" });
+  }
+
+  private async waitForAcks(count: number): Promise<void> {
+    const { kube, namespace } = this.setup;
+    await waitFor(
+      async () => {
+        const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
+        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText()).commits.filter((c) => c.state === "ack").length : 0;
+        return { pod, acks };
+      },
+      (seen) => seen.acks >= count,
+      {
+        what: `the ledger writer ${this.podName} to acknowledge its first ${count} commits through the Service`,
+        timeoutMs: timeouts.podReadyMs,
+        intervalMs: 200,
+        deadEnd: (seen) => {
+          const state = seen.pod.status?.containerStatuses?.[0]?.state;
+          if (state?.terminated) return `the writer exited (${state.terminated.reason ?? ""} ${state.terminated.exitCode}): ${state.terminated.message ?? "see its log"}`;
+          const waiting = state?.waiting?.reason;
+          return waiting && /ErrImage|ImagePull|InvalidImageName/.test(waiting) ? `the writer's image cannot be found on the node (${waiting}): the offline node bakes it in; a pulled k3s image needs it imported` : undefined;
+        },
+        describe: (seen) => `pod ${seen.pod.status?.phase}, ${seen.acks} commits acknowledged`,
+        diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+      },
+    );
+  }
+
+  /**
+   * Stops the writer (`ledger-writer stop` in its container), waits for it to
+   * exit, and verifies the table against its log. The verdict's violations
+   * are for the caller to assert.
+   */
+  async stopAndVerify(): Promise<LedgerOutcome> {
+    const { kube, namespace } = this.setup;
+    const stopped = await execInPod(kube, { namespace, pod: this.podName, container: "writer" }, ["/ledger-writer", "stop"], { timeoutMs: timeouts.execMs });
+    if (stopped.exitCode !== 0) throw new Error(`stopping the ledger writer failed (exit ${stopped.exitCode}): ${stopped.stderr.trim()}`);
+    await waitFor(
+      () => kube.core.readNamespacedPod({ name: this.podName, namespace }),
+      (pod) => pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed",
+      {
+        what: `the ledger writer ${this.podName} to exit after its stop`,
+        timeoutMs: timeouts.podDeletedMs,
+        intervalMs: 200,
+        describe: (pod) => `pod ${pod.status?.phase}`,
+      },
+    );
+    const log = parseWriterLog(await this.logText());
+    const db = await this.setup.open();
+    try {
+      const rows = await readLedgerRows(db.connection, this.run);
+      const settings = await readDurabilitySettings(db.connection);
+      return { run: this.run, log, rows, verdict: verifyLedger(log, rows, this.run), settings, risks: durabilityRisks(settings) };
+    } finally {
+      await db.close();
+    }
+  }
+}
+
+/** Disruptions as the verifier names them, from the moments the suite recorded (Unix ms). */
+export function disruptionsOf(kind: string, momentsMs: number[]): Disruption[] {
+  return momentsMs.map((tMs, i) => ({ name: `${kind} ${i + 1}`, tMs }));
+}
+
+/** What a check records and says about a ledger run across its disruptions. */
+export interface LedgerSummary {
+  /** Values named as in results.json: ledger_*, cycleN_write_gap_s, write_gap_p50/p95/max_s, durability_*. */
+  values: Record<string, { value: number | string; unit: string }>;
+  /** Findings worth reading that are not failures (two servers acknowledging at once). */
+  notes: string[];
+  /** The failure message when any acknowledged commit was lost, or a row is phantom, duplicated or corrupted; empty otherwise. */
+  violations: string;
+  gapsS: number[];
+}
+
+export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[]): LedgerSummary {
+  const values: LedgerSummary["values"] = {};
+  for (const [name, value] of Object.entries(ledgerFigures(outcome.verdict))) values[name] = { value, unit: "commits" };
+  const gaps = disruptions.map((d, i) => writeGap(outcome.log.commits, d.tMs, disruptions[i + 1]?.tMs ?? Infinity));
+  gaps.forEach((g, i) => {
+    values[`cycle${i + 1}_write_gap_s`] = { value: g.writeGapS, unit: "s" };
+  });
+  const gapsS = gaps.map((g) => g.writeGapS);
+  if (gaps.length) {
+    for (const [name, value] of Object.entries(writeGapFigures(gapsS))) values[name] = { value, unit: "s" };
+    const mean = (xs: number[]) => +(xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length)).toFixed(1);
+    values.commits_per_s_before = { value: mean(gaps.map((g) => g.ackRateBeforePerS)), unit: "commits/s" };
+    values.commits_per_s_after = { value: mean(gaps.map((g) => g.ackRateAfterPerS)), unit: "commits/s" };
+  }
+  for (const [name, value] of Object.entries(outcome.settings)) values[`durability_${name}`] = { value, unit: "" };
+  const servers = concurrentServers(outcome.log.commits, outcome.rows);
+  values.ledger_servers = { value: servers.servers.length, unit: "servers" };
+  const notes = servers.overlaps.map(
+    (o) => `two mysqld acknowledged commits at the same time on one volume: ${o.a} and ${o.b} overlapped for ${o.overlapS} s (ReadWriteOnce let the replacement start beside the old pod)`,
+  );
+  return { values, notes, violations: describeViolations(outcome.verdict, disruptions, 5, outcome.risks), gapsS };
+}
