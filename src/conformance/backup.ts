@@ -21,6 +21,15 @@ export interface BackupFacts {
 
 // The password stays in the pod: the command reads the container's own
 // MYSQL_ROOT_PASSWORD, so it is in no argv, log or report.
+/**
+ * MySQL with GTIDs on (Debian's 9.7 has them on) writes `SET @@GLOBAL.GTID_PURGED`
+ * into a dump, which a server that already executed those GTIDs refuses
+ * (ERROR 3546), the dump's own source included. The backup is a logical copy
+ * to restore anywhere, not a replica's seed: its transactions get new GTIDs
+ * where it is restored. MariaDB's mysqldump has no such option.
+ */
+const gtidOption = `$(mysqldump --help 2>/dev/null | grep -q -- '--set-gtid-purged' && echo --set-gtid-purged=OFF)`;
+
 const withRootPassword = (command: string) => ["sh", "-c", `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec ${command}`];
 
 /**
@@ -52,7 +61,7 @@ export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: str
     const result = await execInPod(
       setup.kube,
       { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
-      withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers ${what}`),
+      withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers ${gtidOption} ${what}`),
       { stdout: tee, timeoutMs: timeouts.execMs },
     );
     tee.end();

@@ -105,10 +105,13 @@ export class LedgerWriter {
   readonly run: string;
   readonly podName: string;
 
-  private constructor(setup: DeployedSetup, run: string, podName: string) {
+  private readonly options: WriterOptions;
+
+  private constructor(setup: DeployedSetup, run: string, podName: string, options: WriterOptions) {
     this.setup = setup;
     this.run = run;
     this.podName = podName;
+    this.options = options;
   }
 
   /** Starts the writer and waits until it has acknowledged its first commits. */
@@ -119,9 +122,19 @@ export class LedgerWriter {
     } catch (error) {
       throw new Error(`creating the ledger writer's pod failed: ${describeApiError(error)}`);
     }
-    const writer = new LedgerWriter(setup, run, pod.metadata!.name!);
-    await writer.waitForAcks(Math.max(1, options.connections));
+    const writer = new LedgerWriter(setup, run, pod.metadata!.name!, options);
+    await writer.settle();
     return writer;
+  }
+
+  /**
+   * Waits until the writer has acknowledged a second's worth of commits (at
+   * its rate) since now: writes are flowing again after a disruption (so the
+   * write gap is measured to a real first commit), and the next disruption
+   * meets a writer in its steady state, not one still reconnecting.
+   */
+  async settle(): Promise<void> {
+    await this.waitForAcks(Math.max(this.options.connections, this.options.ratePerS || 100), Date.now());
   }
 
   /** The writer's log so far (or all of it once stopped). */
@@ -129,19 +142,19 @@ export class LedgerWriter {
     return this.setup.kube.core.readNamespacedPodLog({ name: this.podName, namespace: this.setup.namespace, container: "writer" });
   }
 
-  private async waitForAcks(count: number): Promise<void> {
+  private async waitForAcks(count: number, sinceMs: number): Promise<void> {
     const { kube, namespace } = this.setup;
     await waitFor(
       async () => {
         const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
-        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText()).commits.filter((c) => c.state === "ack").length : 0;
+        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText()).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length : 0;
         return { pod, acks };
       },
       (seen) => seen.acks >= count,
       {
-        what: `the ledger writer ${this.podName} to acknowledge its first ${count} commits through the Service`,
+        what: `the ledger writer ${this.podName} to acknowledge ${count} commits through the Service`,
         timeoutMs: timeouts.podReadyMs,
-        intervalMs: 200,
+        intervalMs: 250,
         deadEnd: (seen) => {
           const state = seen.pod.status?.containerStatuses?.[0]?.state;
           if (state?.terminated) return `the writer exited (${state.terminated.reason ?? ""} ${state.terminated.exitCode}): ${state.terminated.message ?? "see its log"}`;

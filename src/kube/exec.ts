@@ -29,7 +29,9 @@ export async function execInPod(
       () => reject(new Error(`exec of ${command[0]} in ${target.namespace}/${target.pod} did not finish within ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
+    let settled = false;
     const done = (status: V1Status) => {
+      settled = true;
       clearTimeout(timer);
       const code = status.status === "Success" ? 0 : Number(status.details?.causes?.find((c) => c.reason === "ExitCode")?.message ?? 1);
       // Give the stdout stream the chance to flush its last chunk.
@@ -39,7 +41,20 @@ export async function execInPod(
     };
     exec
       .exec(target.namespace, target.pod, target.container, command, stdout, stderr, options.stdin ?? null, false, done)
-      .then((ws) => ws.on("error", (error: Error) => reject(error)))
+      .then((ws) => {
+        ws.on("error", (error: Error) => reject(error));
+        // A command that exits while its stdin is still streaming (a client that
+        // stops at the first SQL error) can close the connection with no status:
+        // fail at once with what it printed, not at the deadline.
+        ws.on("close", () =>
+          setTimeout(() => {
+            if (settled) return;
+            clearTimeout(timer);
+            const stderrText = Buffer.concat(stderrChunks).toString("utf8").trim();
+            reject(new Error(`exec of ${command[0]} in ${target.namespace}/${target.pod} ended without an exit status${stderrText ? `; it printed: ${stderrText.split("\n").slice(0, 3).join(" | ")}` : ""}`));
+          }, 1000),
+        );
+      })
       .catch((error: unknown) => {
         clearTimeout(timer);
         reject(error);

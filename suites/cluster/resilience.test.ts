@@ -25,6 +25,7 @@ describe("the ecomdb dataset", () => {
     const moments: number[] = [];
 
     const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t) });
+    await writer.settle();
     const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("mysqld SIGKILL", moments));
     for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
     ledger.notes.forEach(note);
@@ -55,6 +56,7 @@ describe("the ecomdb dataset", () => {
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
         const result = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t), crashLoopIsExpected: true });
         recoveries.push(result.firstVerifiedQuery_s);
+        await writer.settle();
         record(`crash${crash}_recovery_s`, result.firstVerifiedQuery_s, "s");
       }
     } finally {

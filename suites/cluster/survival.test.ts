@@ -37,6 +37,7 @@ async function replaceWithWritesInFlight(
       for (const name of phaseNames) record(`cycle${cycle}_${name}`, phases[name], "s");
       record(`cycle${cycle}_overlap_s`, overlapSeconds(phases), "s");
       assertWithinBudget(phases, timeouts.recoveryBudgetMs, cycle);
+      await writer.settle();
     }
   } finally {
     const totals = runs.map((r) => r.firstVerifiedQuery_s);
