@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../conformance/ledger-writer.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, phaseDurations } from "../conformance/recovery.ts";
 import { checksumTables } from "../mysql/dataset.ts";
+import { ledgerDatabase } from "../mysql/ledger.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
 
@@ -16,10 +18,15 @@ recovery is over budget.
   --rows N           test records to write (default 1000)
   --database NAME    the test database (default storage_persistence_test)
   --keep             keep the test database
+  --writes           also run the ledger writer (a pod committing about 100
+                     small transactions a second through the design's Service)
+                     across the deletion, and check that every commit it saw
+                     acknowledged is in the table: prints the counts and the
+                     write gap; exits 1 on a lost, phantom or duplicated commit
 ${commonUsage}`;
 
 runTool(async () => {
-  const args = parseToolArgs(process.argv.slice(2), { rows: { type: "string" }, database: { type: "string" }, keep: { type: "boolean" } }, usage);
+  const args = parseToolArgs(process.argv.slice(2), { rows: { type: "string" }, database: { type: "string" }, keep: { type: "boolean" }, writes: { type: "boolean" } }, usage);
   if (args.help) {
     print(usage);
     return 0;
@@ -46,8 +53,16 @@ runTool(async () => {
   print(`wrote ${rows} test records to ${database}.records (checksum ${expected.records!.checksum}); deleting pod ${before}`);
 
   let failure: string | undefined;
+  const writer = args.writes ? await LedgerWriter.start(setup, `test-persistence-${run}`) : undefined;
+  let ledger: LedgerSummary | undefined;
   try {
-    const phases = await deletePodAndMeasureRecovery(setup, expected, database);
+    const moments: number[] = [];
+    const phases = await deletePodAndMeasureRecovery(setup, expected, database, { onDisrupted: (t) => moments.push(t) });
+    if (writer) {
+      await writer.settle();
+      ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("pod deletion", moments));
+      if (ledger.violations) failure = `acknowledged writes were not all kept:\n   ${ledger.violations}`;
+    }
     const segments = phaseDurations(phases).map((d) => `${d.phase.replace(/_s$/, "")} +${d.seconds}s`).join(", ");
     try {
       assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1);
@@ -62,22 +77,33 @@ runTool(async () => {
       budget_s: timeouts.recoveryBudgetMs / 1000,
       overlap_s: overlapSeconds(phases),
       phases,
+      ...(ledger ? { ledger: Object.fromEntries(Object.entries(ledger.values).map(([k, v]) => [k, v.value])) } : {}),
     };
+    const v = (name: string) => ledger?.values[name]?.value;
     print(
       args.json
         ? JSON.stringify(summary, null, 2)
         : [
-            failure ? "❌ FAILURE: recovery is over budget" : "✅ SUCCESS: Data persistence verified!",
+            failure ? `❌ FAILURE: ${ledger?.violations ? "acknowledged writes were lost" : "recovery is over budget"}` : "✅ SUCCESS: Data persistence verified!",
             `   - ${rows} test records survived the pod restart (same count and checksum), on ${serverVersion}`,
             `   - Recovery time: ${phases.firstVerifiedQuery_s} s (budget ${summary.budget_s} s): ${segments}`,
+            ...(ledger
+              ? [
+                  `   - Writes in flight: ${v("ledger_acknowledged")} commits acknowledged, ${v("ledger_lost")} lost, ${v("ledger_in_doubt")} in doubt, ${v("ledger_phantom")} phantom, ${v("ledger_duplicated")} duplicated; ` +
+                    `write gap ${v("cycle1_write_gap_s")} s (no commit acknowledged), ${v("commits_per_s_before")} commits/s before, ${v("commits_per_s_after")} after`,
+                  ...ledger.notes.map((n) => `   - ${n}`),
+                ]
+              : []),
             ...(summary.overlap_s > 0 ? [`   - the new pod ran ${summary.overlap_s} s beside the old one on the ReadWriteOnce volume`] : []),
             ...(failure ? [`   ${failure}`] : []),
           ].join("\n"),
     );
   } finally {
+    await writer?.remove();
     if (!args.keep) {
       db = await setup.open();
       await db.connection.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      if (writer) await db.connection.query(`DROP DATABASE IF EXISTS \`${ledgerDatabase}\``);
       await db.close();
     }
   }

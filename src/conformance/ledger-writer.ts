@@ -6,7 +6,7 @@ import { execInPod } from "../kube/exec.ts";
 import { waitFor } from "../kube/wait.ts";
 import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
-import { readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
+import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
@@ -86,7 +86,7 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
           name: "writer",
           image: `localhost/storage-conformance/ledger-writer:${pinnedVersions().LEDGER_WRITER_VERSION}`,
           imagePullPolicy: "IfNotPresent",
-          args: ["-host", service.name, "-port", String(service.port), "-run", run, "-connections", String(options.connections), "-rate", String(options.ratePerS)],
+          args: ["-host", service.name, "-port", String(service.port), "-database", ledgerDatabase, "-run", run, "-connections", String(options.connections), "-rate", String(options.ratePerS)],
           env: [password],
           resources: { requests: { cpu: "50m", memory: "16Mi" } },
         },
@@ -135,6 +135,11 @@ export class LedgerWriter {
    */
   async settle(): Promise<void> {
     await this.waitForAcks(Math.max(this.options.connections, this.options.ratePerS || 100), Date.now());
+  }
+
+  /** Deletes the writer's pod (after a failure, or once verified); a pod already gone is fine. */
+  async remove(): Promise<void> {
+    await this.setup.kube.core.deleteNamespacedPod({ name: this.podName, namespace: this.setup.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
   }
 
   /** The writer's log so far (or all of it once stopped). */

@@ -1,8 +1,8 @@
 // The ledger table the writer (images/writer) fills: read back after recovery.
 import type { Connection } from "mysql2/promise";
 
-/** The database the writer uses unless told otherwise (its -database default). */
-export const ledgerDatabase = "ledger";
+/** The database the suite's writer keeps its table in (passed as its -database): a name no application uses. */
+export const ledgerDatabase = "storage_conformance_ledger";
 
 /** One row of the ledger table, as stored. */
 export interface LedgerRow {

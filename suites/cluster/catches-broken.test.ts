@@ -1,5 +1,7 @@
 import { verifyBinding } from "../../src/conformance/binding.ts";
+import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
@@ -47,6 +49,19 @@ describe.concurrent("the live checks catch broken manifests", () => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("datadir-off-claim"));
     const { checksums: before } = await setup.loadDataset();
     await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
+  });
+
+  test("acks-before-durable: a crash of mysqld with writes in flight loses acknowledged commits, and the finding names the setting", async ({ cluster, kube, namespace, skip }) => {
+    if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("acks-before-durable"));
+    await setup.waitForReadyPod();
+    const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`);
+    const moments: number[] = [];
+    await crashMysqldAndMeasure(setup, cluster.nodeContainerId, {}, { onDisrupted: (t) => moments.push(t) });
+    await writer.settle();
+    const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("mysqld SIGKILL", moments));
+    expect(ledger.values.ledger_lost?.value, "acknowledged commits lost with innodb_flush_log_at_trx_commit=0").toBeGreaterThan(0);
+    expect(ledger.violations).toMatch(/^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s before mysqld SIGKILL 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=0 \(the redo log is written and flushed every 1 s, not at commit: a crash of mysqld loses/);
   });
 
   test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {

@@ -56,14 +56,15 @@ describe("the operator commands", () => {
       expect(again.code, "a second backup to the same file is refused").toBe(2);
       expect(again.stderr).toContain(`${backupFile} exists; a backup never overwrites one`);
 
-      const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000");
+      const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000", "--writes");
       expect(persistence.code, persistence.stdout + persistence.stderr).toBe(0);
-      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n   - 2000 test records survived the pod restart \(same count and checksum\)\n   - Recovery time: [\d.]+ s \(budget 30 s\)/);
+      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n   - 2000 test records survived the pod restart \(same count and checksum\), on \S+\n   - Recovery time: [\d.]+ s \(budget 30 s\)/);
+      expect(persistence.stdout).toMatch(/   - Writes in flight: \d+ commits acknowledged, 0 lost, \d+ in doubt, 0 phantom, 0 duplicated; write gap [\d.]+ s \(no commit acknowledged\)/);
       record("test_persistence_s", persistence.seconds, "s");
       const db = await setup.open();
-      const [dbs] = await db.connection.query("SHOW DATABASES LIKE 'storage_persistence_test'");
+      const [dbs] = await db.connection.query("SHOW DATABASES WHERE `Database` IN ('storage_persistence_test', 'storage_conformance_ledger')");
       await db.close();
-      expect(dbs, "test-persistence drops its test database").toEqual([]);
+      expect(dbs, "test-persistence drops its test database and the writer's").toEqual([]);
 
       const missing = await tool("storage-status", "--namespace", "no-such-namespace");
       expect(missing.code).toBe(2);

@@ -35,8 +35,10 @@ const expectations: Record<string, string[]> = {
   "small-shared-claim": ["mysql-pvc.yaml:13 claim-requests-storage error", "mysql-pvc.yaml:10 single-writer-access-mode warning"],
   "read-only-data": ["mysql-deployment.yaml:43 data-dir-writable error"],
   "datadir-off-claim": ["mysql-deployment.yaml:29 datadir-argument-on-claim error"],
-  // These two are only visible on a live cluster (no such class; readiness too late for the budget).
+  // These are only visible on a live cluster (no such class; readiness too late for the
+  // budget; commits acknowledged before they are durable, which only a writer sees).
   "missing-class": [],
+  "acks-before-durable": [],
   "slow-readiness": [],
 };
 
