@@ -10,7 +10,9 @@ import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow 
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
+import type { AckTimeline } from "../report/results.ts";
 import {
+  binAcks,
   concurrentServers,
   describeViolations,
   ledgerFigures,
@@ -217,6 +219,8 @@ export interface LedgerSummary {
   /** The failure message when any acknowledged commit was lost, or a row is phantom, duplicated or corrupted; empty otherwise. */
   violations: string;
   gapsS: number[];
+  /** Acknowledged commits per 100 ms, with the disruptions and the first acknowledgement after each marked. */
+  timeline: AckTimeline;
 }
 
 export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[]): LedgerSummary {
@@ -239,5 +243,17 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
   const notes = servers.overlaps.map(
     (o) => `two mysqld acknowledged commits at the same time on one volume: ${o.a} and ${o.b} overlapped for ${o.overlapS} s (ReadWriteOnce let the replacement start beside the old pod)`,
   );
-  return { values, notes, violations: describeViolations(outcome.verdict, disruptions, 5, outcome.risks), gapsS };
+  const acked = outcome.log.commits.filter((c) => c.state === "ack").map((c) => c.tDoneMs);
+  const fromMs = Math.min(...acked, ...disruptions.map((d) => d.tMs));
+  const toMs = Math.max(...acked, ...disruptions.map((d) => d.tMs)) + 1;
+  const binMs = 100;
+  const timeline: AckTimeline = {
+    binS: binMs / 1000,
+    acks: binAcks(outcome.log.commits, fromMs, toMs, binMs).map((b) => b.acks),
+    marks: [
+      ...disruptions.map((d) => ({ label: d.name, atS: +((d.tMs - fromMs) / 1000).toFixed(2) })),
+      ...gaps.flatMap((g, i) => (g.firstAckAfterGapMs ? [{ label: `writes resume ${i + 1}`, atS: +((g.firstAckAfterGapMs - fromMs) / 1000).toFixed(2) }] : [])),
+    ],
+  };
+  return { values, notes, violations: describeViolations(outcome.verdict, disruptions, 5, outcome.risks), gapsS, timeline };
 }

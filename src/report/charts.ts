@@ -1,7 +1,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { phaseDurations } from "../conformance/phases.ts";
-import type { RunResults } from "./results.ts";
+import type { CheckResult, RunResults } from "./results.ts";
 
 const phaseLabels: Record<string, string> = {
   oldPodGone_s: "old pod gone",
@@ -137,6 +137,44 @@ export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
         },
       },
       ...budgetRule(recoveryBudget(results), "x"),
+    ],
+  };
+}
+
+/**
+ * Acknowledged commits per bin over one check's run, with each disruption
+ * (red) and the first acknowledged commit after it (green) marked: the write
+ * gap an application sees is the empty stretch between them.
+ */
+export function ackTimelineSpec(check: CheckResult): TopLevelSpec | undefined {
+  const t = check.timeline;
+  if (!t || t.acks.length === 0) return undefined;
+  const perS = 1 / t.binS;
+  const rows = t.acks.map((acks, i) => ({ s: +(i * t.binS).toFixed(2), rate: acks * perS }));
+  const marks = t.marks.map((m) => ({ ...m, kind: m.label.startsWith("writes resume") ? "writes resume" : "disruption" }));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: `Acknowledged commits: ${check.name}`, limit: 640, fontSize: 12 },
+    width: 640,
+    height: 140,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: "area", interpolate: "step-after", color: "#0969da", opacity: 0.6 },
+        encoding: {
+          x: { field: "s", type: "quantitative", title: "seconds since the writer's first commit" },
+          y: { field: "rate", type: "quantitative", title: "commits/s" },
+        },
+      },
+      {
+        data: { values: marks },
+        mark: { type: "rule", strokeDash: [4, 3] },
+        encoding: {
+          x: { field: "atS", type: "quantitative" },
+          color: { field: "kind", type: "nominal", scale: { domain: ["disruption", "writes resume"], range: ["#c62828", "#2e7d32"] }, title: null },
+          tooltip: [{ field: "label" }, { field: "atS", title: "s" }],
+        },
+      },
     ],
   };
 }

@@ -18,6 +18,16 @@ export interface CheckResult {
   notes?: string[];
   /** Namespace state collected when it failed (claims, pods, events, logs). */
   diagnostics?: string;
+  /** Acknowledged commits over time (the ledger writer), with the disruptions and recoveries marked. */
+  timeline?: AckTimeline;
+}
+
+export interface AckTimeline {
+  binS: number;
+  /** Acknowledged commits per bin, from the first bin on. */
+  acks: number[];
+  /** Events on the same clock, in seconds from the first bin. */
+  marks: { label: string; atS: number }[];
 }
 
 export interface RunResults {

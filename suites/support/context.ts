@@ -38,5 +38,6 @@ declare module "vitest" {
     values?: Record<string, MeasuredValue>;
     notes?: string[];
     diagnostics?: string;
+    timeline?: import("../../src/report/results.ts").AckTimeline;
   }
 }

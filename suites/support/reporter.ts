@@ -88,5 +88,6 @@ function toCheck(testCase: TestCase, secrets: string[]): CheckResult {
     durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
     ...(meta.notes?.length ? { notes: meta.notes.map((n) => redact(n, secrets)) } : {}),
     ...(meta.diagnostics ? { diagnostics: redact(meta.diagnostics, secrets) } : {}),
+    ...(meta.timeline ? { timeline: meta.timeline } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { timeouts } from "../../src/timeouts.ts";
+import type { AckTimeline } from "../../src/report/results.ts";
 import type { MeasuredValue } from "./context.ts";
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
@@ -28,6 +29,8 @@ export const test = base.extend<{
   manifests: LoadedObject[];
   namespace: string;
   record: Record_;
+  /** Attaches the ledger's acknowledged-commits timeline to the check (charted in the HTML report). */
+  timeline: (timeline: AckTimeline) => void;
   /** Records `server_version` on every check that talked to MySQL (automatic). */
   serverVersion: void;
   /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
@@ -82,6 +85,10 @@ export const test = base.extend<{
     },
     { auto: true },
   ],
+  timeline: async ({ task }, use) =>
+    use((timeline) => {
+      task.meta.timeline = timeline;
+    }),
   record: async ({ task }, use) =>
     use((name, value, unit) => {
       task.meta.values = { ...task.meta.values, [name]: { value, unit } };

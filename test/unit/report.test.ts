@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { recoverySpec } from "../../src/report/charts.ts";
+import { ackTimelineSpec, recoverySpec } from "../../src/report/charts.ts";
 import { renderHtml } from "../../src/report/html.ts";
 import { renderJUnit } from "../../src/report/junit.ts";
 import { renderMarkdown } from "../../src/report/markdown.ts";
@@ -83,5 +83,22 @@ describe("HTML", () => {
     const bars = spec.layer[0]!.data.values.filter((r) => r.cycle === "#1");
     expect(bars.map((b) => b.seconds)).toEqual([1.1, 2.9, 0.4]);
     expect(bars.reduce((t, b) => t + b.seconds, 0)).toBeCloseTo(4.4, 5);
+  });
+});
+
+describe("the acknowledged-commits chart", () => {
+  it("plots commits per second with each disruption and the first commit after it marked", async () => {
+    const withTimeline: RunResults = {
+      ...results,
+      checks: [{ ...checks[0]!, timeline: { binS: 0.1, acks: [10, 10, 0, 0, 0, 12, 10], marks: [{ label: "pod deletion 1", atS: 0.2 }, { label: "writes resume 1", atS: 0.5 }] } }],
+    };
+    const spec = ackTimelineSpec(withTimeline.checks[0]!) as { layer: { data: { values: { s?: number; rate?: number; kind?: string }[] } }[] };
+    expect(spec.layer[0]!.data.values.slice(0, 3)).toEqual([{ s: 0, rate: 100 }, { s: 0.1, rate: 100 }, { s: 0.2, rate: 0 }]);
+    expect(spec.layer[1]!.data.values.map((m) => m.kind)).toEqual(["disruption", "writes resume"]);
+    const html = await renderHtml(withTimeline);
+    expect(html).toContain("Acknowledged commits: the ecomdb dataset &gt; survives 2 deletions of the MySQL pod");
+  });
+  it("is left out for a check without a writer", () => {
+    expect(ackTimelineSpec(checks[1]!)).toBeUndefined();
   });
 });
