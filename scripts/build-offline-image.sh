@@ -120,7 +120,9 @@ case "$mariadb_version" in "$MARIADB_LINE".*) ;; *) die "Debian $DEBIAN_SUITE ha
 build_image "storage-conformance/mariadb:$mariadb_version" "$PROJECT_ROOT/images/mariadb" --build-arg "ROOTFS=$mariadb_rootfs" \
   --label "org.opencontainers.image.title=MariaDB $mariadb_version (Debian $DEBIAN_SUITE) behind the official mariadb image's contract" \
   --label "org.opencontainers.image.version=$mariadb_version"
-save_as "$ctx/node/images/mariadb.tar" "storage-conformance/mariadb:$mariadb_version" "mariadb:$MARIADB_LINE"
+# Only --engine mariadb runs it: the node imports it after it is Ready (images/deferred/).
+mkdir -p "$ctx/node/images/deferred"
+save_as "$ctx/node/images/deferred/mariadb.tar" "storage-conformance/mariadb:$mariadb_version" "mariadb:$MARIADB_LINE"
 
 # Oracle MySQL Server from Debian's unstable suite, the default engine: the
 # design's `mysql:8.4` in the node (Debian packages no 8.4; sid has the

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readKubeconfig } from "../kube/kubeconfig.ts";
 import { chooseClusterImage, type ImageChoice } from "./images.ts";
 import { startNodeContainer, type PrivilegedAdaptation } from "./k3s.ts";
+import { waitForNodeFile } from "./node.ts";
 import { startReaper } from "./reaper.ts";
 
 /** What the suites need to know about the cluster; plain data, so vitest can pass it to workers. */
@@ -26,6 +27,11 @@ export interface Cluster extends ClusterInfo {
    * (Docker maps the API port anew) once the node logs its controller sync.
    */
   restartNode?(): Promise<string>;
+  /**
+   * The offline node imports the images only some runs use (the second
+   * database engine) after it is Ready; resolves once they are in.
+   */
+  waitForAllImages?(): Promise<void>;
 }
 
 export function newRunId(): string {
@@ -76,6 +82,10 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
     restartNode: async () => {
       await container.restart({ timeout: 0 });
       return container.getKubeConfig();
+    },
+    waitForAllImages: async () => {
+      if (image.source !== "offline") return;
+      await waitForNodeFile(container.getId(), "/run/kubenode/all-images-imported", "the offline node to import its deferred images (the second database engine)");
     },
   };
 }

@@ -1,4 +1,6 @@
 import { getContainerRuntimeClient } from "testcontainers";
+import { waitFor } from "../kube/wait.ts";
+import { timeouts } from "../timeouts.ts";
 
 /** Runs a command on the node container of an embedded cluster (not through Kubernetes). */
 export async function execOnNode(containerId: string, command: string[]): Promise<{ exitCode: number; output: string }> {
@@ -15,4 +17,13 @@ export async function nodeComponentLogs(containerId: string, lines = 60): Promis
     logs[file] = (await execOnNode(containerId, ["tail", "-n", String(lines), `/var/log/kubenode/${file}`])).output;
   }
   return logs;
+}
+
+/** Waits until `path` exists on the node container (a marker the node writes). */
+export async function waitForNodeFile(containerId: string, path: string, what: string): Promise<void> {
+  await waitFor(
+    () => execOnNode(containerId, ["test", "-e", path]),
+    (result) => result.exitCode === 0,
+    { what, timeoutMs: timeouts.clusterStartMs, intervalMs: 250, describe: () => `${path} not there yet` },
+  );
 }

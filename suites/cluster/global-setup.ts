@@ -40,6 +40,7 @@ async function startRun(project: TestProject) {
     const kube = connect(cluster.kubeconfig);
     const serverVersion = await assertReachable(kube, cluster.origin);
     if (cluster.kind === "k3s") await provideStandardStorageClass(kube);
+    if (engineImage(engine!)) await cluster.waitForAllImages?.();
     const facts: RunFacts = {
       runId: cluster.runId,
       manifestsDir,

@@ -7,6 +7,7 @@ import { restartNodeAndMeasure } from "../../src/conformance/node-restart.ts";
 import { connect } from "../../src/kube/client.ts";
 import { createNamespace } from "../../src/kube/namespace.ts";
 import { timeouts } from "../../src/timeouts.ts";
+import { inject } from "vitest";
 import { describe, expect, test } from "../support/test.ts";
 
 const budgetS = timeouts.recoveryBudgetMs / 1000;
@@ -84,6 +85,7 @@ describe("the ecomdb dataset", () => {
     try {
       const kube = connect(node.kubeconfig);
       await provideStandardStorageClass(kube);
+      if (inject("runFacts").engine.image) await node.waitForAllImages?.();
       const namespace = await createNamespace(kube, "node-restart", cluster.runId);
       const setup = await DeployedSetup.deploy(kube, namespace, manifests);
       const { checksums: before } = await setup.loadDataset();

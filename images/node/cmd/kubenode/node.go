@@ -63,7 +63,7 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	imported := make(chan error, 1)
-	go func() { imported <- n.importImages(ctx) }()
+	go func() { imported <- n.importImages(ctx, requiredImages()) }()
 	if err := n.start("kube-apiserver", n.apiserverArgs()...); err != nil {
 		return err
 	}
@@ -115,14 +115,30 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	logf("node %s Ready after %s", n.opts.nodeName, since(started))
+	deferredDone := make(chan error, 1)
+	go func() {
+		err := n.importImages(ctx, deferredImages())
+		if err == nil {
+			if err = os.MkdirAll(filepath.Dir(allImagesImported), 0o755); err == nil {
+				err = os.WriteFile(allImagesImported, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+			}
+		}
+		deferredDone <- err
+	}()
 	// The line @testcontainers/k3s waits for; printed only once the node is Ready
 	// and the packaged manifests are applied.
 	fmt.Println("Node controller sync successful")
-	select {
-	case <-ctx.Done():
-		return nil
-	case p := <-n.exited:
-		return fmt.Errorf("%s exited: %v; last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 30))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-deferredDone:
+			if err != nil {
+				return fmt.Errorf("importing the deferred images: %w", err)
+			}
+		case p := <-n.exited:
+			return fmt.Errorf("%s exited: %v; last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 30))
+		}
 	}
 }
 
@@ -266,22 +282,62 @@ func (n *node) startContainerd() error {
 
 // importImages loads every image tarball baked into the node (and any the
 // suite copied in) into containerd's k8s.io namespace, as k3s does for its
-// airgap images directory.
-func (n *node) importImages(ctx context.Context) error {
-	baked, _ := filepath.Glob("/opt/kubenode/images/*.tar")
-	added, _ := filepath.Glob(filepath.Join(dataDir, "agent/images/*.tar"))
-	sort.Strings(added)
-	tarballs := append(baked, added...)
+// airgap images directory. A restarted node keeps containerd's store and
+// dataDir (volumes), so tarballs it already imported are skipped: importing
+// the database images again took most of a node restart.
+func (n *node) importImages(ctx context.Context, tarballs []string) error {
+	marker := filepath.Join(dataDir, "agent/images-imported")
+	done := map[string]bool{}
+	if b, err := os.ReadFile(marker); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			done[line] = true
+		}
+	}
 	started := time.Now()
+	imported := 0
 	for _, t := range tarballs {
+		info, err := os.Stat(t)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", t, err)
+		}
+		key := fmt.Sprintf("%s %d %d", t, info.Size(), info.ModTime().UnixNano())
+		if done[key] {
+			continue
+		}
 		out, err := exec.CommandContext(ctx, "ctr", "--address", containerdSocket, "-n", "k8s.io", "images", "import", "--no-unpack=false", t).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("ctr images import %s: %v: %s", t, err, strings.TrimSpace(string(out)))
 		}
+		imported++
+		f, err := os.OpenFile(marker, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("recording the import of %s: %w", t, err)
+		}
+		_, werr := fmt.Fprintln(f, key)
+		if cerr := f.Close(); werr != nil || cerr != nil {
+			return fmt.Errorf("recording the import of %s: %v %v", t, werr, cerr)
+		}
 	}
-	logf("imported %d image tarballs in %s", len(tarballs), since(started))
+	logf("imported %d of %d image tarballs in %s (%d imported before this start)", imported, len(tarballs), since(started), len(tarballs)-imported)
 	return nil
 }
+
+// requiredImages are imported before the node says it is Ready; deferred ones
+// (images only some runs use, like the second database engine) after it, and
+// allImagesImported marks when those are in too.
+func requiredImages() []string {
+	baked, _ := filepath.Glob("/opt/kubenode/images/*.tar")
+	added, _ := filepath.Glob(filepath.Join(dataDir, "agent/images/*.tar"))
+	sort.Strings(added)
+	return append(baked, added...)
+}
+
+func deferredImages() []string {
+	deferred, _ := filepath.Glob("/opt/kubenode/images/deferred/*.tar")
+	return deferred
+}
+
+const allImagesImported = "/run/kubenode/all-images-imported"
 
 // applyManifests deploys what k3s would auto-deploy from server/manifests
 // (here: the local-path provisioner and its StorageClass), unless disabled.
