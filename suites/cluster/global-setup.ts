@@ -58,7 +58,7 @@ async function startRun(project: TestProject) {
       engine: { name: engine!, image: engineImage(engine!) },
       timeoutOverrides: overrides,
     };
-    const { stop: _stop, restartNode: _restart, ...info } = cluster;
+    const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
     project.provide("cluster", info);
     project.provide("runFacts", facts);
     printBanner(facts);
