@@ -65,7 +65,8 @@ export function renderEngineMarkdown(runId: string, runs: EngineRun[]): string {
     "",
     `| suite | check | value | ${engines.join(" | ")} |`,
     `|---|---|---|${engines.map(() => "---").join("|")}|`,
-    ...compareEngines(runs).map((r) => `| ${r.suite} | ${cell(r.check)} | ${r.value} | ${engines.map((e) => cell(r.byEngine[e]!)).join(" | ")} |`),
+    // The check's name on its status row only: the value rows below it are its own.
+    ...compareEngines(runs).map((r) => `| ${r.value === "status" ? r.suite : ""} | ${r.value === "status" ? cell(r.check) : ""} | ${r.value} | ${engines.map((e) => cell(r.byEngine[e]!)).join(" | ")} |`),
   ];
   return lines.join("\n") + "\n";
 }

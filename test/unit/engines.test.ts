@@ -85,7 +85,7 @@ describe("engines side by side", () => {
     expect(compareEngines([lonely, mariadb])[0]!.byEngine).toEqual({ mysql: "passed", mariadb: "—" });
     const markdown = renderEngineMarkdown("run1", [mysql, mariadb]);
     expect(markdown).toContain("- mariadb: 1 failed (0 passed, 1 failed, 0 skipped); server 10.11.14-MariaDB; reports r-mariadb/");
-    expect(markdown).toContain("| survival | survives | recovery_p50_s | 2.1 s | 1.9 s |");
+    expect(markdown).toContain("| survival | survives | status | passed | FAILED |\n|  |  | recovery_p50_s | 2.1 s | 1.9 s |");
   });
 });
 
