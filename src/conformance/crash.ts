@@ -27,7 +27,21 @@ export interface CrashRecovery {
  */
 export function mysqldPidsScript(podUid: string): string {
   const uid = podUid.replace(/-/g, "[-_]");
-  return `for p in /proc/[0-9]*; do grep -Eq 'pod${uid}' "$p/cgroup" 2>/dev/null || continue; c=$(cat "$p/comm" 2>/dev/null); case "$c" in mysqld|mariadbd) echo "\${p#/proc/} $c";; esac; done`;
+  // Each line: node pid, command, pid inside the container (NSpid's last field; 1 is the container's main process).
+  return `for p in /proc/[0-9]*; do grep -Eq 'pod${uid}' "$p/cgroup" 2>/dev/null || continue; c=$(cat "$p/comm" 2>/dev/null); case "$c" in mysqld|mariadbd) echo "\${p#/proc/} $c $(awk '/^NSpid:/ {print $NF}' "$p/status" 2>/dev/null)";; esac; done`;
+}
+
+/**
+ * The server to kill among the pod's mysqld processes: the container's main
+ * process (pid 1 inside it), whose death the kubelet answers with a restart.
+ * Another mysqld beside it (a short-lived one the entrypoint ran) is not the
+ * server. Undefined when there is no main mysqld.
+ */
+export function mainMysqld(lines: string[]): { pid: string; command: string } | undefined {
+  const parsed = lines.map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 2);
+  const main = parsed.filter((f) => f[2] === "1");
+  const chosen = main.length === 1 ? main[0] : parsed.length === 1 ? parsed[0] : undefined;
+  return chosen ? { pid: chosen[0]!, command: chosen[1]! } : undefined;
 }
 
 /**
@@ -47,10 +61,11 @@ export async function crashMysqldAndMeasure(
   const restartsBefore = setup.mysqlContainerStatus(pod)?.restartCount ?? 0;
   const found = await execOnNode(nodeContainerId, ["sh", "-c", mysqldPidsScript(pod.metadata!.uid!)]);
   const processes = found.output.trim().split("\n").filter(Boolean);
-  if (processes.length !== 1) {
-    throw new Error(`expected one mysqld process of pod ${name} on the node, found ${processes.length} (${found.output.trim() || "none"}); the node's /proc/<pid>/cgroup did not name pod ${pod.metadata!.uid}`);
+  const main = mainMysqld(processes);
+  if (!main) {
+    throw new Error(`expected one mysqld process of pod ${name} as its container's main process on the node, found ${processes.length} (node pid, command, pid in the container: ${found.output.trim().replace(/\n/g, "; ") || "none"}); the node's /proc/<pid>/cgroup names pod ${pod.metadata!.uid}`);
   }
-  const [pid, command] = processes[0]!.split(" ");
+  const { pid, command } = main;
   const credentials = await setup.rootCredentials();
   const started = performance.now();
   options.onDisrupted?.(Date.now());
