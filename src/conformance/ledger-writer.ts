@@ -12,6 +12,7 @@ import type { DeployedSetup } from "./deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
 import type { AckTimeline } from "../report/results.ts";
 import {
+  ackTimesMs,
   binAcks,
   concurrentServers,
   describeViolations,
@@ -233,7 +234,10 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
   const gapsS = gaps.map((g) => g.writeGapS);
   if (gaps.length) {
     for (const [name, value] of Object.entries(writeGapFigures(gapsS))) values[name] = { value, unit: "s" };
-    const mean = (xs: number[]) => +(xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length)).toFixed(1);
+    const mean = (xs: number[]) => {
+      const finite = xs.filter(Number.isFinite);
+      return +(finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length)).toFixed(1);
+    };
     values.commits_per_s_before = { value: mean(gaps.map((g) => g.ackRateBeforePerS)), unit: "commits/s" };
     values.commits_per_s_after = { value: mean(gaps.map((g) => g.ackRateAfterPerS)), unit: "commits/s" };
   }
@@ -243,9 +247,11 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
   const notes = servers.overlaps.map(
     (o) => `two mysqld acknowledged commits at the same time on one volume: ${o.a} and ${o.b} overlapped for ${o.overlapS} s (ReadWriteOnce let the replacement start beside the old pod)`,
   );
-  const acked = outcome.log.commits.filter((c) => c.state === "ack").map((c) => c.tDoneMs);
-  const fromMs = Math.min(...acked, ...disruptions.map((d) => d.tMs));
-  const toMs = Math.max(...acked, ...disruptions.map((d) => d.tMs)) + 1;
+  // Sorted: the first and last acknowledgement bound the chart (no spread over thousands of values).
+  const acked = ackTimesMs(outcome.log.commits);
+  const moments = disruptions.map((d) => d.tMs);
+  const fromMs = Math.min(acked[0] ?? Infinity, ...moments);
+  const toMs = Math.max(acked.at(-1) ?? -Infinity, ...moments) + 1;
   const binMs = 100;
   const timeline: AckTimeline = {
     binS: binMs / 1000,

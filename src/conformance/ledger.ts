@@ -185,7 +185,8 @@ export function ledgerFigures(verdict: LedgerVerdict): Record<string, number> {
   };
 }
 
-const ackTimesMs = (commits: CommitRecord[]): number[] => commits.filter((c) => c.state === "ack").map((c) => c.tDoneMs).sort((a, b) => a - b);
+/** When each acknowledged commit was acknowledged (Unix ms), in order. */
+export const ackTimesMs = (commits: CommitRecord[]): number[] => commits.filter((c) => c.state === "ack").map((c) => c.tDoneMs).sort((a, b) => a - b);
 
 export interface WriteGap {
   /** The longest pause between acknowledgements that ends after the disruption, in seconds; NaN when writes never resumed. */

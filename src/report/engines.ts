@@ -1,3 +1,5 @@
+import { esc } from "./html.ts";
+import { cell } from "./markdown.ts";
 import type { CheckResult, CheckStatus, RunResults, Value } from "./results.ts";
 
 /** One engine's run of the conformance suites (results absent when the run wrote none). */
@@ -51,8 +53,6 @@ export function engineHeadlines(runs: EngineRun[]): string[] {
   });
 }
 
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-
 export function renderEngineMarkdown(runId: string, runs: EngineRun[]): string {
   const engines = runs.map((r) => r.engine);
   const failed = runs.some((r) => !r.results || r.results.summary.failed > 0);
@@ -70,8 +70,6 @@ export function renderEngineMarkdown(runId: string, runs: EngineRun[]): string {
   ];
   return lines.join("\n") + "\n";
 }
-
-const esc = (text: unknown) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 
 export function renderEngineHtml(runId: string, runs: EngineRun[]): string {
   const engines = runs.map((r) => r.engine);

@@ -2,7 +2,8 @@ import { ackTimelineSpec, backupSpec, disruptionSpec, recoverySpec, renderChart 
 import { engineLines, headlineValues } from "./markdown.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
-const esc = (text: unknown) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+/** Text safe inside HTML. */
+export const esc = (text: unknown) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 
 const style = `
 body{font:15px/1.5 system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1b1f24}

@@ -1,7 +1,8 @@
 import type { CheckResult, RunResults } from "./results.ts";
 
 const icon = { passed: "✅", failed: "❌", skipped: "⏭️" } as const;
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** Text safe inside one Markdown table cell. */
+export const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** The headline values of a check, for one table cell. */
 export function headlineValues(check: CheckResult, limit = 6): string {

@@ -18,7 +18,7 @@ const crashIntervalS = Number(process.env.SC_CRASH_INTERVAL_S ?? 10);
 // Crash and node restart need the node itself: the embedded cluster's container.
 // On a cluster from a kubeconfig the suite does not kill processes or nodes it does not own.
 describe("the ecomdb dataset", () => {
-  test(`survives a crash of mysqld (SIGKILL), recovered within ${budgetS} s, with no acknowledged write lost`, async ({ cluster, kube, namespace, manifests, record, note, timeline, skip }) => {
+  test(`survives a crash of mysqld (SIGKILL), recovered within ${budgetS} s, with no acknowledged write lost`, async ({ cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const { checksums: before } = await setup.loadDataset();
@@ -28,9 +28,7 @@ describe("the ecomdb dataset", () => {
     const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t) });
     await writer.settle();
     const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("mysqld SIGKILL", moments));
-    for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
-    ledger.notes.forEach(note);
-    timeline(ledger.timeline);
+    reportLedger(ledger);
     expect(ledger.violations, "acknowledged commits lost across the crash, or rows phantom, duplicated or corrupted").toBe("");
     record("killed", crash.killed, "");
     record("crash_container_restarted_s", crash.containerRestarted_s, "s");
@@ -42,7 +40,7 @@ describe("the ecomdb dataset", () => {
     ).toBeLessThanOrEqual(budgetS);
   });
 
-  test(`keeps every acknowledged write through ${crashSeries || "a series of"} crashes of mysqld ${crashIntervalS} s apart, and shows how recovery grows with the kubelet's back-off`, async ({ cluster, kube, namespace, manifests, record, note, timeline, skip }) => {
+  test(`keeps every acknowledged write through ${crashSeries || "a series of"} crashes of mysqld ${crashIntervalS} s apart, and shows how recovery grows with the kubelet's back-off`, async ({ cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     if (crashSeries < 2) return skip("SC_CRASH_SERIES is below 2 (the gate leaves the series to the nightly run)");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
@@ -63,9 +61,7 @@ describe("the ecomdb dataset", () => {
       }
     } finally {
       const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("mysqld SIGKILL", moments));
-      for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
-      ledger.notes.forEach(note);
-      timeline(ledger.timeline);
+      reportLedger(ledger);
       expect(ledger.violations, "acknowledged commits lost across the crashes, or rows phantom, duplicated or corrupted").toBe("");
     }
     record("crash_interval_s", crashIntervalS, "s");

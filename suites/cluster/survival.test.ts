@@ -1,7 +1,6 @@
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, percentile, phaseNames, type RecoveryPhases, type Replacement } from "../../src/conformance/recovery.ts";
-import type { AckTimeline } from "../../src/report/results.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test, type Record_ } from "../support/test.ts";
 
@@ -20,7 +19,7 @@ async function replaceWithWritesInFlight(
   count: number,
   record: Record_,
   note: (text: string) => void,
-  timeline: (t: AckTimeline) => void,
+  reportLedger: (ledger: LedgerSummary) => void,
 ): Promise<{ violations: string; acknowledged: number }> {
   record("replacement", how, "");
   const { checksums: before, seconds } = await setup.loadDataset();
@@ -60,25 +59,23 @@ async function replaceWithWritesInFlight(
     }
   }
   const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf(how, moments));
-  for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
-  ledger.notes.forEach(note);
-  timeline(ledger.timeline);
+  reportLedger(ledger);
   return { violations: ledger.violations, acknowledged: Number(ledger.values.ledger_acknowledged?.value ?? 0) };
 }
 
 describe("the ecomdb dataset and every acknowledged write", () => {
-  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, timeline }) => {
+  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, reportLedger }) => {
     expect(Number.isInteger(cycles) && cycles > 0, `SC_RECOVERY_CYCLES=${process.env.SC_RECOVERY_CYCLES} is not a positive whole number`).toBe(true);
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const ledger = await replaceWithWritesInFlight(setup, "pod deletion", cycles, record, note, timeline);
+    const ledger = await replaceWithWritesInFlight(setup, "pod deletion", cycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
     expect(ledger.acknowledged, "commits the writer saw acknowledged across the deletions").toBeGreaterThan(0);
   });
 
-  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, timeline }) => {
+  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, reportLedger }) => {
     expect(Number.isInteger(rolloutCycles) && rolloutCycles > 0, `SC_ROLLOUT_CYCLES=${process.env.SC_ROLLOUT_CYCLES} is not a positive whole number`).toBe(true);
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const ledger = await replaceWithWritesInFlight(setup, "rollout restart", rolloutCycles, record, note, timeline);
+    const ledger = await replaceWithWritesInFlight(setup, "rollout restart", rolloutCycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
     expect(ledger.acknowledged, "commits the writer saw acknowledged across the restarts").toBeGreaterThan(0);
   });

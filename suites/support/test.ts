@@ -8,7 +8,7 @@ import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import type { AckTimeline } from "../../src/report/results.ts";
+import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import type { MeasuredValue } from "./context.ts";
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
@@ -29,8 +29,8 @@ export const test = base.extend<{
   manifests: LoadedObject[];
   namespace: string;
   record: Record_;
-  /** Attaches the ledger's acknowledged-commits timeline to the check (charted in the HTML report). */
-  timeline: (timeline: AckTimeline) => void;
+  /** Records a ledger run's values and findings on the check, and its timeline (charted in the HTML report). */
+  reportLedger: (ledger: LedgerSummary) => void;
   /** Records `server_version` on every check that talked to MySQL (automatic). */
   serverVersion: void;
   /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
@@ -85,9 +85,11 @@ export const test = base.extend<{
     },
     { auto: true },
   ],
-  timeline: async ({ task }, use) =>
-    use((timeline) => {
-      task.meta.timeline = timeline;
+  reportLedger: async ({ task, record, note }, use) =>
+    use((ledger) => {
+      for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
+      ledger.notes.forEach(note);
+      task.meta.timeline = ledger.timeline;
     }),
   record: async ({ task }, use) =>
     use((name, value, unit) => {
