@@ -35,11 +35,13 @@ func run() {
 			os.Args = os.Args[1:]
 		} else if os.Args[1] == "server" {
 			os.Exit(serverMain(os.Args[2:]))
+		} else if os.Args[1] == "agent" {
+			os.Exit(agentMain(os.Args[2:]))
 		}
 	}
 	newCommand, ok := components[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "usage: kubenode server [--disable=NAME]... | kubenode COMPONENT [FLAGS] (components: kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)\n")
+		fmt.Fprintf(os.Stderr, "usage: kubenode server [--disable=NAME]... | kubenode agent --server URL --token TOKEN | kubenode COMPONENT [FLAGS] (components: kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl)\n")
 		os.Exit(2)
 	}
 	os.Exit(cli.Run(newCommand()))

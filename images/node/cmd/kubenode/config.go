@@ -46,6 +46,8 @@ func (n *node) apiserverArgs() []string {
 		"--anonymous-auth=false",
 		"--profiling=false",
 		"--endpoint-reconciler-type=lease",
+		// Agents' host names resolve nowhere but in their own containers.
+		"--kubelet-preferred-address-types=InternalIP,Hostname",
 	}
 }
 
@@ -140,7 +142,7 @@ conntrack: {maxPerCore: 0}
 	return []string{"--config=" + path}
 }
 
-func cniConfig() string {
+func cniConfig(podCIDR string) string {
 	return fmt.Sprintf(`{
   "cniVersion": "1.0.0",
   "name": "kubenode",

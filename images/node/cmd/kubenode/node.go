@@ -23,10 +23,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// node owns every process of the single-node cluster and stops them in order.
+// node owns every process of a server or agent node and stops them in order.
 type node struct {
 	opts      *serverOptions
-	tls       string
+	agent     bool   // joined to a server (`kubenode agent`) instead of running the control plane
+	tls       string // the CA and certificates
+	credDir   string // the components' kubeconfigs
+	ca        *authority
 	ip        net.IP
 	etcd      *embed.Etcd
 	mu        sync.Mutex
@@ -56,6 +59,10 @@ func (n *node) run(ctx context.Context) error {
 	if err := n.writePKI(); err != nil {
 		return fmt.Errorf("creating certificates: %w", err)
 	}
+	secret, err := n.writeNodeToken()
+	if err != nil {
+		return fmt.Errorf("writing the node token: %w", err)
+	}
 	if err := n.startEtcd(); err != nil {
 		return fmt.Errorf("starting etcd: %w", err)
 	}
@@ -81,6 +88,10 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	logf("kube-apiserver ready after %s", since(started))
+	if err := n.serveJoin(ctx, secret); err != nil {
+		return err
+	}
+	go n.syncNetwork(ctx, client)
 	for _, c := range []struct {
 		name string
 		args []string
@@ -97,24 +108,22 @@ func (n *node) run(ctx context.Context) error {
 	if err := <-imported; err != nil {
 		return fmt.Errorf("importing images: %w", err)
 	}
-	if err := n.waitFor(ctx, "node "+n.opts.nodeName+" to be Ready", readyTimeout, func() (bool, string) {
-		nodeObj, err := client.CoreV1().Nodes().Get(ctx, n.opts.nodeName, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, c := range nodeObj.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				return c.Status == corev1.ConditionTrue, fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
-			}
-		}
-		return false, "no Ready condition yet"
-	}); err != nil {
+	if err := n.waitNodeReady(ctx, client); err != nil {
 		return err
 	}
 	if err := n.applyManifests(ctx); err != nil {
 		return err
 	}
 	logf("node %s Ready after %s", n.opts.nodeName, since(started))
+	// The line @testcontainers/k3s waits for; printed only once the node is Ready
+	// and the packaged manifests are applied.
+	fmt.Println("Node controller sync successful")
+	return n.serve(ctx)
+}
+
+// serve imports the deferred images, then runs until the context ends or a
+// component exits.
+func (n *node) serve(ctx context.Context) error {
 	deferredDone := make(chan error, 1)
 	go func() {
 		err := n.importImages(ctx, deferredImages())
@@ -125,9 +134,6 @@ func (n *node) run(ctx context.Context) error {
 		}
 		deferredDone <- err
 	}()
-	// The line @testcontainers/k3s waits for; printed only once the node is Ready
-	// and the packaged manifests are applied.
-	fmt.Println("Node controller sync successful")
 	for {
 		select {
 		case <-ctx.Done():
@@ -140,6 +146,22 @@ func (n *node) run(ctx context.Context) error {
 			return fmt.Errorf("%s exited: %v; last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 30))
 		}
 	}
+}
+
+// waitNodeReady waits for this node's Ready condition.
+func (n *node) waitNodeReady(ctx context.Context, client kubernetes.Interface) error {
+	return n.waitFor(ctx, "node "+n.opts.nodeName+" to be Ready", readyTimeout, func() (bool, string) {
+		nodeObj, err := client.CoreV1().Nodes().Get(ctx, n.opts.nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range nodeObj.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue, fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return false, "no Ready condition yet"
+	})
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
@@ -174,11 +196,17 @@ func (n *node) prepareHost() error {
 	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
 	// Shared mount propagation lets volume mounts made by kubelet reach containers.
 	_ = exec.Command("mount", "--make-rshared", "/").Run()
-	return writeFile("/etc/cni/net.d/10-kubenode.conflist", cniConfig(), 0o644)
+	if n.agent {
+		return nil // the CNI configuration waits for the pod CIDR the server allocates (syncNetwork)
+	}
+	// The server's node registers first and gets the first /24; syncNetwork
+	// corrects this if the controller manager allocated another.
+	return n.ensureCNIConfig(podCIDR)
 }
 
 func (n *node) writePKI() error {
 	n.tls = filepath.Join(dataDir, "server/tls")
+	n.credDir = filepath.Join(dataDir, "server/cred")
 	// A restarted node container keeps its volumes, so its etcd data, tokens
 	// and CA: reuse the CA and reissue leaf certificates (the IP may change).
 	ca, err := loadAuthority(n.tls)
@@ -188,6 +216,7 @@ func (n *node) writePKI() error {
 	if err != nil {
 		return err
 	}
+	n.ca = ca
 	host, _ := os.Hostname()
 	apiserver := certSpec{name: "apiserver", commonName: "kube-apiserver", server: true,
 		dnsNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", host, n.opts.nodeName},
@@ -234,7 +263,7 @@ func (n *node) writePKI() error {
 }
 
 func (n *node) kubeconfig(component string) string {
-	return filepath.Join(dataDir, "server/cred", component+".kubeconfig")
+	return filepath.Join(n.credDir, component+".kubeconfig")
 }
 
 func (n *node) startEtcd() error {
@@ -359,8 +388,10 @@ func (n *node) applyManifests(ctx context.Context) error {
 	return nil
 }
 
-func (n *node) adminClient() (*kubernetes.Clientset, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
+func (n *node) adminClient() (*kubernetes.Clientset, error) { return clientFor(kubeconfigPath) }
+
+func clientFor(kubeconfig string) (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, err
 	}

@@ -119,9 +119,21 @@ func (a *authority) path(name string) string { return filepath.Join(a.dir, name)
 
 // issue writes NAME.crt and NAME.key signed by the CA.
 func (a *authority) issue(spec certSpec) error {
-	key, err := newKey()
+	certPEM, keyPEM, err := a.sign(spec)
 	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(a.path(spec.name+".crt"), certPEM, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(a.path(spec.name+".key"), keyPEM, 0o600)
+}
+
+// sign returns a new key and its certificate signed by the CA, PEM-encoded.
+func (a *authority) sign(spec certSpec) (certPEM, keyPEM []byte, err error) {
+	key, err := newKey()
+	if err != nil {
+		return nil, nil, err
 	}
 	usage := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	if spec.server {
@@ -139,12 +151,13 @@ func (a *authority) issue(spec certSpec) error {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, template, a.cert, key.Public(), a.key)
 	if err != nil {
-		return fmt.Errorf("signing %s: %w", spec.name, err)
+		return nil, nil, fmt.Errorf("signing %s: %w", spec.name, err)
 	}
-	if err := writePEM(a.path(spec.name+".crt"), "CERTIFICATE", der); err != nil {
-		return err
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
 	}
-	return writeKey(a.path(spec.name+".key"), key)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // newServiceAccountKey writes the key pair that signs service account tokens.
@@ -165,11 +178,16 @@ func newServiceAccountKey(dir string) error {
 
 // kubeconfig renders a client configuration that authenticates with NAME.crt.
 func (a *authority) kubeconfig(name, server string) string {
-	read := func(p string) string {
+	read := func(p string) []byte {
 		b, _ := os.ReadFile(p)
-		return string(b)
+		return b
 	}
-	indent := func(s string) string { return b64.StdEncoding.EncodeToString([]byte(s)) }
+	return renderKubeconfig(server, read(a.path("ca.crt")), read(a.path(name+".crt")), read(a.path(name+".key")))
+}
+
+// renderKubeconfig is a client configuration with the CA and client key pair inline.
+func renderKubeconfig(server string, caPEM, certPEM, keyPEM []byte) string {
+	enc := b64.StdEncoding.EncodeToString
 	return fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -188,5 +206,5 @@ contexts:
     cluster: default
     user: default
 current-context: default
-`, server, indent(read(a.path("ca.crt"))), indent(read(a.path(name+".crt"))), indent(read(a.path(name+".key"))))
+`, server, enc(caPEM), enc(certPEM), enc(keyPEM))
 }

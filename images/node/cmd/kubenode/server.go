@@ -50,6 +50,8 @@ type serverOptions struct {
 	kubeletArgs stringList
 	nodeName    string
 	tlsSANs     stringList
+	serverURL   string // agents: the server to join
+	token       string // agents: the server's node token
 }
 
 func logf(format string, args ...any) {

@@ -1,0 +1,119 @@
+package main
+
+// The `agent` command: what `k3s agent --server URL --token TOKEN` does, built
+// from upstream components. The agent joins the server's cluster as a worker
+// node (containerd, kubelet, kube-proxy, the same images as the server) with
+// credentials the server signs for it (join.go).
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func parseAgentFlags(args []string) (*serverOptions, error) {
+	opts := &serverOptions{serverURL: os.Getenv("K3S_URL"), token: os.Getenv("K3S_TOKEN")}
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.StringVar(&opts.serverURL, "server", opts.serverURL, "the server's apiserver URL, e.g. https://10.0.0.2:6443 (or K3S_URL)")
+	fs.StringVar(&opts.token, "token", opts.token, "the server's node token, from its /var/lib/rancher/k3s/server/node-token (or K3S_TOKEN)")
+	fs.StringVar(&opts.nodeName, "node-name", "", "node name (default: hostname)")
+	fs.Var(&opts.kubeletArgs, "kubelet-arg", "extra kubelet flag, KEY=VALUE (repeatable)")
+	var ignored stringList
+	for _, name := range []string{"snapshotter", "debug", "flannel-iface"} {
+		fs.Var(&ignored, name, "accepted for k3s compatibility, ignored")
+	}
+	if err := fs.Parse(normaliseBoolFlags(args)); err != nil {
+		return nil, err
+	}
+	if opts.serverURL == "" || opts.token == "" {
+		return nil, fmt.Errorf("an agent needs --server (or K3S_URL) and --token (or K3S_TOKEN)")
+	}
+	if opts.nodeName == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return nil, err
+		}
+		opts.nodeName = strings.ToLower(host)
+	}
+	return opts, nil
+}
+
+func agentMain(args []string) int {
+	opts, err := parseAgentFlags(args)
+	if err != nil {
+		logf("bad arguments: %v", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	node := &node{opts: opts, agent: true}
+	err = node.runAgent(ctx)
+	node.shutdown()
+	if err != nil && ctx.Err() == nil {
+		logf("fatal: %v", err)
+		return 1
+	}
+	logf("stopped")
+	return 0
+}
+
+func (n *node) runAgent(ctx context.Context) error {
+	n.exited = make(chan *process, 16)
+	started := time.Now()
+	if err := n.prepareHost(); err != nil {
+		return err
+	}
+	ip, err := nodeIP()
+	if err != nil {
+		return err
+	}
+	n.ip = ip
+	creds, err := fetchCredentials(ctx, n.opts.serverURL, n.opts.token, n.opts.nodeName, ip, 120*time.Second)
+	if err != nil {
+		return err
+	}
+	n.tls = filepath.Join(dataDir, "agent/tls")
+	n.credDir = filepath.Join(dataDir, "agent/cred")
+	if err := writeFile(n.tlsFile("ca.crt"), creds.CA, 0o644); err != nil {
+		return err
+	}
+	for name, pair := range map[string]keyPair{"kubelet": creds.Kubelet, "kube-proxy": creds.KubeProxy} {
+		config := renderKubeconfig(n.opts.serverURL, []byte(creds.CA), []byte(pair.Cert), []byte(pair.Key))
+		if err := writeFile(n.kubeconfig(name), config, 0o600); err != nil {
+			return err
+		}
+	}
+	logf("joined %s as node %s (%s) after %s", n.opts.serverURL, n.opts.nodeName, ip, since(started))
+	if err := n.startContainerd(); err != nil {
+		return err
+	}
+	imported := make(chan error, 1)
+	go func() { imported <- n.importImages(ctx, requiredImages()) }()
+	if err := n.start("kubelet", n.kubeletArgs()...); err != nil {
+		return err
+	}
+	if err := n.start("kube-proxy", n.proxyArgs()...); err != nil {
+		return err
+	}
+	// kube-proxy's identity (system:node-proxier) may list every node, which
+	// routing needs and a kubelet's identity is not granted.
+	client, err := clientFor(n.kubeconfig("kube-proxy"))
+	if err != nil {
+		return err
+	}
+	go n.syncNetwork(ctx, client)
+	if err := <-imported; err != nil {
+		return fmt.Errorf("importing images: %w", err)
+	}
+	if err := n.waitNodeReady(ctx, client); err != nil {
+		return err
+	}
+	logf("agent %s Ready after %s", n.opts.nodeName, since(started))
+	return n.serve(ctx)
+}
