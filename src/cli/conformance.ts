@@ -15,6 +15,7 @@ import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
 import { reportsDirProblem, writeEngineComparison, writeReports } from "../report/write.ts";
 import { parseEngineOption, type Engine } from "../conformance/engines.ts";
+import { uncordonRun } from "../conformance/node-failure.ts";
 import { loadTimeouts, timeouts } from "../timeouts.ts";
 import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
@@ -40,6 +41,11 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
                      (only the database container's image becomes mariadb:<line>),
                      or all (one run per engine, reports side by side)
   --suite NAME[,NAME]  only these suites: ${suiteNames().join(", ")}
+                     (nodes, the node failures, runs only when named: it starts
+                     a cluster of three nodes and takes about 15 minutes)
+  --disruptive       on a --kubeconfig cluster, let the nodes suite drain a
+                     node (cordon, evict MySQL, uncordon; undone on failure
+                     and Ctrl-C); a node loss never runs there
   --cleanup          delete the namespaces earlier runs left on the cluster
                      (--kubeconfig or KUBECONFIG), by label, listing each;
                      not while another run uses that cluster
@@ -69,6 +75,7 @@ async function main(): Promise<number> {
         suite: { type: "string" },
         "storage-class": { type: "string" },
         cleanup: { type: "boolean" },
+        disruptive: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -134,6 +141,8 @@ async function main(): Promise<number> {
   process.env.SC_MANIFESTS = manifestsDir;
   process.env.SC_REPORTS_DIR = reportsDir;
   process.env.SC_RUN_ID = runId;
+  process.env.SC_SUITES = args.suite ?? "";
+  if (args.disruptive) process.env.SC_DISRUPTIVE = "1";
   if (storageClass !== undefined) {
     process.env.SC_STORAGE_CLASS = storageClass;
     process.env.SC_DEVIATIONS = JSON.stringify(deviations);
@@ -159,6 +168,8 @@ async function main(): Promise<number> {
         if (pass) await new Promise((r) => setTimeout(r, 1000));
         for (const ns of await deleteNamespacesLabelled(kube, selector)) process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
       }
+      // A drain in flight (--disruptive): the node it cordoned is schedulable again.
+      for (const node of await uncordonRun(kube, process.env.SC_RUN_ID ?? runId)) process.stderr.write(`  uncordoned node ${node}\n`);
     }, timeouts.apiRequestMs * 2);
   }
 
@@ -204,7 +215,7 @@ function suiteNames(): string[] {
     .sort();
 }
 
-/** `--suite a,b` as vitest file filters; every suite when absent. */
+/** `--suite a,b` as vitest file filters; every suite when absent (nodes then skips itself: it runs only when named). */
 function selectSuites(option: string | undefined): string[] {
   if (option === undefined) return [];
   const known = suiteNames();

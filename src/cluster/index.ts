@@ -15,6 +15,8 @@ export interface ClusterInfo {
   privileged?: PrivilegedAdaptation;
   /** The node container, when the suite started the cluster (for node-level checks). */
   nodeContainerId?: string;
+  /** Every node's container, when the suite started a cluster of several (the nodes suite). */
+  nodes?: import("./multi-node.ts").ClusterNode[];
   startSeconds?: number;
   runId: string;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
 import { getContainerRuntimeClient } from "testcontainers";
+import type { HostConfig } from "dockerode";
 import { boundingSetOf, missingCapabilities } from "./capabilities.ts";
 import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
 
@@ -12,9 +13,7 @@ export interface PrivilegedAdaptation {
 
 /**
  * @testcontainers/k3s's K3sContainer, unchanged except where the Docker engine
- * cannot grant privileged mode: there the request becomes every capability
- * the machine has, with seccomp, AppArmor and the masked /proc and /sys paths
- * unconfined, which is what a node needs from "privileged".
+ * cannot grant privileged mode (adaptPrivilegedMode).
  */
 export class NodeContainer extends K3sContainer {
   constructor(image: string, runId: string) {
@@ -23,24 +22,33 @@ export class NodeContainer extends K3sContainer {
   }
 
   adaptPrivilegedMode(reason: string): PrivilegedAdaptation {
-    const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
-    const bounding = boundingSetOf(status);
-    const missing = bounding ? missingCapabilities(bounding) : ["SYS_RESOURCE"];
-    this.hostConfig.Privileged = false;
-    this.hostConfig.CapAdd = ["ALL"];
-    this.hostConfig.CapDrop = missing;
-    this.hostConfig.SecurityOpt = ["seccomp=unconfined", "apparmor=unconfined"];
-    // `--security-opt systempaths=unconfined` in the CLI: nothing masked or read-only in /proc and /sys.
-    this.hostConfig.MaskedPaths = [];
-    this.hostConfig.ReadonlyPaths = [];
-    if (existsSync("/dev/kmsg")) {
-      this.hostConfig.Devices = [{ PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", CgroupPermissions: "rwm" }];
-    }
-    return {
-      adapted: true,
-      detail: `privileged mode is refused here (${reason}); running with every capability but ${missing.join(", ")}, seccomp/apparmor/systempaths unconfined`,
-    };
+    return adaptPrivilegedMode(this.hostConfig, reason);
   }
+}
+
+/**
+ * Privileged mode where the engine refuses it: every capability the machine
+ * has, with seccomp, AppArmor and the masked /proc and /sys paths unconfined,
+ * which is what a node needs from "privileged". Changes `hostConfig` in place.
+ */
+export function adaptPrivilegedMode(hostConfig: HostConfig, reason: string): PrivilegedAdaptation {
+  const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
+  const bounding = boundingSetOf(status);
+  const missing = bounding ? missingCapabilities(bounding) : ["SYS_RESOURCE"];
+  hostConfig.Privileged = false;
+  hostConfig.CapAdd = ["ALL"];
+  hostConfig.CapDrop = missing;
+  hostConfig.SecurityOpt = ["seccomp=unconfined", "apparmor=unconfined"];
+  // `--security-opt systempaths=unconfined` in the CLI: nothing masked or read-only in /proc and /sys.
+  hostConfig.MaskedPaths = [];
+  hostConfig.ReadonlyPaths = [];
+  if (existsSync("/dev/kmsg")) {
+    hostConfig.Devices = [{ PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", CgroupPermissions: "rwm" }];
+  }
+  return {
+    adapted: true,
+    detail: `privileged mode is refused here (${reason}); running with every capability but ${missing.join(", ")}, seccomp/apparmor/systempaths unconfined`,
+  };
 }
 
 export async function startNodeContainer(

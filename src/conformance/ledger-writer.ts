@@ -31,6 +31,8 @@ import { rootPasswordSource } from "./setup.ts";
 export interface WriterOptions {
   connections: number;
   ratePerS: number;
+  /** The node the writer runs on (a node other than MySQL's, when that node is to fail). */
+  nodeName?: string;
 }
 
 export const defaultWriterOptions: WriterOptions = {
@@ -68,6 +70,11 @@ export function mysqlService(setup: DeployedSetup): { name: string; port: number
   return { name: service.metadata.name, port };
 }
 
+/** A pod name from a run's name: lower case, [a-z0-9-] only, at most 63 characters. */
+export function podNameFor(run: string): string {
+  return `ledger-writer-${run}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 63).replace(/-+$/, "");
+}
+
 /** The writer's pod: the project's image (never pulled), the root password from the design's own Secret. */
 export function writerPod(setup: DeployedSetup, run: string, options: WriterOptions): V1Pod {
   const service = mysqlService(setup);
@@ -80,9 +87,10 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name: `ledger-writer-${run}`.slice(0, 63).replace(/-+$/, ""), namespace: setup.namespace, labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run } },
+    metadata: { name: podNameFor(run), namespace: setup.namespace, labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run } },
     spec: {
       restartPolicy: "Never",
+      ...(options.nodeName ? { nodeName: options.nodeName } : {}),
       terminationGracePeriodSeconds: 10,
       containers: [
         {
@@ -145,9 +153,10 @@ export class LedgerWriter {
     await this.setup.kube.core.deleteNamespacedPod({ name: this.podName, namespace: this.setup.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
   }
 
-  /** The writer's log so far (or all of it once stopped). */
-  async logText(): Promise<string> {
-    return this.setup.kube.core.readNamespacedPodLog({ name: this.podName, namespace: this.setup.namespace, container: "writer" });
+  /** The writer's log so far (or all of it once stopped); with `sinceMs`, from a second before then on. */
+  async logText(sinceMs?: number): Promise<string> {
+    const sinceSeconds = sinceMs === undefined ? undefined : Math.max(1, Math.ceil((Date.now() - sinceMs) / 1000) + 1);
+    return this.setup.kube.core.readNamespacedPodLog({ name: this.podName, namespace: this.setup.namespace, container: "writer", sinceSeconds });
   }
 
   private async waitForAcks(count: number, sinceMs: number): Promise<void> {
@@ -155,7 +164,7 @@ export class LedgerWriter {
     await waitFor(
       async () => {
         const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
-        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText()).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length : 0;
+        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText(sinceMs)).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length : 0;
         return { pod, acks };
       },
       (seen) => seen.acks >= count,

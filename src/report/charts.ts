@@ -178,3 +178,30 @@ export function ackTimelineSpec(check: CheckResult): TopLevelSpec | undefined {
     ],
   };
 }
+
+/**
+ * A disruption's milestones on one time axis (seconds from the disruption),
+ * one row each in the order they happened, with the recovery budget marked.
+ */
+export function milestoneSpec(check: CheckResult): TopLevelSpec | undefined {
+  const t = check.milestones;
+  if (!t || t.milestones.length === 0) return undefined;
+  const rows = t.milestones.map((m) => ({ label: m.name, atS: m.atS, detail: m.detail ?? "" }));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: `Timeline: ${t.disruption}`, limit: 640, fontSize: 12 },
+    width: 520,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: "point", filled: true, size: 60, color: "#0969da" },
+        encoding: {
+          y: { field: "label", type: "nominal", sort: null, title: null, axis: { labelLimit: 320 } },
+          x: { field: "atS", type: "quantitative", title: "seconds since the disruption" },
+          tooltip: [{ field: "label", title: "milestone" }, { field: "atS", title: "s" }, { field: "detail" }],
+        },
+      },
+      ...(t.budgetS ? budgetRule(t.budgetS, "x") : []),
+    ],
+  };
+}

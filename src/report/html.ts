@@ -1,4 +1,4 @@
-import { ackTimelineSpec, backupSpec, disruptionSpec, recoverySpec, renderChart } from "./charts.ts";
+import { ackTimelineSpec, backupSpec, disruptionSpec, milestoneSpec, recoverySpec, renderChart } from "./charts.ts";
 import { engineLines, headlineValues } from "./markdown.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
@@ -41,7 +41,7 @@ ${check.diagnostics ? `<details><summary>Diagnostics collected (claims, pods, ev
 export async function renderHtml(results: RunResults): Promise<string> {
   const { passed, failed, skipped } = results.summary;
   const charts: string[] = [];
-  for (const spec of [disruptionSpec(results), recoverySpec(results), ...results.checks.map(ackTimelineSpec), backupSpec(results)]) if (spec) charts.push(await renderChart(spec));
+  for (const spec of [disruptionSpec(results), recoverySpec(results), ...results.checks.map(milestoneSpec), ...results.checks.map(ackTimelineSpec), backupSpec(results)]) if (spec) charts.push(await renderChart(spec));
   const notes = [...new Set(results.checks.flatMap((c) => c.notes ?? []))];
   const failures = results.checks.filter((c) => c.status === "failed");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Storage conformance ${esc(results.runId)}</title><style>${style}</style></head><body>

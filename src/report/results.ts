@@ -20,6 +20,14 @@ export interface CheckResult {
   diagnostics?: string;
   /** Acknowledged commits over time (the ledger writer), with the disruptions and recoveries marked. */
   timeline?: AckTimeline;
+  /** A disruption's milestones (node NotReady, pod evicted, replacement Ready...), in seconds from it. */
+  milestones?: MilestoneTimeline;
+}
+
+export interface MilestoneTimeline {
+  disruption: string;
+  budgetS?: number;
+  milestones: { name: string; atS: number; detail?: string }[];
 }
 
 export interface AckTimeline {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startCluster, type Cluster } from "../../src/cluster/index.ts";
+import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
+import { startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
 import { engineImage, parseEngineOption } from "../../src/conformance/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
@@ -35,7 +36,11 @@ async function startRun(project: TestProject) {
   const { overrides } = loadTimeouts();
   const [engine] = parseEngineOption(process.env.SC_ENGINE);
 
-  const cluster: Cluster = await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
+  // A run of the nodes suite alone starts the cluster of three nodes it needs at once.
+  const onlyNodes = process.env.SC_SUITES === "nodes" && !process.env.SC_KUBECONFIG && !process.env.KUBECONFIG;
+  const cluster: Cluster = onlyNodes
+    ? await startMultiNodeCluster(process.env.SC_RUN_ID ?? newRunId(), 2)
+    : await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
   try {
     const kube = connect(cluster.kubeconfig);
     const serverVersion = await assertReachable(kube, cluster.origin);

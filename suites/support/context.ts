@@ -39,5 +39,6 @@ declare module "vitest" {
     notes?: string[];
     diagnostics?: string;
     timeline?: import("../../src/report/results.ts").AckTimeline;
+    milestones?: import("../../src/report/results.ts").MilestoneTimeline;
   }
 }

@@ -89,5 +89,6 @@ function toCheck(testCase: TestCase, secrets: string[]): CheckResult {
     ...(meta.notes?.length ? { notes: meta.notes.map((n) => redact(n, secrets)) } : {}),
     ...(meta.diagnostics ? { diagnostics: redact(meta.diagnostics, secrets) } : {}),
     ...(meta.timeline ? { timeline: meta.timeline } : {}),
+    ...(meta.milestones ? { milestones: { ...meta.milestones, milestones: meta.milestones.milestones.map((m) => ({ ...m, ...(m.detail ? { detail: redact(m.detail, secrets) } : {}) })) } } : {}),
   };
 }

@@ -1,0 +1,135 @@
+import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
+import { connect } from "../kube/client.ts";
+import { waitFor } from "../kube/wait.ts";
+import { timeouts } from "../timeouts.ts";
+import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
+import { startEmbeddedCluster, type Cluster } from "./index.ts";
+import { adaptPrivilegedMode } from "./k3s.ts";
+import { execOnNode } from "./node.ts";
+
+/** Where k3s (and the offline node) writes the token agents join with. */
+const nodeTokenPath = "/var/lib/rancher/k3s/server/node-token";
+
+export interface ClusterNode {
+  name: string;
+  role: "server" | "agent";
+  containerId: string;
+}
+
+export interface MultiNodeCluster extends Cluster {
+  nodes: ClusterNode[];
+}
+
+/** Kills a node's container at once, as a power cut would; its volumes stay. */
+export async function powerOff(node: ClusterNode): Promise<void> {
+  const client = await getContainerRuntimeClient();
+  await client.container.getById(node.containerId).kill({ signal: "SIGKILL" });
+}
+
+/** Starts a powered-off node's container again (it rejoins with its volumes). */
+export async function powerOn(node: ClusterNode): Promise<void> {
+  const client = await getContainerRuntimeClient();
+  await client.container.getById(node.containerId).start();
+}
+
+/** The node containers' memory use now, in bytes (Docker's stats, page cache excluded). */
+export async function memoryBytes(nodes: ClusterNode[]): Promise<Record<string, number>> {
+  const client = await getContainerRuntimeClient();
+  const usage: Record<string, number> = {};
+  for (const node of nodes) {
+    const stats = await client.container.getById(node.containerId).stats({ stream: false });
+    const detail = stats.memory_stats.stats as Record<string, number> | undefined;
+    usage[node.name] = (stats.memory_stats.usage ?? 0) - (detail?.total_inactive_file ?? detail?.inactive_file ?? 0);
+  }
+  return usage;
+}
+
+/**
+ * An agent node: the cluster image run as `agent --server URL --token TOKEN`
+ * (k3s's own command line, which the offline node also speaks), with the same
+ * host access as the server's node container.
+ */
+class AgentContainer extends GenericContainer {
+  constructor(image: string, runId: string, name: string, server: string, token: string) {
+    super(image);
+    // As K3sContainer does: the node's kubelet manages cgroups in the host's namespace.
+    (this.hostConfig as { CgroupnsMode?: string }).CgroupnsMode = "host";
+    this.withLabels({ [managedByLabel]: managedBy, [runLabel]: runId })
+      .withCommand(["agent", `--server=${server}`, `--token=${token}`, `--node-name=${name}`])
+      .withPrivilegedMode()
+      .withBindMounts([{ source: "/sys/fs/cgroup", target: "/sys/fs/cgroup" }])
+      .withTmpFs({ "/run": "rw", "/var/run": "rw" })
+      // The offline node logs "agent NAME Ready"; k3s's embedded kubelet logs the registration.
+      .withWaitStrategy(Wait.forLogMessage(/agent \S+ Ready after|Successfully registered node/))
+      .withStartupTimeout(timeouts.clusterStartMs);
+  }
+
+  adaptPrivilegedMode(reason: string): void {
+    adaptPrivilegedMode(this.hostConfig, reason);
+  }
+}
+
+/**
+ * A server and `agents` agent nodes, each in its container and labelled with
+ * the run id (the reaper removes them however the run ends). Resolves once
+ * every node is Ready.
+ */
+export async function startMultiNodeCluster(runId: string, agents: number): Promise<MultiNodeCluster> {
+  const server = await startEmbeddedCluster(runId);
+  const started = performance.now();
+  const containers = new Map<string, StartedTestContainer>();
+  const stopAll = async () => {
+    await Promise.all([...containers.values()].map((c) => c.stop({ remove: true, removeVolumes: true }).catch(() => undefined)));
+    await server.stop();
+  };
+  try {
+    const client = await getContainerRuntimeClient();
+    const serverContainer = client.container.getById(server.nodeContainerId!);
+    const serverInfo = await serverContainer.inspect();
+    const serverIp = Object.values(serverInfo.NetworkSettings.Networks)[0]?.IPAddress;
+    if (!serverIp) throw new Error(`the server's container ${server.nodeContainerId!.slice(0, 12)} has no address on a Docker network for agents to reach`);
+    const token = (await execOnNode(server.nodeContainerId!, ["cat", nodeTokenPath])).output.trim();
+    if (!token) throw new Error(`the server wrote no ${nodeTokenPath}: agents cannot join`);
+    const image = server.image!.image;
+    const probe = await probePrivilegedMode(image);
+    const suffix = runId.slice(-6);
+    const names = Array.from({ length: agents }, (_, i) => `agent-${i + 1}-${suffix}`);
+    // Started together: each imports the images into its containerd, which is most of its start.
+    await Promise.all(
+      names.map(async (name) => {
+        const agent = new AgentContainer(image, runId, name, `https://${serverIp}:6443`, token);
+        if (!probe.works) agent.adaptPrivilegedMode(probe.reason);
+        try {
+          containers.set(name, await agent.start());
+        } catch (error) {
+          throw new Error(`agent ${name} did not join the server at ${serverIp}: ${(error as Error).message}`);
+        }
+      }),
+    );
+    const kube = connect(server.kubeconfig);
+    const serverNode = await waitFor(
+      () => kube.core.listNode(),
+      (list) => list.items.length === agents + 1 && list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+      {
+        what: `${agents + 1} Ready nodes`,
+        timeoutMs: timeouts.clusterStartMs,
+        intervalMs: 500,
+        describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${n.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "?"}`).join(", ") || "no nodes",
+      },
+    ).then((list) => list.items.find((n) => !names.includes(n.metadata!.name!))!.metadata!.name!);
+    const nodes: ClusterNode[] = [
+      { name: serverNode, role: "server", containerId: server.nodeContainerId! },
+      ...names.map((name) => ({ name, role: "agent" as const, containerId: containers.get(name)!.getId() })),
+    ];
+    return {
+      ...server,
+      origin: `${server.origin} + ${agents} agents`,
+      startSeconds: (server.startSeconds ?? 0) + (performance.now() - started) / 1000,
+      nodes,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,288 @@
+import { inject } from "vitest";
+import type { ClusterInfo } from "../../src/cluster/index.ts";
+import { memoryBytes, powerOff, powerOn, startMultiNodeCluster, type ClusterNode, type MultiNodeCluster } from "../../src/cluster/multi-node.ts";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import {
+  evictPod,
+  milestoneValueName,
+  nodeFailureTolerations,
+  nodeLossVerdict,
+  observe,
+  outOfServiceTaint,
+  readyCondition,
+  setCordoned,
+  setTaint,
+  Timeline,
+  uncordonRun,
+} from "../../src/conformance/node-failure.ts";
+import { verifySameData } from "../../src/conformance/verify.ts";
+import { connect, type Kube } from "../../src/kube/client.ts";
+import { waitFor } from "../../src/kube/wait.ts";
+import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
+import type { LoadedObject } from "../../src/manifests/load.ts";
+import { timeouts } from "../../src/timeouts.ts";
+import { describe, expect, test, type Record_ } from "../support/test.ts";
+
+/**
+ * Node failures, as the design claims MySQL's data "survives pod restarts and
+ * node failures": a drain (cordon + eviction), and a node lost outright (its
+ * container killed, a power cut) with Kubernetes' defaults, with the
+ * non-graceful shutdown taint, and with shortened tolerations. The embedded
+ * run starts a cluster of a server and two agents for this; a --kubeconfig
+ * cluster gets the drain only, with --disruptive.
+ */
+
+const named = (process.env.SC_SUITES ?? "").split(",").includes("nodes");
+const disruptive = process.env.SC_DISRUPTIVE === "1";
+const agents = 2;
+/** tolerationSeconds for the not-ready/unreachable taints in the shortened-tolerations case. */
+const shortTolerationS = Number(process.env.SC_NODE_LOSS_TOLERATION_S ?? 10);
+const budgetS = timeouts.recoveryBudgetMs / 1000;
+/** How long a drained node stays cordoned once the scheduler has said the replacement cannot run elsewhere. */
+const drainHoldS = 10;
+/** How long the default case may take: the 300 s default toleration, the node monitor's grace period, and room. */
+const nodeLossObservationMs = 480_000;
+
+interface NodesCluster extends ClusterInfo {
+  /** Node containers, on a cluster this run started; none on a --kubeconfig cluster. */
+  nodeContainers: ClusterNode[];
+}
+
+const nodesTest = test.extend<{ nodes: NodesCluster; kube: Kube }>({
+  // The suite's own cluster of three nodes (or the run's, when it already has them), once per file.
+  nodes: [
+    async ({}, use) => {
+      const failure = inject("clusterError");
+      if (failure) throw Object.assign(new Error(`the cluster checks cannot run: ${failure}`), { stack: `the cluster checks cannot run: ${failure}` });
+      const run = inject("cluster");
+      if (!named || run.kind === "kubeconfig" || (run.nodes?.length ?? 0) > agents) {
+        await use({ ...run, nodeContainers: run.nodes ?? [] });
+        return;
+      }
+      let own: MultiNodeCluster | undefined;
+      try {
+        own = await startMultiNodeCluster(run.runId, agents);
+        const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = own;
+        await use({ ...info, nodeContainers: own.nodes });
+      } finally {
+        await own?.stop();
+      }
+    },
+    { scope: "file" },
+  ],
+  // Every check of this file (its namespace too) talks to that cluster.
+  kube: async ({ nodes }, use) => use(connect(nodes.kubeconfig)),
+});
+
+function skipReason(cluster: NodesCluster, needsPower: boolean): string | undefined {
+  if (!named) return "the nodes suite runs when named: npm run conformance -- --suite nodes (the nightly run does)";
+  if (cluster.kind === "kubeconfig") {
+    if (needsPower) return "a node loss is only caused on a cluster this run started (never on a --kubeconfig cluster)";
+    if (!disruptive) return "a drain changes the cluster: on a --kubeconfig cluster it runs only with --disruptive";
+  }
+  return undefined;
+}
+
+/** The scheduler places MySQL on an agent (the server's node runs the control plane, which a node loss must not take). */
+async function deployOnAgent(kube: Kube, cluster: NodesCluster, namespace: string, manifests: LoadedObject[]): Promise<DeployedSetup> {
+  const server = cluster.nodeContainers.find((n) => n.role === "server");
+  if (!server) return DeployedSetup.deploy(kube, namespace, manifests);
+  await setCordoned(kube, server.name, true, cluster.runId);
+  try {
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    await setup.waitForReadyPod();
+    return setup;
+  } finally {
+    await setCordoned(kube, server.name, false, cluster.runId);
+  }
+}
+
+/** A node for the writer: neither MySQL's (which fails) nor, where there is a choice, the server's. */
+async function writerNode(kube: Kube, cluster: NodesCluster, mysqlNode: string): Promise<string> {
+  const nodes = (await kube.core.listNode()).items.filter((n) => n.metadata!.name !== mysqlNode && !n.spec?.unschedulable && readyCondition(n).status === "True");
+  const agent = nodes.find((n) => cluster.nodeContainers.some((c) => c.role === "agent" && c.name === n.metadata!.name));
+  const chosen = agent ?? nodes[0];
+  if (!chosen) throw new Error(`no Ready, schedulable node besides ${mysqlNode} for the ledger writer`);
+  return chosen.metadata!.name!;
+}
+
+/** Observes until `until` holds, marking milestones; the deadline's message names what was awaited and every milestone seen. */
+async function observeUntil(setup: DeployedSetup, nodeName: string, oldPod: string, timeline: Timeline, what: string, until: () => boolean, timeoutMs: number): Promise<void> {
+  await waitFor(() => observe(setup, nodeName, oldPod, timeline), until, {
+    what,
+    timeoutMs,
+    intervalMs: 500,
+    describe: () => `milestones so far: ${timeline.describe()}`,
+    diagnose: async () => (await collectDiagnostics(setup.kube, setup.namespace)).summary,
+  });
+}
+
+function recordMilestones(record: Record_, prefix: string, timeline: Timeline): void {
+  for (const m of timeline.milestones) record(milestoneValueName(prefix, m.name), m.atS, "s");
+}
+
+/** The manifests with the pod template tolerating a not-ready or unreachable node for `seconds` only. */
+function withNodeFailureTolerations(objects: LoadedObject[], seconds: number): LoadedObject[] {
+  return objects.map((o) => {
+    if (o.object.kind !== "Deployment" && o.object.kind !== "StatefulSet") return o;
+    const object = structuredClone(o.object) as LoadedObject["object"] & { spec: { template: { spec: { tolerations?: unknown[] } } } };
+    const podSpec = object.spec.template.spec;
+    podSpec.tolerations = [
+      ...(podSpec.tolerations ?? []),
+      ...["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"].map((key) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds })),
+    ];
+    return { ...o, object };
+  });
+}
+
+describe("node failures: a drain and a lost node, with writes in flight", () => {
+  nodesTest(
+    "a drain (cordon, then eviction through the Eviction API) keeps the data and every acknowledged write; where the replacement can run is recorded",
+    async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip, task }) => {
+      const reason = skipReason(cluster, false);
+      if (reason) return skip(reason);
+      const schedulable = (await kube.core.listNode()).items.filter((n) => !n.spec?.unschedulable);
+      if (schedulable.length < 2) return skip(`a drain needs a second schedulable node; this cluster has ${schedulable.length}`);
+      record("cluster_nodes", (await kube.core.listNode()).items.length, "nodes");
+
+      const setup = await deployOnAgent(kube, cluster, namespace, manifests);
+      const pod = await setup.waitForReadyPod();
+      const mysqlNode = pod.spec!.nodeName!;
+      record("drain_node", mysqlNode, "");
+      const { checksums } = await setup.loadDataset();
+      const writer = await LedgerWriter.start(setup, `drain-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+      const timeline = new Timeline();
+      const moment = Date.now();
+      try {
+        await setCordoned(kube, mysqlNode, true, cluster.runId);
+        timeline.mark("node cordoned");
+        const eviction = await evictPod(kube, namespace, pod.metadata!.name!);
+        if (!eviction.evicted) {
+          record("drain_blocked", eviction.reason, "");
+          note(`the drain of ${mysqlNode} could not evict MySQL's pod: ${eviction.reason}`);
+        } else {
+          timeline.mark("pod evicted");
+          // Until the replacement runs, or the scheduler has said for drainHoldS why it cannot.
+          await observeUntil(setup, mysqlNode, pod.metadata!.name!, timeline, `the replacement to be Ready or unschedulable for ${drainHoldS} s`, () => {
+            const stuck = timeline.get("replacement unschedulable");
+            return Boolean(timeline.get("replacement Ready") || (stuck && timeline.now() - stuck.atS >= drainHoldS));
+          }, timeouts.podReadyMs);
+        }
+        const stuck = timeline.get("replacement unschedulable");
+        if (stuck) {
+          record("drain_scheduler_message", stuck.detail ?? "", "");
+          await setCordoned(kube, mysqlNode, false, cluster.runId);
+          timeline.mark("node uncordoned");
+          record("drain_pending_s", +(timeline.now() - stuck.atS).toFixed(2), "s");
+        }
+        await observeUntil(setup, mysqlNode, pod.metadata!.name!, timeline, "the replacement to be Ready", () => Boolean(timeline.get("replacement Ready")), timeouts.podReadyMs);
+        const replacement = await setup.waitForReadyPod({ exclude: pod.metadata!.name! });
+        await verifySameData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums, `the drain of ${mysqlNode}`);
+        timeline.mark("data verified");
+        record("drain_replacement_node", replacement.spec!.nodeName!, "");
+        recordMilestones(record, "drain_", timeline);
+        task.meta.milestones = { disruption: `drain of ${mysqlNode}`, budgetS, milestones: timeline.milestones };
+        if (stuck) {
+          note(
+            `a drain of MySQL's node leaves MySQL down until the node is uncordoned: the replacement stayed Pending ("${stuck.detail}") ` +
+              `for as long as the node was cordoned (the suite uncordoned it after ${drainHoldS} s; a real maintenance window lasts minutes to hours); ` +
+              `the claim's volume lives on ${mysqlNode} (local-path pins it there by node affinity), so no other node can run MySQL. ` +
+              `Maintenance on that node means downtime for as long as it lasts; storage that can attach on another node (network block storage) is what a drain needs.`,
+          );
+        }
+      } finally {
+        await uncordonRun(kube, cluster.runId).catch(() => undefined);
+      }
+      await writer.settle();
+      const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("drain", [moment]));
+      reportLedger(ledger);
+      expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted across the drain").toBe("");
+    },
+  );
+
+  const cases = [
+    { name: "Kubernetes' defaults", key: "default", oos: false, tolerations: false },
+    { name: "the out-of-service taint (non-graceful node shutdown)", key: "out_of_service", oos: true, tolerations: false },
+    { name: `tolerations shortened to ${shortTolerationS} s`, key: "short_tolerations", oos: false, tolerations: true },
+  ] as const;
+
+  for (const c of cases) {
+    nodesTest(
+      `a lost node (power cut) with ${c.name}: every milestone timed, the data and every acknowledged write kept once the node is back`,
+      async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip, task }) => {
+        const reason = skipReason(cluster, true);
+        if (reason) return skip(reason);
+        const objects = c.tolerations ? withNodeFailureTolerations(manifests, shortTolerationS) : manifests;
+        const setup = await deployOnAgent(kube, cluster, namespace, objects);
+        const pod = await setup.waitForReadyPod();
+        const mysqlNode = pod.spec!.nodeName!;
+        const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);
+        if (!node) throw new Error(`MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`);
+        record("node_loss_case", c.key, "");
+        record("node_loss_node", mysqlNode, "");
+        record("node_loss_pod_tolerations", nodeFailureTolerations(pod).join(", ") || "none", "");
+        record("cluster_nodes", cluster.nodeContainers.length, "nodes");
+        for (const [name, bytes] of Object.entries(await memoryBytes(cluster.nodeContainers))) record(`memory_${cluster.nodeContainers.find((n) => n.name === name)!.role}_${name}_mib`, Math.round(bytes / 2 ** 20), "MiB");
+        const { checksums } = await setup.loadDataset();
+        const writer = await LedgerWriter.start(setup, `node-loss-${c.key.replace(/_/g, "-")}-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+        const oldPod = pod.metadata!.name!;
+        const timeline = new Timeline();
+        const moment = Date.now();
+        let powered = false;
+        try {
+          await powerOff(node);
+          timeline.mark("node powered off");
+          if (c.oos) {
+            // An operator who knows the node is down adds the taint; the controllers act on it once the node is NotReady.
+            await observeUntil(setup, mysqlNode, oldPod, timeline, `node ${mysqlNode} to be NotReady`, () => Boolean(timeline.get("node NotReady")), nodeLossObservationMs);
+            await setTaint(kube, mysqlNode, outOfServiceTaint, true);
+            timeline.mark("out-of-service taint added");
+          }
+          await observeUntil(
+            setup,
+            mysqlNode,
+            oldPod,
+            timeline,
+            "a replacement pod that is Ready, or unschedulable",
+            () => Boolean(timeline.get("replacement Ready") || timeline.get("replacement unschedulable")),
+            nodeLossObservationMs,
+          );
+          if (!timeline.get("replacement Ready")) {
+            if (c.oos) {
+              await setTaint(kube, mysqlNode, outOfServiceTaint, false);
+              timeline.mark("out-of-service taint removed");
+            }
+            await powerOn(node);
+            powered = true;
+            timeline.mark("node powered on");
+            await observeUntil(setup, mysqlNode, oldPod, timeline, "the replacement to be Ready once the node is back", () => Boolean(timeline.get("replacement Ready")), timeouts.clusterStartMs + timeouts.podReadyMs);
+          }
+          const replacement = await setup.waitForReadyPod({ exclude: oldPod });
+          await verifySameData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums, `the loss of node ${mysqlNode}`);
+          timeline.mark("data verified");
+        } finally {
+          if (!powered) await powerOn(node).catch(() => undefined);
+          if (c.oos) await setTaint(kube, mysqlNode, outOfServiceTaint, false).catch(() => undefined);
+          recordMilestones(record, "node_loss_", timeline);
+          task.meta.milestones = { disruption: `loss of node ${mysqlNode} with ${c.name}`, budgetS, milestones: timeline.milestones };
+        }
+        // The node is back: wait for it to be Ready so the next case starts from three nodes.
+        await waitFor(() => kube.core.readNode({ name: mysqlNode }), (n) => readyCondition(n).status === "True", {
+          what: `node ${mysqlNode} to be Ready again`,
+          timeoutMs: timeouts.clusterStartMs,
+          intervalMs: 500,
+          describe: (n) => `Ready=${readyCondition(n).status}`,
+        });
+        const recovered = timeline.get("data verified")!.atS;
+        record("node_loss_recovered_s", recovered, "s");
+        record("node_loss_budget_s", budgetS, "s");
+        note(nodeLossVerdict(c.name, mysqlNode, timeline, budgetS, nodeFailureTolerations(pod)));
+        await writer.settle();
+        const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf(`loss of ${mysqlNode}`, [moment]));
+        reportLedger(ledger);
+        expect(ledger.violations, `acknowledged commits lost, or rows phantom, duplicated or corrupted across the loss of ${mysqlNode}`).toBe("");
+      },
+    );
+  }
+});
