@@ -8,7 +8,7 @@ import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kube
 import { anyRunSelector, deleteNamespacesLabelled, runSelector } from "../kube/namespace.ts";
 import { loadManifests, ManifestError } from "../manifests/load.ts";
 import { secretValues } from "../manifests/secrets.ts";
-import { checkObjects, findingsAsChecks, formatFinding } from "../manifests/static-check.ts";
+import { checkObjects, formatFinding } from "../manifests/static-check.ts";
 import { storageClassDeviation, validClassName, withStorageClass } from "../manifests/storage-class.ts";
 import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
@@ -20,6 +20,7 @@ import { loadTimeouts, timeouts } from "../timeouts.ts";
 import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { addSecrets, knownSecrets } from "./redacted-output.ts";
+import { findingsAsChecks } from "./static-results.ts";
 
 const usage = `usage: npm run conformance -- [options]
 

@@ -1,4 +1,4 @@
-import { redact } from "../report/results.ts";
+import { redact } from "../redact.ts";
 
 /**
  * The last line of defence of every command: whatever reaches stdout or

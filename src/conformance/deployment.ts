@@ -4,11 +4,11 @@ import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { waitForClaimBound, waitForReadyPod } from "../kube/waits.ts";
 import type { LoadedObject } from "../manifests/load.ts";
+import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
 import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
 import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
 import { secondsSince } from "./phases.ts";
 import { timeouts } from "../timeouts.ts";
-import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "./setup.ts";
 
 /** The storage setup under test, applied in one namespace. */
 export class DeployedSetup {

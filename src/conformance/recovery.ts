@@ -4,12 +4,14 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
+import type { RecoveryPhases } from "../recovery-phases.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince, type RecoveryPhases } from "./phases.ts";
+import { secondsSince } from "./phases.ts";
 import { verifySameData } from "./verify.ts";
 
-export { assertWithinBudget, overlapSeconds, percentile, phaseDurations, phaseNames, type RecoveryPhases } from "./phases.ts";
+export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";
+export { phaseDurations, phaseNames, type RecoveryPhases } from "../recovery-phases.ts";
 
 const pollMs = 100;
 

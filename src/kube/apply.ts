@@ -1,5 +1,4 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import type { LoadedObject } from "../manifests/load.ts";
 import type { Kube } from "./client.ts";
 import { describeApiError } from "./client.ts";
 import { managedBy } from "./namespace.ts";
@@ -38,12 +37,23 @@ export function placedIn(object: KubernetesObject, namespace: string): Kubernete
 }
 
 /**
+ * An object to apply and where it was written, for the error when the API
+ * server rejects it. manifests/' LoadedObject is one; kube/ sits below
+ * manifests/ and does not import it.
+ */
+interface SourcedObject {
+  object: KubernetesObject & { kind: string; metadata: { name: string } };
+  file: string;
+  line: number;
+}
+
+/**
  * Server-side applies manifest objects into `namespace` (overriding any
  * namespace they name, so checks never touch each other), labelled as ours.
  * An object the API server rejects (its schema, strictly: unknown fields
  * too) fails with its file and line.
  */
-export async function applyObjects(kube: Kube, namespace: string, objects: LoadedObject[]): Promise<void> {
+export async function applyObjects(kube: Kube, namespace: string, objects: SourcedObject[]): Promise<void> {
   for (const { object, file, line } of inInstallOrder(objects)) {
     try {
       await serverSideApply(kube, placedIn(object, namespace));

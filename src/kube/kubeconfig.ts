@@ -1,6 +1,6 @@
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, parse, parseDocument } from "yaml";
 import { readTextFile } from "../files.ts";
-import { kubeconfigSecrets } from "../manifests/secrets.ts";
+import { isSecretName, withDecoded } from "../redact.ts";
 import { yamlErrorMeaning } from "../yaml-errors.ts";
 import { connect, type Kube } from "./client.ts";
 
@@ -52,4 +52,30 @@ export function connectKubeconfig(loaded: LoadedKubeconfig): Kube {
     for (const secret of loaded.secrets) reason = reason.split(secret).join("[redacted]");
     throw new KubeconfigError(`kubeconfig ${loaded.path} does not load: ${reason}`);
   }
+}
+
+/**
+ * Every credential a kubeconfig holds (each user entry's values: token,
+ * client-key-data, password...), decoded too: never printed, whatever error
+ * quotes them. Works on text that only partly parses.
+ */
+export function kubeconfigSecrets(text: string): string[] {
+  const values: string[] = [];
+  let parsed: unknown;
+  try {
+    parsed = parse(text, { uniqueKeys: false, maxAliasCount: 100 });
+  } catch {
+    parsed = undefined;
+  }
+  const users = (parsed as { users?: { user?: Record<string, unknown> }[] } | undefined)?.users;
+  const collect = (value: unknown, key: string) => {
+    if (typeof value === "string") values.push(...withDecoded(value, key.endsWith("-data")));
+    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) collect(v, k);
+  };
+  if (Array.isArray(users)) for (const u of users) collect(u?.user, "");
+  // A kubeconfig that does not parse: any value on a line whose key names a credential.
+  for (const match of text.matchAll(/^\s*-?\s*"?([A-Za-z_-]+)"?\s*:\s*"?([^"\n]+?)"?\s*$/gm)) {
+    if (isSecretName(match[1]!) || /-data$|^key$|^cert/.test(match[1]!)) values.push(...withDecoded(match[2]!, match[1]!.endsWith("-data")));
+  }
+  return [...new Set(values.filter((v) => v.length >= 4))];
 }

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Document, LineCounter, parseAllDocuments, visit } from "yaml";
 import { describeFsError, formatBytes, readTextFile, textFileProblem } from "../files.ts";
-import { redact } from "../report/results.ts";
+import { redact } from "../redact.ts";
 import { yamlErrorMeaning } from "../yaml-errors.ts";
 import { kustomizationSecrets, secretValues } from "./secrets.ts";
 

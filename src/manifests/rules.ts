@@ -1,7 +1,7 @@
-import { datadirArgument, findDatabaseWorkload, isWithin, type DatabaseWorkload } from "../conformance/setup.ts";
+import { isSecretName } from "../redact.ts";
 import type { LoadedObject } from "./load.ts";
 import { parseQuantity } from "./quantity.ts";
-import { isSecretName } from "./secrets.ts";
+import { datadirArgument, findDatabaseWorkload, isWithin, type DatabaseWorkload } from "./workload.ts";
 
 export type Severity = "error" | "warning" | "info";
 

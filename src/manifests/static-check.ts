@@ -1,7 +1,6 @@
 import { loadManifests, type LoadedObject } from "./load.ts";
-import { checkRules, rules, type Finding, type RuleOptions } from "./rules.ts";
+import { checkRules, type Finding, type RuleOptions } from "./rules.ts";
 import { schemaVersion, validateSchema } from "./schema.ts";
-import type { CheckResult } from "../report/results.ts";
 
 export const defaultRuleOptions: RuleOptions = {
   dataDir: process.env.SC_DATA_DIR ?? "/var/lib/mysql",
@@ -37,23 +36,4 @@ export function checkObjects(objects: LoadedObject[], options: RuleOptions = def
 
 export function formatFinding(f: Finding): string {
   return `${f.file}:${f.line} ${f.rule} ${f.severity} ${f.message}`;
-}
-
-/** One check per rule (and one for the schema) for results.json: failed when it found an error. */
-export function findingsAsChecks(findings: Finding[]): CheckResult[] {
-  const ids = ["schema", ...rules.map((r) => r.id)];
-  return ids.map((id) => {
-    const mine = findings.filter((f) => f.rule === id);
-    const errors = mine.filter((f) => f.severity === "error");
-    return {
-      suite: "static",
-      name: `manifests › ${id}`,
-      status: errors.length ? "failed" : "passed",
-      values: Object.fromEntries(
-        (["error", "warning", "info"] as const).map((s) => [`${s}s`, { value: mine.filter((f) => f.severity === s).length, unit: "findings" }]),
-      ),
-      message: mine.map((f) => `${formatFinding(f)}\n  fix: ${f.fix}`).join("\n"),
-      durationMs: 0,
-    };
-  });
 }

@@ -60,19 +60,6 @@ export function summarise(checks: CheckResult[]): Record<CheckStatus, number> {
   return summary;
 }
 
-/**
- * Removes every occurrence of the given secret values from a text (error
- * messages, logs), as a last line of defence: checks never put secrets in
- * messages, but a server log might echo one.
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  }
-  return out;
-}
-
 /** The distinct server versions the checks recorded (value `server_version`), in order of appearance. */
 export function serverVersionsOf(checks: CheckResult[]): string[] {
   const seen = new Set<string>();

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
-import { redact, serverVersionsOf, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import { redact } from "../../src/redact.ts";
+import { serverVersionsOf, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
 import "./context.ts";
 

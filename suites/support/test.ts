@@ -3,7 +3,7 @@ import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
-import { withDatabaseImage } from "../../src/conformance/setup.ts";
+import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";

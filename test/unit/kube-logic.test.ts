@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { inInstallOrder } from "../../src/kube/apply.ts";
 import { describeApiError } from "../../src/kube/client.ts";
 import { podDeadEnd } from "../../src/kube/waits.ts";
-import { redact } from "../../src/report/results.ts";
+import { redact } from "../../src/redact.ts";
 
 const waitingPod = (reason: string, restartCount = 0): V1Pod => ({
   metadata: { name: "mysql-0", namespace: "ns" },

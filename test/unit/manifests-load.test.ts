@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { findDatabaseWorkload, rootPasswordSource } from "../../src/conformance/setup.ts";
+import { findDatabaseWorkload, rootPasswordSource } from "../../src/manifests/workload.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
 

@@ -1,7 +1,7 @@
 import type { V1CronJob, V1Job } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { cronJobsIn, jobFromCronJob, jobOutcome, manualJobName, reportedDump } from "../../src/conformance/scheduled-backup.ts";
-import { findDatabaseWorkload } from "../../src/conformance/setup.ts";
+import { findDatabaseWorkload } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { validateSchema } from "../../src/manifests/schema.ts";
 import { staticCheck } from "../../src/manifests/static-check.ts";
