@@ -169,8 +169,8 @@ async function main(): Promise<number> {
         if (pass) await new Promise((r) => setTimeout(r, 1000));
         for (const ns of await deleteNamespacesLabelled(kube, selector)) process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
       }
-      // A drain in flight (--disruptive): the node it cordoned is schedulable again.
-      for (const node of await uncordonRun(kube, process.env.SC_RUN_ID ?? runId)) process.stderr.write(`  uncordoned node ${node}\n`);
+      // A drain in flight (only with --disruptive): the node it cordoned is schedulable again.
+      if (args.disruptive) for (const node of await uncordonRun(kube, process.env.SC_RUN_ID ?? runId)) process.stderr.write(`  uncordoned node ${node}\n`);
     }, timeouts.apiRequestMs * 2);
   }
 

@@ -10,7 +10,7 @@ import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow 
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
-import type { AckTimeline } from "../report/results.ts";
+import type { AckTimeline } from "../timelines.ts";
 import {
   ackTimesMs,
   binAcks,
@@ -25,7 +25,7 @@ import {
   type LedgerVerdict,
   type WriterLog,
 } from "./ledger.ts";
-import { rootPasswordSource } from "./setup.ts";
+import { rootPasswordSource } from "../manifests/workload.ts";
 
 /** How the writer runs: the defaults, about 100 commits/s over 4 connections. */
 export interface WriterOptions {

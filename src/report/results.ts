@@ -1,4 +1,6 @@
 /** The results of one run: the model every report writer renders. No Kubernetes or MySQL code here. */
+import type { AckTimeline, MilestoneTimeline } from "../timelines.ts";
+
 export type CheckStatus = "passed" | "failed" | "skipped";
 
 export interface Value {
@@ -22,20 +24,6 @@ export interface CheckResult {
   timeline?: AckTimeline;
   /** A disruption's milestones (node NotReady, pod evicted, replacement Ready...), in seconds from it. */
   milestones?: MilestoneTimeline;
-}
-
-export interface MilestoneTimeline {
-  disruption: string;
-  budgetS?: number;
-  milestones: { name: string; atS: number; detail?: string }[];
-}
-
-export interface AckTimeline {
-  binS: number;
-  /** Acknowledged commits per bin, from the first bin on. */
-  acks: number[];
-  /** Events on the same clock, in seconds from the first bin. */
-  marks: { label: string; atS: number }[];
 }
 
 export interface RunResults {

@@ -38,7 +38,7 @@ declare module "vitest" {
     values?: Record<string, MeasuredValue>;
     notes?: string[];
     diagnostics?: string;
-    timeline?: import("../../src/report/results.ts").AckTimeline;
-    milestones?: import("../../src/report/results.ts").MilestoneTimeline;
+    timeline?: import("../../src/timelines.ts").AckTimeline;
+    milestones?: import("../../src/timelines.ts").MilestoneTimeline;
   }
 }
