@@ -10,10 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 )
 
@@ -34,14 +31,7 @@ func parseAgentFlags(args []string) (*serverOptions, error) {
 	if opts.serverURL == "" || opts.token == "" {
 		return nil, fmt.Errorf("an agent needs --server (or K3S_URL) and --token (or K3S_TOKEN)")
 	}
-	if opts.nodeName == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return nil, err
-		}
-		opts.nodeName = strings.ToLower(host)
-	}
-	return opts, nil
+	return opts, opts.defaultNodeName()
 }
 
 func agentMain(args []string) int {
@@ -50,31 +40,16 @@ func agentMain(args []string) int {
 		logf("bad arguments: %v", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	node := &node{opts: opts, agent: true}
-	err = node.runAgent(ctx)
-	node.shutdown()
-	if err != nil && ctx.Err() == nil {
-		logf("fatal: %v", err)
-		return 1
-	}
-	logf("stopped")
-	return 0
+	return runUntilSignalled(node, node.runAgent)
 }
 
 func (n *node) runAgent(ctx context.Context) error {
-	n.exited = make(chan *process, 16)
 	started := time.Now()
 	if err := n.prepareHost(); err != nil {
 		return err
 	}
-	ip, err := nodeIP()
-	if err != nil {
-		return err
-	}
-	n.ip = ip
-	creds, err := fetchCredentials(ctx, n.opts.serverURL, n.opts.token, n.opts.nodeName, ip, 120*time.Second)
+	creds, err := fetchCredentials(ctx, n.opts.serverURL, n.opts.token, n.opts.nodeName, n.ip, 120*time.Second)
 	if err != nil {
 		return err
 	}
@@ -89,7 +64,7 @@ func (n *node) runAgent(ctx context.Context) error {
 			return err
 		}
 	}
-	logf("joined %s as node %s (%s) after %s", n.opts.serverURL, n.opts.nodeName, ip, since(started))
+	logf("joined %s as node %s (%s) after %s", n.opts.serverURL, n.opts.nodeName, n.ip, since(started))
 	if err := n.startContainerd(); err != nil {
 		return err
 	}

@@ -46,16 +46,10 @@ type process struct {
 }
 
 func (n *node) run(ctx context.Context) error {
-	n.exited = make(chan *process, 16)
 	started := time.Now()
 	if err := n.prepareHost(); err != nil {
 		return err
 	}
-	ip, err := nodeIP()
-	if err != nil {
-		return err
-	}
-	n.ip = ip
 	if err := n.writePKI(); err != nil {
 		return fmt.Errorf("creating certificates: %w", err)
 	}
@@ -166,8 +160,15 @@ func (n *node) waitNodeReady(ctx context.Context, client kubernetes.Interface) e
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
 
-// prepareHost does what a node container needs before kubelet can run inside it.
+// prepareHost does what a node container needs before kubelet can run inside
+// it, and finds the node's address.
 func (n *node) prepareHost() error {
+	n.exited = make(chan *process, 16)
+	ip, err := nodeIP()
+	if err != nil {
+		return err
+	}
+	n.ip = ip
 	if err := mkdirs(logDir, filepath.Dir(kubeconfigPath), "/etc/cni/net.d", "/run/containerd", dataDir+"/storage"); err != nil {
 		return err
 	}

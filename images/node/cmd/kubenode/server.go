@@ -77,14 +77,17 @@ func parseServerFlags(args []string) (*serverOptions, error) {
 	if len(ignored) > 0 {
 		logf("ignoring k3s flags with no meaning on this node: %s", ignored.String())
 	}
-	if opts.nodeName == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return nil, err
-		}
-		opts.nodeName = strings.ToLower(host)
+	return opts, opts.defaultNodeName()
+}
+
+// defaultNodeName names the node after its host, as k3s does, unless --node-name did.
+func (o *serverOptions) defaultNodeName() error {
+	if o.nodeName != "" {
+		return nil
 	}
-	return opts, nil
+	host, err := os.Hostname()
+	o.nodeName = strings.ToLower(host)
+	return err
 }
 
 // normaliseBoolFlags turns k3s's bare boolean flags into KEY=true so the
@@ -153,11 +156,17 @@ func serverMain(args []string) int {
 		logf("bad arguments: %v", err)
 		return 2
 	}
+	node := &node{opts: opts}
+	return runUntilSignalled(node, node.run)
+}
+
+// runUntilSignalled runs a node until it fails or SIGTERM/SIGINT arrives, then
+// stops every process it started; the exit code says which.
+func runUntilSignalled(n *node, run func(context.Context) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	node := &node{opts: opts}
-	err = node.run(ctx)
-	node.shutdown()
+	err := run(ctx)
+	n.shutdown()
 	if err != nil && ctx.Err() == nil {
 		logf("fatal: %v", err)
 		return 1
