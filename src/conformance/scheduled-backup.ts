@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
+import { createWriteStream, readFileSync } from "node:fs";
 import { BatchV1Api, type V1CronJob, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { collectDiagnostics, describePod } from "../kube/diagnostics.ts";
 import { waitFor } from "../kube/wait.ts";
-import { podDeadEnd } from "../kube/waits.ts";
+import { podDeadEnd, waitForReadyPod } from "../kube/waits.ts";
+import { execInPod } from "../kube/exec.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { timeouts } from "../timeouts.ts";
 import { secondsSince } from "./phases.ts";
@@ -151,4 +154,51 @@ export async function runScheduledBackupNow(kube: Kube, namespace: string, objec
 export function reportedDump(log: string): { file: string; bytes: number; sha256: string } | undefined {
   const match = /^backup (\/\S+\.sql): (\d+) bytes, sha256 ([0-9a-f]{64})$/m.exec(log);
   return match ? { file: match[1]!, bytes: Number(match[2]), sha256: match[3]! } : undefined;
+}
+
+/** The claim the CronJob's pods write their dumps to: the volume mounted where the dump's path begins. */
+export function backupClaimOf(cronJob: LoadedObject, dumpPath: string): { claim: string; mountPath: string } | undefined {
+  const podSpec = (cronJob.object as unknown as V1CronJob).spec?.jobTemplate.spec?.template.spec;
+  for (const container of podSpec?.containers ?? []) {
+    for (const mount of container.volumeMounts ?? []) {
+      if (!dumpPath.startsWith(mount.mountPath.replace(/\/?$/, "/"))) continue;
+      const claim = podSpec?.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+      if (claim) return { claim, mountPath: mount.mountPath };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Copies a dump off the backup claim: a pod of `image` (the database's own,
+ * already on the node) mounts the claim read-only, and the file is streamed
+ * out through exec to `dest`. Resolves with the copy's sha256.
+ */
+export async function copyDumpFromClaim(kube: Kube, namespace: string, claim: { claim: string; mountPath: string }, dumpPath: string, image: string, dest: string): Promise<string> {
+  const name = `backup-reader-${Date.now().toString(36)}`;
+  const labels = { "app.kubernetes.io/name": "backup-reader", "storage-conformance/reader": name };
+  await kube.core.createNamespacedPod({
+    namespace,
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels },
+      spec: {
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: "reader", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"], volumeMounts: [{ name: "backups", mountPath: claim.mountPath, readOnly: true }] }],
+        volumes: [{ name: "backups", persistentVolumeClaim: { claimName: claim.claim, readOnly: true } }],
+      },
+    },
+  });
+  try {
+    await waitForReadyPod(kube, namespace, `storage-conformance/reader=${name}`, timeouts.podReadyMs, { runningIsEnough: true });
+    const out = createWriteStream(dest);
+    const result = await execInPod(kube, { namespace, pod: name, container: "reader" }, ["cat", dumpPath], { stdout: out, timeoutMs: timeouts.execMs });
+    await new Promise((resolve) => out.end(resolve));
+    if (result.exitCode !== 0) throw new Error(`reading ${dumpPath} on claim ${claim.claim} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    return createHash("sha256").update(readFileSync(dest)).digest("hex");
+  } finally {
+    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
 }
