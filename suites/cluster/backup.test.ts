@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { cloneToFile, restoreCloneInto } from "../../src/conformance/physical-backup.ts";
 import { backupClaimOf, copyDumpFromClaim, cronJobsIn, reportedDump, runScheduledBackupNow } from "../../src/conformance/scheduled-backup.ts";
 import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
 import { checksumTables, compareChecksums, datasetDatabase, loadDataset } from "../../src/mysql/dataset.ts";
@@ -87,6 +88,44 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
       const freshDb = await fresh.open();
       try {
         expect(compareChecksums(before, await checksumTables(freshDb.connection)), `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`).toEqual([]);
+      } finally {
+        await freshDb.close();
+      }
+    } finally {
+      if (process.env.KEEP_NAMESPACES !== "1") await deleteNamespace(kube, freshNamespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a physical backup of the whole server (MySQL's CLONE plugin)", () => {
+  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({ kube, cluster, namespace, manifests, record, skip }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const db = await setup.open();
+    const [[{ version }]] = (await db.connection.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
+    if (/mariadb/i.test(version)) {
+      await db.close();
+      return skip(`the server is ${version}: MariaDB has no CLONE plugin (its physical backup is mariabackup, not built into this suite yet)`);
+    }
+    await loadDataset(db.connection);
+    const before = await checksumTables(db.connection);
+    await db.close();
+    const pod = await setup.waitForReadyPod();
+
+    const dir = mkdtempSync(join(tmpdir(), "sc-clone-"));
+    const freshNamespace = await createNamespace(kube, "clone", cluster.runId);
+    try {
+      const file = join(dir, "clone.tar");
+      const clone = await cloneToFile(setup, pod, file);
+      record("clone_s", +clone.clone_s.toFixed(2), "s");
+      record("clone_bytes", clone.bytes, "bytes");
+      record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
+      const restored = await restoreCloneInto(kube, freshNamespace, manifests, file);
+      record("clone_restore_unpack_s", +restored.unpack_s.toFixed(2), "s");
+      record("clone_restore_ready_s", +restored.ready_s.toFixed(2), "s");
+      const freshDb = await restored.setup.open();
+      try {
+        expect(compareChecksums(before, await checksumTables(freshDb.connection)), "rows served by a server started on the clone").toEqual([]);
       } finally {
         await freshDb.close();
       }

@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, statSync } from "node:fs";
+import type { V1Pod } from "@kubernetes/client-node";
+import { applyObjects } from "../kube/apply.ts";
+import type { Kube } from "../kube/client.ts";
+import { execInPod } from "../kube/exec.ts";
+import { waitForReadyPod } from "../kube/waits.ts";
+import type { LoadedObject } from "../manifests/load.ts";
+import { findDatabaseWorkload } from "../manifests/workload.ts";
+import { timeouts } from "../timeouts.ts";
+import { DeployedSetup } from "./deployment.ts";
+import { secondsSince } from "./phases.ts";
+
+/**
+ * A filesystem-level backup with MySQL's CLONE plugin: `CLONE LOCAL DATA
+ * DIRECTORY` writes a consistent physical copy of the whole server (InnoDB
+ * pages and redo, users included) beside the running server, which is then
+ * packed with tar and streamed out of the pod. Restoring it means unpacking
+ * it onto a fresh claim before any mysqld starts there: the entrypoint then
+ * finds a data directory and starts on it instead of initialising one.
+ */
+
+export interface CloneFacts {
+  clone_s: number;
+  /** Size of the tar of the cloned data directory. */
+  bytes: number;
+  transfer_s: number;
+}
+
+/** Clones the running server in `pod` and streams the clone, as a tar, to `file`. */
+export async function cloneToFile(setup: DeployedSetup, pod: V1Pod, file: string): Promise<CloneFacts> {
+  const dir = `/tmp/sc-clone-${randomBytes(4).toString("hex")}`;
+  const db = await setup.open();
+  const started = performance.now();
+  try {
+    const [plugins] = await db.connection.query("SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'");
+    if ((plugins as unknown[]).length === 0) await db.connection.query("INSTALL PLUGIN clone SONAME 'mysql_clone.so'");
+    await db.connection.query(`CLONE LOCAL DATA DIRECTORY = '${dir}'`);
+  } finally {
+    await db.close();
+  }
+  const clone_s = secondsSince(started);
+  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const sent = performance.now();
+  const out = createWriteStream(file);
+  const result = await execInPod(setup.kube, target, ["sh", "-c", `tar -C '${dir}' -cf - . && rm -rf '${dir}'`], { stdout: out, timeoutMs: timeouts.execMs });
+  await new Promise((resolve) => out.end(resolve));
+  if (result.exitCode !== 0) throw new Error(`packing the clone ${dir} in pod ${target.pod} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  return { clone_s, bytes: statSync(file).size, transfer_s: secondsSince(sent) };
+}
+
+/**
+ * Applies `objects` into `namespace` with the data claim filled from the tar
+ * `file` before the database workload exists: a loader pod (the database's
+ * own image) unpacks it into the claim, owned by the mysql user, then the
+ * workload is applied and starts on that data. Resolves with the setup and
+ * how long unpacking and the first Ready took.
+ */
+export async function restoreCloneInto(kube: Kube, namespace: string, objects: LoadedObject[], file: string): Promise<{ setup: DeployedSetup; unpack_s: number; ready_s: number }> {
+  const workload = findDatabaseWorkload(objects);
+  if (!workload?.claimName || !workload.dataMount || workload.claimFromTemplate) throw new Error("the manifests' database workload keeps its data on no claim: a physical backup has nowhere to be restored");
+  await applyObjects(kube, namespace, objects.filter((o) => o !== workload.source));
+  const name = `clone-loader-${randomBytes(3).toString("hex")}`;
+  const dataDir = workload.dataMount.mountPath;
+  await kube.core.createNamespacedPod({
+    namespace,
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: { "storage-conformance/loader": name } },
+      spec: {
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: "loader", image: workload.container.image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"], volumeMounts: [{ name: "data", mountPath: dataDir }] }],
+        volumes: [{ name: "data", persistentVolumeClaim: { claimName: workload.claimName } }],
+      },
+    },
+  });
+  const started = performance.now();
+  try {
+    await waitForReadyPod(kube, namespace, `storage-conformance/loader=${name}`, timeouts.podReadyMs, { runningIsEnough: true });
+    const result = await execInPod(kube, { namespace, pod: name, container: "loader" }, ["sh", "-c", `tar -C '${dataDir}' -xf - && chown -R mysql:mysql '${dataDir}'`], {
+      stdin: createReadStream(file),
+      timeoutMs: timeouts.execMs,
+    });
+    if (result.exitCode !== 0) throw new Error(`unpacking the clone onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  } finally {
+    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+  const unpack_s = secondsSince(started);
+  const applied = performance.now();
+  const setup = await DeployedSetup.deploy(kube, namespace, objects);
+  await setup.waitForReadyPod();
+  return { setup, unpack_s, ready_s: secondsSince(applied) };
+}
