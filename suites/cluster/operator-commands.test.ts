@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -12,7 +12,7 @@ import { describe, expect, test } from "../support/test.ts";
 // The design's operator commands, run as a user runs them (a process, a
 // kubeconfig file, a namespace) against the design's setup on the cluster.
 describe("the operator commands", () => {
-  test("storage-status, storage-monitor, backup-db and test-persistence work on a running setup, and refuse bad input", async ({ cluster, kube, namespace, manifests, record }) => {
+  test("storage-status, storage-monitor, backup-db (with rotation), restore-db and test-persistence work on a running setup, and refuse bad input", async ({ cluster, kube, namespace, manifests, record }) => {
     const dir = mkdtempSync(join(tmpdir(), "sc-tools-"));
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
@@ -55,6 +55,47 @@ describe("the operator commands", () => {
       const again = await tool("backup-db", "--namespace", namespace, "--output", backupFile);
       expect(again.code, "a second backup to the same file is refused").toBe(2);
       expect(again.stderr).toContain(`${backupFile} exists; a backup never overwrites one`);
+
+      // restore-db on a dump of one database, made by backup-db with its record.
+      const probe = await setup.open();
+      await probe.connection.query("CREATE DATABASE restore_probe");
+      await probe.connection.query("CREATE TABLE restore_probe.items (id INT PRIMARY KEY, label VARCHAR(32))");
+      await probe.connection.query("INSERT INTO restore_probe.items SELECT seq, CONCAT('item-', seq) FROM (WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 500) SELECT seq FROM s) AS numbers");
+      const probeFile = join(dir, "restore-probe.sql");
+      const probeBackup = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--output", probeFile);
+      expect(probeBackup.code, probeBackup.stdout + probeBackup.stderr).toBe(0);
+      const over = await tool("restore-db", "--namespace", namespace, "--input", probeFile);
+      expect(over.code, "restoring over a database that has tables is refused without --replace").toBe(2);
+      expect(over.stderr).toMatch(/database restore_probe .* on the server: pass --replace to drop and recreate it from the dump/);
+      const truncated = join(dir, "truncated.sql");
+      writeFileSync(truncated, readFileSync(probeFile).subarray(0, 2000));
+      writeFileSync(`${truncated}.json`, readFileSync(`${probeFile}.json`));
+      const cut = await tool("restore-db", "--namespace", namespace, "--input", truncated, "--replace");
+      expect(cut.code, "a truncated dump is refused").toBe(2);
+      expect(cut.stderr).toContain(`${truncated} is truncated: it does not end with mysqldump's "-- Dump completed on" line`);
+      await probe.connection.query("DELETE FROM restore_probe.items WHERE id > 250");
+      const restore = await tool("restore-db", "--namespace", namespace, "--input", probeFile, "--replace");
+      expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+      expect(restore.stdout).toMatch(/restore_probe\.items\s+verified\s+500 rows/);
+      expect(restore.stdout).toContain("verified: every table has the rows and checksum the record holds (1 tables)");
+      const [[{ rows }]] = (await probe.connection.query("SELECT COUNT(*) AS `rows` FROM restore_probe.items")) as unknown as [[{ rows: number }]];
+      expect(Number(rows), "rows of restore_probe.items after restore-db --replace").toBe(500);
+
+      // Rotation: two dumps today with --keep-daily 1: the first is listed by --dry-run, then deleted.
+      const rotated = join(dir, "rotated");
+      const first = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--json");
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // dump names carry the second
+      const dry = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--dry-run", "--json");
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+      const firstFile = JSON.parse(first.stdout).file as string;
+      expect(JSON.parse(dry.stdout).expired, "--dry-run lists the older dump of the day as expiring").toEqual([firstFile.replace(/^.*\//, "")]);
+      expect(readdirSync(rotated).filter((f) => f.endsWith(".sql")), "--dry-run deletes nothing").toHaveLength(1);
+      const second = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--json");
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(readdirSync(rotated).filter((f) => f.endsWith(".sql")), "dumps left after rotation").toEqual([JSON.parse(second.stdout).file.replace(/^.*\//, "")]);
+      await probe.connection.query("DROP DATABASE restore_probe");
+      await probe.close();
 
       const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000", "--writes");
       expect(persistence.code, persistence.stdout + persistence.stderr).toBe(0);
