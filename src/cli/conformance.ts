@@ -43,7 +43,7 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
                      or all (one run per engine, reports side by side)
   --suite NAME[,NAME]  only these suites: ${suiteNames().join(", ")}
                      (nodes, the node failures, runs only when named: it starts
-                     a cluster of three nodes and takes about 15 minutes)
+                     a cluster of three nodes and takes about 12 minutes)
   --disruptive       on a --kubeconfig cluster, let the nodes suite drain a
                      node (cordon, evict MySQL, uncordon; undone on failure
                      and Ctrl-C); a node loss never runs there

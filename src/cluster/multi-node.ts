@@ -1,6 +1,7 @@
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
 import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
+import { readyCondition } from "../kube/waits.ts";
 import { timeouts } from "../timeouts.ts";
 import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
@@ -9,6 +10,9 @@ import { execOnNode } from "./node.ts";
 
 /** Where k3s (and the offline node) writes the token agents join with. */
 const nodeTokenPath = "/var/lib/rancher/k3s/server/node-token";
+
+/** The nodes suite's cluster: a server and this many agents. */
+export const nodesSuiteAgents = 2;
 
 export interface ClusterNode {
   name: string;
@@ -109,12 +113,12 @@ export async function startMultiNodeCluster(runId: string, agents: number): Prom
     const kube = connect(server.kubeconfig);
     const serverNode = await waitFor(
       () => kube.core.listNode(),
-      (list) => list.items.length === agents + 1 && list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+      (list) => list.items.length === agents + 1 && list.items.every((n) => readyCondition(n).status === "True"),
       {
         what: `${agents + 1} Ready nodes`,
         timeoutMs: timeouts.clusterStartMs,
         intervalMs: 500,
-        describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${n.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "?"}`).join(", ") || "no nodes",
+        describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${readyCondition(n).status}`).join(", ") || "no nodes",
       },
     ).then((list) => list.items.find((n) => !names.includes(n.metadata!.name!))!.metadata!.name!);
     const nodes: ClusterNode[] = [

@@ -1,6 +1,6 @@
 import type { CoreV1Event, V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import { describeApiError, isNotFound, type Kube } from "../kube/client.ts";
-import { isPodReady } from "../kube/waits.ts";
+import { isPodReady, readyCondition } from "../kube/waits.ts";
 import type { DeployedSetup } from "./deployment.ts";
 
 /**
@@ -55,11 +55,6 @@ export const outOfServiceTaint: V1Taint = { key: "node.kubernetes.io/out-of-serv
 
 /** Who cordoned a node, so an interrupted run can uncordon what it changed and nothing else. */
 export const cordonedByAnnotation = "storage-conformance/cordoned-by";
-
-export function readyCondition(node: V1Node): { status: string; reason?: string } {
-  const c = node.status?.conditions?.find((c) => c.type === "Ready");
-  return { status: c?.status ?? "Unknown", ...(c?.reason ? { reason: c.reason } : {}) };
-}
 
 /** Marks (un)schedulable, recording who did it in an annotation. */
 export async function setCordoned(kube: Kube, node: string, cordoned: boolean, runId: string): Promise<void> {

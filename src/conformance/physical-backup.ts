@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { applyObjects } from "../kube/apply.ts";
 import type { Kube } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
-import { waitForReadyPod } from "../kube/waits.ts";
+import { withClaimPod } from "../kube/claim-pod.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
@@ -60,33 +60,15 @@ export async function restoreCloneInto(kube: Kube, namespace: string, objects: L
   const workload = findDatabaseWorkload(objects);
   if (!workload?.claimName || !workload.dataMount || workload.claimFromTemplate) throw new Error("the manifests' database workload keeps its data on no claim: a physical backup has nowhere to be restored");
   await applyObjects(kube, namespace, objects.filter((o) => o !== workload.source));
-  const name = `clone-loader-${randomBytes(3).toString("hex")}`;
   const dataDir = workload.dataMount.mountPath;
-  await kube.core.createNamespacedPod({
-    namespace,
-    body: {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace, labels: { "storage-conformance/loader": name } },
-      spec: {
-        restartPolicy: "Never",
-        terminationGracePeriodSeconds: 0,
-        containers: [{ name: "loader", image: workload.container.image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"], volumeMounts: [{ name: "data", mountPath: dataDir }] }],
-        volumes: [{ name: "data", persistentVolumeClaim: { claimName: workload.claimName } }],
-      },
-    },
-  });
   const started = performance.now();
-  try {
-    await waitForReadyPod(kube, namespace, `storage-conformance/loader=${name}`, timeouts.podReadyMs, { runningIsEnough: true });
-    const result = await execInPod(kube, { namespace, pod: name, container: "loader" }, ["sh", "-c", `tar -C '${dataDir}' -xf - && chown -R mysql:mysql '${dataDir}'`], {
+  await withClaimPod(kube, namespace, { purpose: "clone-loader", image: workload.container.image!, claim: workload.claimName, mountPath: dataDir, readOnly: false }, async (pod) => {
+    const result = await execInPod(kube, { namespace, pod, container: "helper" }, ["sh", "-c", `tar -C '${dataDir}' -xf - && chown -R mysql:mysql '${dataDir}'`], {
       stdin: createReadStream(file),
       timeoutMs: timeouts.execMs,
     });
     if (result.exitCode !== 0) throw new Error(`unpacking the clone onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  } finally {
-    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
-  }
+  });
   const unpack_s = secondsSince(started);
   const applied = performance.now();
   const setup = await DeployedSetup.deploy(kube, namespace, objects);

@@ -5,7 +5,8 @@ import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { collectDiagnostics, describePod } from "../kube/diagnostics.ts";
 import { waitFor } from "../kube/wait.ts";
-import { podDeadEnd, waitForReadyPod } from "../kube/waits.ts";
+import { podDeadEnd } from "../kube/waits.ts";
+import { withClaimPod } from "../kube/claim-pod.ts";
 import { execInPod } from "../kube/exec.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { timeouts } from "../timeouts.ts";
@@ -175,30 +176,11 @@ export function backupClaimOf(cronJob: LoadedObject, dumpPath: string): { claim:
  * out through exec to `dest`. Resolves with the copy's sha256.
  */
 export async function copyDumpFromClaim(kube: Kube, namespace: string, claim: { claim: string; mountPath: string }, dumpPath: string, image: string, dest: string): Promise<string> {
-  const name = `backup-reader-${Date.now().toString(36)}`;
-  const labels = { "app.kubernetes.io/name": "backup-reader", "storage-conformance/reader": name };
-  await kube.core.createNamespacedPod({
-    namespace,
-    body: {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace, labels },
-      spec: {
-        restartPolicy: "Never",
-        terminationGracePeriodSeconds: 0,
-        containers: [{ name: "reader", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"], volumeMounts: [{ name: "backups", mountPath: claim.mountPath, readOnly: true }] }],
-        volumes: [{ name: "backups", persistentVolumeClaim: { claimName: claim.claim, readOnly: true } }],
-      },
-    },
-  });
-  try {
-    await waitForReadyPod(kube, namespace, `storage-conformance/reader=${name}`, timeouts.podReadyMs, { runningIsEnough: true });
+  return withClaimPod(kube, namespace, { purpose: "backup-reader", image, ...claim, readOnly: true }, async (pod) => {
     const out = createWriteStream(dest);
-    const result = await execInPod(kube, { namespace, pod: name, container: "reader" }, ["cat", dumpPath], { stdout: out, timeoutMs: timeouts.execMs });
+    const result = await execInPod(kube, { namespace, pod, container: "helper" }, ["cat", dumpPath], { stdout: out, timeoutMs: timeouts.execMs });
     await new Promise((resolve) => out.end(resolve));
     if (result.exitCode !== 0) throw new Error(`reading ${dumpPath} on claim ${claim.claim} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     return createHash("sha256").update(readFileSync(dest)).digest("hex");
-  } finally {
-    await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
-  }
+  });
 }

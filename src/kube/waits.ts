@@ -1,4 +1,4 @@
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 import { isNotFound } from "./client.ts";
 import { collectDiagnostics, describePod } from "./diagnostics.ts";
@@ -87,6 +87,12 @@ interface PodState {
   claimsWithoutClass?: { claim: string; className: string; classes: string[] }[];
   /** Claims the pod names whose provisioning keeps failing, with the provisioner's message. */
   failedProvisioning?: { claim: string; message: string }[];
+}
+
+/** A node's Ready condition: its status ("True", "False", "Unknown" when missing) and reason. */
+export function readyCondition(node: V1Node): { status: string; reason?: string } {
+  const c = node.status?.conditions?.find((c) => c.type === "Ready");
+  return { status: c?.status ?? "Unknown", ...(c?.reason ? { reason: c.reason } : {}) };
 }
 
 /** Why waiting longer for this pod cannot help, if it cannot. */

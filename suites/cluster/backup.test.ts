@@ -1,19 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { cloneToFile, restoreCloneInto } from "../../src/conformance/physical-backup.ts";
 import { backupClaimOf, copyDumpFromClaim, cronJobsIn, reportedDump, runScheduledBackupNow } from "../../src/conformance/scheduled-backup.ts";
-import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
 import { checksumTables, compareChecksums, datasetDatabase, loadDataset } from "../../src/mysql/dataset.ts";
-import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 describe("a mysqldump backup of ecomdb", () => {
-  test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({ kube, cluster, namespace, manifests, record }) => {
-    const dir = mkdtempSync(join(tmpdir(), "sc-backup-"));
-    const file = join(dir, "ecomdb.sql");
+  test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({ kube, namespace, freshNamespace, workDir, manifests, record }) => {
+    const file = join(workDir, "ecomdb.sql");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     let db = await setup.open();
     await loadDataset(db.connection);
@@ -35,24 +30,18 @@ describe("a mysqldump backup of ecomdb", () => {
     await db.close();
 
     // (b) A fresh Deployment with a fresh claim, in a namespace of its own.
-    const freshNamespace = await createNamespace(kube, "restore", cluster.runId);
-    try {
-      const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests);
-      db = await fresh.open();
-      const freshPod = await fresh.waitForReadyPod();
-      const freshRestore = await restoreDatabase(fresh, freshPod, file);
-      record("restore_fresh_deployment_s", +freshRestore.duration_s.toFixed(2), "s");
-      expect(compareChecksums(before, await checksumTables(db.connection)), "rows after restoring into a fresh Deployment").toEqual([]);
-      await db.close();
-    } finally {
-      if (process.env.KEEP_NAMESPACES !== "1") await deleteNamespace(kube, freshNamespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests);
+    db = await fresh.open();
+    const freshPod = await fresh.waitForReadyPod();
+    const freshRestore = await restoreDatabase(fresh, freshPod, file);
+    record("restore_fresh_deployment_s", +freshRestore.duration_s.toFixed(2), "s");
+    expect(compareChecksums(before, await checksumTables(db.connection)), "rows after restoring into a fresh Deployment").toEqual([]);
+    await db.close();
   });
 });
 
 describe("the design's daily backups (a CronJob in the manifests)", () => {
-  test("run in the cluster: one run of the CronJob, triggered now, writes a dump that restores the same rows into a fresh Deployment on a fresh claim", async ({ kube, cluster, namespace, manifests, record, note }) => {
+  test("run in the cluster: one run of the CronJob, triggered now, writes a dump that restores the same rows into a fresh Deployment on a fresh claim", async ({ kube, namespace, freshNamespace, workDir, manifests, record, note }) => {
     const cronJobs = cronJobsIn(manifests);
     record("scheduled_backup_cronjobs", cronJobs.length, "CronJobs");
     if (cronJobs.length === 0) {
@@ -74,32 +63,24 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
     const claim = backupClaimOf(cronJobs.find((c) => c.object.metadata.name === run.cronJob)!, dump!.file);
     expect(claim, `no claim of CronJob ${run.cronJob} is mounted where ${dump!.file} is`).toBeDefined();
 
-    const dir = mkdtempSync(join(tmpdir(), "sc-scheduled-"));
-    const freshNamespace = await createNamespace(kube, "restore", cluster.runId);
+    const file = join(workDir, "scheduled.sql");
+    const sha256 = await copyDumpFromClaim(kube, namespace, claim!, dump!.file, setup.workload.container.image!, file);
+    expect(sha256, `the dump read back from claim ${claim!.claim} differs from what the backup Job reported`).toBe(dump!.sha256);
+    const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests.filter((o) => o.object.kind !== "CronJob"));
+    const freshPod = await fresh.waitForReadyPod();
+    const restored = await restoreDatabase(fresh, freshPod, file);
+    record("scheduled_backup_restore_s", +restored.duration_s.toFixed(2), "s");
+    const freshDb = await fresh.open();
     try {
-      const file = join(dir, "scheduled.sql");
-      const image = setup.workload.container.image!;
-      const sha256 = await copyDumpFromClaim(kube, namespace, claim!, dump!.file, image, file);
-      expect(sha256, `the dump read back from claim ${claim!.claim} differs from what the backup Job reported`).toBe(dump!.sha256);
-      const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests.filter((o) => o.object.kind !== "CronJob"));
-      const freshPod = await fresh.waitForReadyPod();
-      const restored = await restoreDatabase(fresh, freshPod, file);
-      record("scheduled_backup_restore_s", +restored.duration_s.toFixed(2), "s");
-      const freshDb = await fresh.open();
-      try {
-        expect(compareChecksums(before, await checksumTables(freshDb.connection)), `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`).toEqual([]);
-      } finally {
-        await freshDb.close();
-      }
+      expect(compareChecksums(before, await checksumTables(freshDb.connection)), `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`).toEqual([]);
     } finally {
-      if (process.env.KEEP_NAMESPACES !== "1") await deleteNamespace(kube, freshNamespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
-      rmSync(dir, { recursive: true, force: true });
+      await freshDb.close();
     }
   });
 });
 
 describe("a physical backup of the whole server (MySQL's CLONE plugin)", () => {
-  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({ kube, cluster, namespace, manifests, record, skip }) => {
+  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({ kube, namespace, freshNamespace, workDir, manifests, record, skip }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();
     const [[{ version }]] = (await db.connection.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
@@ -112,26 +93,19 @@ describe("a physical backup of the whole server (MySQL's CLONE plugin)", () => {
     await db.close();
     const pod = await setup.waitForReadyPod();
 
-    const dir = mkdtempSync(join(tmpdir(), "sc-clone-"));
-    const freshNamespace = await createNamespace(kube, "clone", cluster.runId);
+    const file = join(workDir, "clone.tar");
+    const clone = await cloneToFile(setup, pod, file);
+    record("clone_s", +clone.clone_s.toFixed(2), "s");
+    record("clone_bytes", clone.bytes, "bytes");
+    record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
+    const restored = await restoreCloneInto(kube, freshNamespace, manifests, file);
+    record("clone_restore_unpack_s", +restored.unpack_s.toFixed(2), "s");
+    record("clone_restore_ready_s", +restored.ready_s.toFixed(2), "s");
+    const freshDb = await restored.setup.open();
     try {
-      const file = join(dir, "clone.tar");
-      const clone = await cloneToFile(setup, pod, file);
-      record("clone_s", +clone.clone_s.toFixed(2), "s");
-      record("clone_bytes", clone.bytes, "bytes");
-      record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
-      const restored = await restoreCloneInto(kube, freshNamespace, manifests, file);
-      record("clone_restore_unpack_s", +restored.unpack_s.toFixed(2), "s");
-      record("clone_restore_ready_s", +restored.ready_s.toFixed(2), "s");
-      const freshDb = await restored.setup.open();
-      try {
-        expect(compareChecksums(before, await checksumTables(freshDb.connection)), "rows served by a server started on the clone").toEqual([]);
-      } finally {
-        await freshDb.close();
-      }
+      expect(compareChecksums(before, await checksumTables(freshDb.connection)), "rows served by a server started on the clone").toEqual([]);
     } finally {
-      if (process.env.KEEP_NAMESPACES !== "1") await deleteNamespace(kube, freshNamespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
-      rmSync(dir, { recursive: true, force: true });
+      await freshDb.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
-import { startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
+import { nodesSuiteAgents, startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
 import { engineImage, parseEngineOption } from "../../src/conformance/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
@@ -39,7 +39,7 @@ async function startRun(project: TestProject) {
   // A run of the nodes suite alone starts the cluster of three nodes it needs at once.
   const onlyNodes = process.env.SC_SUITES === "nodes" && !process.env.SC_KUBECONFIG && !process.env.KUBECONFIG;
   const cluster: Cluster = onlyNodes
-    ? await startMultiNodeCluster(process.env.SC_RUN_ID ?? newRunId(), 2)
+    ? await startMultiNodeCluster(process.env.SC_RUN_ID ?? newRunId(), nodesSuiteAgents)
     : await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
   try {
     const kube = connect(cluster.kubeconfig);

@@ -1,6 +1,6 @@
 import { inject } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import { memoryBytes, powerOff, powerOn, startMultiNodeCluster, type ClusterNode, type MultiNodeCluster } from "../../src/cluster/multi-node.ts";
+import { memoryBytes, nodesSuiteAgents, powerOff, powerOn, startMultiNodeCluster, type ClusterNode, type MultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import {
@@ -10,7 +10,6 @@ import {
   nodeLossVerdict,
   observe,
   outOfServiceTaint,
-  readyCondition,
   setCordoned,
   setTaint,
   Timeline,
@@ -20,6 +19,7 @@ import { verifySameData } from "../../src/conformance/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
+import { readyCondition } from "../../src/kube/waits.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test, type Record_ } from "../support/test.ts";
@@ -35,7 +35,7 @@ import { describe, expect, test, type Record_ } from "../support/test.ts";
 
 const named = (process.env.SC_SUITES ?? "").split(",").includes("nodes");
 const disruptive = process.env.SC_DISRUPTIVE === "1";
-const agents = 2;
+const agents = nodesSuiteAgents;
 /** tolerationSeconds for the not-ready/unreachable taints in the shortened-tolerations case. */
 const shortTolerationS = Number(process.env.SC_NODE_LOSS_TOLERATION_S ?? 10);
 const budgetS = timeouts.recoveryBudgetMs / 1000;

@@ -1,4 +1,7 @@
-import { inject, test as base } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject, test as base, type TaskMeta } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
@@ -28,6 +31,10 @@ export const test = base.extend<{
   kube: Kube;
   manifests: LoadedObject[];
   namespace: string;
+  /** A second namespace of the run, for a setup restored from the first one's backup; diagnosed and deleted like `namespace`. */
+  freshNamespace: string;
+  /** A local folder for the check's files (dumps), removed afterwards. */
+  workDir: string;
   record: Record_;
   /** Records a ledger run's values and findings on the check, and its timeline (charted in the HTML report). */
   reportLedger: (ledger: LedgerSummary) => void;
@@ -54,18 +61,15 @@ export const test = base.extend<{
   },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
-    const namespace = await createNamespace(kube, purpose, cluster.runId);
+    await inNamespace(kube, purpose, cluster.runId, task, use);
+  },
+  freshNamespace: async ({ kube, cluster, task }, use) => inNamespace(kube, "restore", cluster.runId, task, use),
+  workDir: async ({}, use) => {
+    const dir = mkdtempSync(join(tmpdir(), "sc-check-"));
     try {
-      await use(namespace);
+      await use(dir);
     } finally {
-      // Fixture teardown runs before onTestFailed hooks: diagnose here, before deleting.
-      if (task.result?.state === "fail") {
-        const diagnostics = await collectDiagnostics(kube, namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
-        task.meta.diagnostics = diagnostics.summary;
-        console.error(diagnostics.summary);
-      }
-      if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
-      else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+      rmSync(dir, { recursive: true, force: true });
     }
   },
   note: async ({ task }, use) =>
@@ -96,5 +100,25 @@ export const test = base.extend<{
       task.meta.values = { ...task.meta.values, [name]: { value, unit } };
     }),
 });
+
+/**
+ * A namespace of the run for one check: diagnosed when the check failed (fixture
+ * teardown runs before onTestFailed hooks, so here, before deleting), then
+ * deleted unless KEEP_NAMESPACES=1.
+ */
+async function inNamespace(kube: Kube, purpose: string, runId: string, task: { result?: { state?: string }; meta: TaskMeta }, use: (namespace: string) => Promise<void>): Promise<void> {
+  const namespace = await createNamespace(kube, purpose, runId);
+  try {
+    await use(namespace);
+  } finally {
+    if (task.result?.state === "fail") {
+      const diagnostics = await collectDiagnostics(kube, namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
+      task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");
+      console.error(diagnostics.summary);
+    }
+    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+  }
+}
 
 export { describe, expect } from "vitest";
