@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fioJobs, parseFioJson, type FioJobName } from "../../src/conformance/fio.ts";
 import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
+import { counterDeltas, innodbCounters, parseStatus, parseSysbench } from "../../src/conformance/sysbench.ts";
 import { projectRoot } from "../../src/paths.ts";
 
 const fixture = (path: string) => readFileSync(join(projectRoot, "test/unit/fixtures", path), "utf8");
@@ -118,6 +119,76 @@ describe("fio's JSON output", () => {
     delete json.jobs[0].sync.lat_ns.percentile;
     expect(() => parseFioJson("fsync", JSON.stringify(json))).toThrow(
       /^fio fsync: no latency percentiles at jobs\[0\]\.sync\.lat_ns\.percentile \(fio reports fdatasync latency there only with --fdatasync\)/,
+    );
+  });
+});
+
+// A faithful 1.0.20 report (layout from db_report_cumulative and sb_report_cumulative,
+// spacing as the Debian binary prints it) and a real run that could not connect.
+describe("sysbench's final report", () => {
+  it("gives oltp_write_only's transactions, rates, 95th percentile, errors and time", () => {
+    expect(parseSysbench("oltp_write_only", fixture("sysbench/oltp_write_only.txt"))).toEqual({
+      workload: "oltp_write_only", transactions: 8734, tps: 291.1, qps: 1746.62, p95Ms: 20.37, errors: 0, reconnects: 0, timeS: 30.0031,
+    });
+  });
+
+  it("reads the final report past the interval lines of --report-interval", () => {
+    expect(parseSysbench("oltp_read_write", fixture("sysbench/oltp_read_write.txt"))).toEqual({
+      workload: "oltp_read_write", transactions: 5893, tps: 196.34, qps: 3927.54, p95Ms: 30.26, errors: 3, reconnects: 0, timeS: 30.0147,
+    });
+  });
+
+  it("names the missing line and shows the end of a run that never connected", () => {
+    expect(() => parseSysbench("oltp_write_only", fixture("sysbench/connect-failed.txt"))).toThrow(
+      /^sysbench oltp_write_only: the report has no "transactions: N \(X per sec\.\)" line \(did the run finish\?\); its output ended: ".*FATAL: Thread initialization failed!\\n"$/,
+    );
+  });
+
+  it("names a report cut off before its latencies", () => {
+    const text = fixture("sysbench/oltp_write_only.txt");
+    expect(() => parseSysbench("oltp_write_only", text.slice(0, text.indexOf("Latency (ms):")))).toThrow(/the report has no "95th percentile: X \(under Latency \(ms\):\)" line/);
+  });
+});
+
+describe("the server's counters around a run", () => {
+  // mysql -N -B -e "SHOW GLOBAL STATUS", abridged, MySQL 8.4.
+  const before = parseStatus(
+    [
+      "Com_commit\t12",
+      "Innodb_buffer_pool_dump_status\tDumping of buffer pool not started",
+      "Innodb_buffer_pool_read_requests\t104233",
+      "Innodb_buffer_pool_reads\t1041",
+      "Innodb_data_fsyncs\t1187",
+      "Innodb_os_log_written\t2619904",
+      "Innodb_redo_log_enabled\tON",
+      "Ssl_cipher\t",
+      "Uptime\t3604",
+    ].join("\n"),
+  );
+
+  it("keeps the numeric values and leaves out texts and empty ones", () => {
+    expect(before).toEqual({
+      Com_commit: 12, Innodb_buffer_pool_read_requests: 104233, Innodb_buffer_pool_reads: 1041, Innodb_data_fsyncs: 1187, Innodb_os_log_written: 2619904, Uptime: 3604,
+    });
+  });
+
+  it("are the InnoDB I/O and row counters and Com_commit", () => {
+    expect(innodbCounters).toHaveLength(12);
+    expect(innodbCounters).toContain("Innodb_data_fsyncs");
+    expect(innodbCounters).toContain("Com_commit");
+  });
+
+  it("differ by what the run did, for the counters both readings have", () => {
+    const after = { ...before, Com_commit: 8746, Innodb_data_fsyncs: 19731, Innodb_os_log_written: 41882112, Innodb_rows_inserted: 8734 };
+    expect(counterDeltas(before, after)).toEqual({
+      Innodb_data_fsyncs: 18544, Innodb_os_log_written: 39262208, Innodb_buffer_pool_reads: 0, Innodb_buffer_pool_read_requests: 0, Com_commit: 8734,
+    });
+    expect(counterDeltas(before, after, ["Uptime"])).toEqual({ Uptime: 0 });
+  });
+
+  it("refuse a counter that went down: the server restarted in between", () => {
+    expect(() => counterDeltas(before, { ...before, Innodb_data_fsyncs: 35 })).toThrow(
+      "Innodb_data_fsyncs went down from 1187 to 35: the server restarted during the measurement (its counters start again at 0)",
     );
   });
 });
