@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { evaluateExpectations, parseExpectation } from "../../src/conformance/expectations.ts";
 import { fioJobs, parseFioJson, type FioJobName } from "../../src/conformance/fio.ts";
 import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseStatus, parseSysbench } from "../../src/conformance/sysbench.ts";
@@ -190,5 +191,67 @@ describe("the server's counters around a run", () => {
     expect(() => counterDeltas(before, { ...before, Innodb_data_fsyncs: 35 })).toThrow(
       "Innodb_data_fsyncs went down from 1187 to 35: the server restarted during the measurement (its counters start again at 0)",
     );
+  });
+});
+
+describe("--expect", () => {
+  it("reads a name, an operator and a number, spaces allowed around the operator", () => {
+    expect(parseExpectation("fio_fsync_p99_ms<=10")).toEqual({ name: "fio_fsync_p99_ms", op: "<=", threshold: 10, text: "fio_fsync_p99_ms<=10" });
+    expect(parseExpectation("sysbench_write_tps >= 1000")).toEqual({ name: "sysbench_write_tps", op: ">=", threshold: 1000, text: "sysbench_write_tps>=1000" });
+    expect(parseExpectation("errors = 0").op).toBe("=");
+    expect(parseExpectation("lat_ms<0.5").threshold).toBe(0.5);
+    expect(parseExpectation("tps>-1").threshold).toBe(-1);
+  });
+
+  it("says what is wrong and shows the form", () => {
+    const form = "(form: NAME<=NUMBER, operators <= >= < > =, e.g. --expect 'fio_fsync_p99_ms<=10')";
+    expect(() => parseExpectation("fio_fsync_p99_ms")).toThrow(`--expect 'fio_fsync_p99_ms': it has no operator ${form}`);
+    expect(() => parseExpectation("")).toThrow(`--expect '': it is empty ${form}`);
+    expect(() => parseExpectation("Fio-p99<=10")).toThrow(`--expect 'Fio-p99<=10': the name 'Fio-p99' is not made of a-z, 0-9 and _ only ${form}`);
+    expect(() => parseExpectation("<=10")).toThrow("--expect '<=10': no value is named before the operator");
+    expect(() => parseExpectation("p99<=")).toThrow("--expect 'p99<=': no number follows <=");
+    expect(() => parseExpectation("p99<=10ms")).toThrow("--expect 'p99<=10ms': '10ms' is not a number");
+    expect(() => parseExpectation("p99=<10")).toThrow("--expect 'p99=<10': '<10' is not a number");
+  });
+
+  const values = {
+    fio_fsync_p99_ms: { value: 14.2, unit: "ms" },
+    fio_randread_iops: { value: 880, unit: "" },
+    sysbench_write_tps: { value: "n/a", unit: "tps" },
+    floor_ms: { value: NaN, unit: "ms" },
+  };
+  const judge = (text: string) => evaluateExpectations([parseExpectation(text)], values)[0]!;
+
+  it("holds, quoting the value measured", () => {
+    expect(evaluateExpectations([parseExpectation("fio_fsync_p99_ms<=15")], { fio_fsync_p99_ms: { value: 3.2, unit: "ms" } })).toEqual([
+      { expectation: parseExpectation("fio_fsync_p99_ms<=15"), seen: 3.2, ok: true, message: "fio_fsync_p99_ms<=15 holds: 3.2 ms" },
+    ]);
+    expect(judge("fio_randread_iops > 500").message).toBe("fio_randread_iops>500 holds: 880");
+  });
+
+  it("is missed by how much, and how much that is of the limit", () => {
+    expect(judge("fio_fsync_p99_ms<=10")).toMatchObject({ seen: 14.2, ok: false, message: "fio_fsync_p99_ms<=10 missed by 4.2 ms (42% over): measured 14.2 ms" });
+    expect(judge("fio_randread_iops>=1000")).toMatchObject({ ok: false, message: "fio_randread_iops>=1000 missed by 120 (12% under): measured 880" });
+    expect(judge("fio_randread_iops=900").message).toBe("fio_randread_iops=900 missed by 20 (2.2% under): measured 880");
+    expect(judge("fio_randread_iops<880").message).toBe("fio_randread_iops<880 missed: measured 880, the limit itself");
+    expect(judge("fio_fsync_p99_ms<0").message).toBe("fio_fsync_p99_ms<0 missed by 14.2 ms: measured 14.2 ms");
+  });
+
+  it("fails when no value of that name was measured, listing the names there are", () => {
+    expect(judge("fio_fsync_p99<=10")).toEqual({
+      expectation: parseExpectation("fio_fsync_p99<=10"),
+      ok: false,
+      message: "no value named fio_fsync_p99 was measured in this run (performance values: fio_fsync_p99_ms, fio_randread_iops, sysbench_write_tps, floor_ms)",
+    });
+    expect(evaluateExpectations([parseExpectation("tps>1")], {})[0]!.message).toBe("no value named tps was measured in this run (no performance values were measured)");
+  });
+
+  it("fails when the value is not a number", () => {
+    expect(judge("sysbench_write_tps>=100")).toEqual({
+      expectation: parseExpectation("sysbench_write_tps>=100"),
+      ok: false,
+      message: 'sysbench_write_tps>=100 cannot be judged: sysbench_write_tps is "n/a", not a number',
+    });
+    expect(judge("floor_ms<1").message).toBe("floor_ms<1 cannot be judged: floor_ms is NaN, not a number");
   });
 });
