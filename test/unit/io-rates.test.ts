@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { formatIo, interpretIoQuery, ioFigures, ioJson, ioRates, parseIoCounters, type IoCounters } from "../../src/ops/io-rates.ts";
+import { formatIo, interpretIoQuery, ioCountersSql, ioFigures, ioJson, ioRates, parseIoCounters, type IoCounters } from "../../src/ops/io-rates.ts";
+import { ioCountersCommand } from "../../src/ops/status.ts";
 
 const mib = 2 ** 20;
 
@@ -70,6 +71,16 @@ describe("storage-monitor's I/O counters", () => {
     const denied = interpretIoQuery({ exitCode: 1, stdout: "", stderr: "mysql: [Warning] something\nERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)\n" });
     expect(denied).toEqual({ unreachable: "MySQL unreachable (ERROR 1045: Access denied for user 'root'@'localhost' (using password: YES))" });
     expect(interpretIoQuery({ exitCode: 127, stdout: "", stderr: "sh: 1: exec: mysql: not found\n" })).toEqual({ unreachable: "no mysql client in the container" });
+  });
+
+  test("are read by one mysql invocation whose password comes from the container's own environment", () => {
+    expect(ioCountersCommand).toEqual([
+      "sh",
+      "-c",
+      `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec mysql -uroot --connect-timeout=5 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime','Innodb_data_reads','Innodb_data_writes','Innodb_data_fsyncs','Innodb_data_read','Innodb_data_written','Innodb_os_log_written','Com_commit','Handler_commit'); SELECT 'innodb_file_io', @@GLOBAL.performance_schema, SUM(COUNT_READ), SUM(SUM_TIMER_READ), SUM(COUNT_WRITE), SUM(SUM_TIMER_WRITE), SUM(COUNT_MISC), SUM(SUM_TIMER_MISC) FROM performance_schema.file_summary_by_event_name WHERE EVENT_NAME LIKE 'wait/io/file/innodb/%';"`,
+    ]);
+    // Inside sh's double quotes these would be interpreted.
+    expect(ioCountersSql).not.toMatch(/["$`\\]/);
   });
 });
 
