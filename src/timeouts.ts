@@ -16,6 +16,8 @@ export const defaultTimeouts = {
   namespaceDeletedMs: 120_000,
   recoveryBudgetMs: 30_000,
   execMs: 120_000,
+  /** One short query through the mysql client in the pod (storage-monitor's I/O counters, each sample). */
+  mysqlQueryMs: 15_000,
   /** A Job made from the scheduled-backup CronJob: scheduled, its image started, the dump written and checked. */
   backupJobMs: 600_000,
   imagePullMs: 30_000,

@@ -19,8 +19,6 @@ export interface BackupFacts {
   complete: boolean;
 }
 
-// The password stays in the pod: the command reads the container's own
-// MYSQL_ROOT_PASSWORD, so it is in no argv, log or report.
 /**
  * MySQL with GTIDs on (Debian's 9.7 has them on) writes `SET @@GLOBAL.GTID_PURGED`
  * into a dump, which a server that already executed those GTIDs refuses
@@ -30,7 +28,12 @@ export interface BackupFacts {
  */
 const gtidOption = `$(mysqldump --help 2>/dev/null | grep -q -- '--set-gtid-purged' && echo --set-gtid-purged=OFF)`;
 
-const withRootPassword = (command: string) => ["sh", "-c", `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec ${command}`];
+/**
+ * `command` run by sh in the MySQL container with MYSQL_PWD set from the
+ * container's own MYSQL_ROOT_PASSWORD: the password stays in the pod, in no
+ * argv, log or report.
+ */
+export const withRootPassword = (command: string): string[] => ["sh", "-c", `MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec ${command}`];
 
 /**
  * mysqldump through exec, streamed to `file` and hashed on the way; never held

@@ -1,10 +1,12 @@
 import type { V1Pod } from "@kubernetes/client-node";
+import { withRootPassword } from "../conformance/backup.ts";
 import type { DeployedSetup } from "../conformance/deployment.ts";
 import { isNotFound } from "../kube/client.ts";
-import { execChecked } from "../kube/exec.ts";
+import { execChecked, execInPod } from "../kube/exec.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { timeouts } from "../timeouts.ts";
+import { interpretIoQuery, ioCountersSql, type IoReading } from "./io-rates.ts";
 
 /** What `storage-status` shows: the design's "monitoring dashboard", read from the cluster. */
 export interface StorageStatus {
@@ -126,6 +128,32 @@ async function readUsage(setup: DeployedSetup, pod: V1Pod, capacity: string | un
   const usedBytes = parseDu(await run(["du", "-sk", dir]));
   const claimBytes = parseQuantity(capacity);
   return { usedBytes, claimBytes, percentOfClaim: claimBytes ? +((100 * usedBytes) / claimBytes).toFixed(1) : undefined, filesystem };
+}
+
+/**
+ * storage-monitor's I/O sample: one mysql client invocation in the MySQL
+ * container running both statements of `ioCountersSql`, as root with the
+ * container's own password (it never leaves the pod). The SQL sits in sh's
+ * double quotes, so its single quotes pass unchanged; it holds no `"`, `$`,
+ * backquote or backslash (a unit test keeps it so).
+ */
+export const ioCountersCommand = withRootPassword(`mysql -uroot --connect-timeout=5 -N -B -e "${ioCountersSql}"`);
+
+/**
+ * MySQL's I/O counters from the pod `status` found, or why there are none in
+ * a few words: never an error, so the rest of the sample still prints.
+ */
+export async function readIoSample(setup: DeployedSetup, status: StorageStatus): Promise<IoReading> {
+  if (!status.pod) return { unreachable: "no MySQL pod" };
+  if (!status.pod.ready) return { unreachable: "pod not Ready" };
+  const target = { namespace: setup.namespace, pod: status.pod.name, container: setup.workload.container.name };
+  try {
+    return interpretIoQuery(await execInPod(setup.kube, target, ioCountersCommand, { timeoutMs: timeouts.mysqlQueryMs }));
+  } catch (error) {
+    // An API error's message can carry response bodies and headers: its first words are enough here.
+    const message = String((error as Error)?.message ?? error).split("\n")[0]!;
+    return { unreachable: `exec failed (${message.length > 100 ? `${message.slice(0, 99)}…` : message})` };
+  }
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -43,6 +43,11 @@ describe("the operator commands", () => {
       expect(monitor.code, monitor.stdout + monitor.stderr).toBe(0);
       expect(monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d  claim Bound  pod Ready \(0 restarts\)  used [\d.]+ MiB \([\d.]+% of claim\)/.test(l))).toHaveLength(2);
       expect(monitor.stdout).toMatch(/2 samples, 0 with problems; growth -?[\d.]+ MiB\/min/);
+      const sampleLines = monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d  claim/.test(l));
+      expect(sampleLines[0], "the first sample has no I/O rates").toContain("  io first sample (rates from the next one)");
+      expect(sampleLines[1], "the second sample has MySQL's I/O rates, and latencies or the reason there are none").toMatch(
+        /  io [\d.]+ r\/s [\d.]+ w\/s [\d.]+ fsync\/s, read [\d.]+ written [\d.]+ redo [\d.]+ MiB\/s, [\d.]+ commit\/s, (lat r [\d.-]+ w [\d.-]+ fsync [\d.-]+ ms|latency n\/a \(performance_schema off\))(  |$)/,
+      );
 
       const backupFile = join(dir, "backup.sql");
       const backup = await tool("backup-db", "--namespace", namespace, "--all-databases", "--output", backupFile, "--json");

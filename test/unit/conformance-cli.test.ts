@@ -107,6 +107,16 @@ describe("storage-monitor's numbers are decimal and finite", () => {
   }
 });
 
+describe("storage-monitor --help", () => {
+  it("explains the I/O figures: where they come from, latency without performance_schema, a restart", async () => {
+    const run = await runCli("storage-monitor", ["--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 0.19 written 5.32");
+    expect(run.stdout).toContain('(MariaDB\'s default) the line says "latency n/a"');
+    expect(run.stdout).toContain("A counter that went down\nmeans the server restarted: that interval has no rates.");
+  }, 60_000);
+});
+
 it("no report folder is left by a refused run", () => {
   expect(existsSync("/sys/storage-conformance-reports")).toBe(false);
 });
