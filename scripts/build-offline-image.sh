@@ -10,7 +10,8 @@
 #   mysql:MYSQL_LINE (Oracle MySQL from Debian sid), docker.io/library/mariadb:MARIADB_LINE
 #   (Debian's MariaDB), localhost/storage-conformance/{local-path-provisioner,busybox},
 #   localhost/storage-conformance/coredns:COREDNS_VERSION (cluster DNS, as k3s),
-#   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION
+#   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION,
+#   localhost/storage-conformance/bench:BENCH_IMAGE_TAG (fio, sysbench; deferred)
 # On the host's Docker only project names are tagged (storage-conformance/...).
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
@@ -123,6 +124,16 @@ build_image "storage-conformance/mariadb:$mariadb_version" "$PROJECT_ROOT/images
 # Only --engine mariadb runs it: the node imports it after it is Ready (images/deferred/).
 mkdir -p "$ctx/node/images/deferred"
 save_as "$ctx/node/images/deferred/mariadb.tar" "storage-conformance/mariadb:$mariadb_version" "mariadb:$MARIADB_LINE"
+
+# fio and sysbench (Debian MYSQL_DEBIAN_SUITE: sysbench's client library speaks
+# MySQL 9's caching_sha2_password) for the performance suite, imported after
+# the node is Ready like the second engine.
+bench_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" bench fio,sysbench,ca-certificates "$MYSQL_DEBIAN_SUITE")
+bench_versions=$(docker run --rm "$bench_rootfs" dpkg-query -W -f '${Package}=${Version} ' fio sysbench)
+build_image "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG" "$PROJECT_ROOT/images/bench" --build-arg "ROOTFS=$bench_rootfs" \
+  --label "org.opencontainers.image.title=fio and sysbench (Debian $MYSQL_DEBIAN_SUITE)" \
+  --label "org.opencontainers.image.version=${bench_versions% }"
+save_as "$ctx/node/images/deferred/bench.tar" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG"
 
 # Oracle MySQL Server from Debian's unstable suite, the default engine: the
 # design's `mysql:8.4` in the node (Debian packages no 8.4; sid has the

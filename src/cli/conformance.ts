@@ -21,6 +21,8 @@ import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { addSecrets, knownSecrets } from "./redacted-output.ts";
 import { findingsAsChecks } from "./static-results.ts";
+import { parseExpectation } from "../conformance/expectations.ts";
+import { perfProfile } from "../conformance/perf-profile.ts";
 
 const usage = `usage: npm run conformance -- [options]
 
@@ -47,6 +49,10 @@ reports/<run>/ (and reports/latest/): results.json. Exits non-zero when a check 
   --disruptive       on a --kubeconfig cluster, let the nodes suite drain a
                      node (cordon, evict MySQL, uncordon; undone on failure
                      and Ctrl-C); a node loss never runs there
+  --expect 'NAME<=N' a threshold on a performance value (repeatable; operators
+                     <= >= < > =), e.g. --expect 'fio_fsync_p99_ms<=10': the
+                     performance suite's expectations check fails, saying which
+                     missed and by how much; without it the suite only reports
   --cleanup          delete the namespaces earlier runs left on the cluster
                      (--kubeconfig or KUBECONFIG), by label, listing each;
                      not while another run uses that cluster
@@ -56,7 +62,9 @@ Ctrl-C (or SIGTERM) during a run deletes this run's namespaces before exiting.
 
 Environment: K3S_IMAGE (k3s image to run), SC_OFFLINE=1 (skip the pull, use the
 offline image), SC_TIMEOUT_<NAME>_MS (deadlines, see src/timeouts.ts),
-KEEP_NAMESPACES=1 (keep each check's namespace for debugging).`;
+SC_PERF_PROFILE=short|long (the performance suite's measuring: short, the
+default, about 45 s; long, the nightly's), SC_BENCH_IMAGE (an image with fio
+and sysbench a --kubeconfig cluster can run), KEEP_NAMESPACES=1 (keep each check's namespace for debugging).`;
 
 function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${Math.random().toString(16).slice(2, 8)}`;
@@ -77,6 +85,7 @@ async function main(): Promise<number> {
         "storage-class": { type: "string" },
         cleanup: { type: "boolean" },
         disruptive: { type: "boolean" },
+        expect: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: false,
@@ -114,6 +123,8 @@ async function main(): Promise<number> {
     findings = checkObjects(storageClass === undefined ? objects : withStorageClass(objects, storageClass));
     if (storageClass !== undefined) deviations.push(storageClassDeviation(objects, storageClass));
     loadTimeouts();
+    for (const text of args.expect ?? []) parseExpectation(text);
+    perfProfile();
     const cycles = process.env.SC_RECOVERY_CYCLES;
     if (cycles !== undefined && !/^[1-9][0-9]*$/.test(cycles)) throw new Error(`SC_RECOVERY_CYCLES=${cycles} is not a positive whole number`);
   } catch (error) {
@@ -144,6 +155,7 @@ async function main(): Promise<number> {
   process.env.SC_RUN_ID = runId;
   process.env.SC_SUITES = args.suite ?? "";
   if (args.disruptive) process.env.SC_DISRUPTIVE = "1";
+  if (args.expect?.length) process.env.SC_EXPECT = JSON.stringify(args.expect);
   if (storageClass !== undefined) {
     process.env.SC_STORAGE_CLASS = storageClass;
     process.env.SC_DEVIATIONS = JSON.stringify(deviations);

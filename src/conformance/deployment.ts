@@ -1,4 +1,4 @@
-import { PatchStrategy, type V1ContainerStatus, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
+import { PatchStrategy, type V1ContainerStatus, type V1EnvVar, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
 import { applyObjects } from "../kube/apply.ts";
 import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
@@ -102,6 +102,19 @@ export class DeployedSetup {
 
   waitForReadyPod(options: { exclude?: string; timeoutMs?: number; runningIsEnough?: boolean } = {}): Promise<V1Pod> {
     return waitForReadyPod(this.kube, this.namespace, this.selector, options.timeoutMs ?? timeouts.podReadyMs, options);
+  }
+
+  /**
+   * An environment variable `name` holding the root password the way the
+   * workload gets it (from its Secret, or its literal): a helper pod reads
+   * the password without it passing through the suite.
+   */
+  rootPasswordEnv(name: string): V1EnvVar {
+    const source = rootPasswordSource(this.workload);
+    if (!source) throw new Error(`${this.workload.kind}/${this.workload.name} sets no MYSQL_ROOT_PASSWORD; the suite needs root to verify data`);
+    return "secret" in source
+      ? { name, valueFrom: { secretKeyRef: { name: source.secret, key: source.key } } }
+      : { name, value: this.workload.container.env!.find((e) => e.name === "MYSQL_ROOT_PASSWORD")!.value ?? "" };
   }
 
   /** Root credentials as the workload reads them (from its Secret, or a literal in the manifest). */

@@ -25,7 +25,6 @@ import {
   type LedgerVerdict,
   type WriterLog,
 } from "./ledger.ts";
-import { rootPasswordSource } from "../manifests/workload.ts";
 
 /** How the writer runs: the issue's defaults, about 100 commits/s over 4 connections. */
 export interface WriterOptions {
@@ -78,12 +77,7 @@ export function podNameFor(run: string): string {
 /** The writer's pod: the project's image (never pulled), the root password from the design's own Secret. */
 export function writerPod(setup: DeployedSetup, run: string, options: WriterOptions): V1Pod {
   const service = mysqlService(setup);
-  const source = rootPasswordSource(setup.workload);
-  if (!source) throw new Error(`${setup.workload.kind}/${setup.workload.name} sets no MYSQL_ROOT_PASSWORD; the writer needs an account`);
-  const password =
-    "secret" in source
-      ? { name: "LEDGER_PASSWORD", valueFrom: { secretKeyRef: { name: source.secret, key: source.key } } }
-      : { name: "LEDGER_PASSWORD", value: setup.workload.container.env!.find((e) => e.name === "MYSQL_ROOT_PASSWORD")!.value ?? "" };
+  const password = setup.rootPasswordEnv("LEDGER_PASSWORD");
   return {
     apiVersion: "v1",
     kind: "Pod",

@@ -43,15 +43,28 @@ export async function tablesOf(connection: Connection, database: string): Promis
  */
 export async function checksumTables(connection: Connection, database: string = datasetDatabase, tables?: readonly string[]): Promise<TableChecksums> {
   const result: TableChecksums = {};
-  for (const table of tables ?? (database === datasetDatabase ? datasetTables : await tablesOf(connection, database))) {
-    const columns = await columnsOf(connection, database, table);
-    if (columns.length === 0) continue; // a missing table shows as "missing" in compareChecksums
-    const concat = `CONCAT_WS('|', ${columns.map((c) => `COALESCE(\`${c}\`, '∅')`).join(", ")})`;
-    const [rows] = await connection.query(`SELECT COUNT(*) AS n, LPAD(HEX(BIT_XOR(CRC32(${concat}))), 8, '0') AS x FROM \`${database}\`.\`${table}\``);
+  for (const [table, query] of Object.entries(await checksumQueries(connection, database, tables))) {
+    const [rows] = await connection.query(query);
     const row = (rows as { n: number; x: string | null }[])[0]!;
     result[table] = { rows: Number(row.n), checksum: row.x ?? "00000000" };
   }
   return result;
+}
+
+/**
+ * The query checksumTables runs per table (one row: n, x), for a client that
+ * cannot run checksumTables itself (the mysql client inside a pod). A missing
+ * table has none: it shows as "missing" in compareChecksums.
+ */
+export async function checksumQueries(connection: Connection, database: string = datasetDatabase, tables?: readonly string[]): Promise<Record<string, string>> {
+  const queries: Record<string, string> = {};
+  for (const table of tables ?? (database === datasetDatabase ? datasetTables : await tablesOf(connection, database))) {
+    const columns = await columnsOf(connection, database, table);
+    if (columns.length === 0) continue;
+    const concat = `CONCAT_WS('|', ${columns.map((c) => `COALESCE(\`${c}\`, '∅')`).join(", ")})`;
+    queries[table] = `SELECT COUNT(*) AS n, LPAD(HEX(BIT_XOR(CRC32(${concat}))), 8, '0') AS x FROM \`${database}\`.\`${table}\``;
+  }
+  return queries;
 }
 
 /** The differences between two checksum sets, one line per table; empty when identical. */

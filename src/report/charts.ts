@@ -119,6 +119,8 @@ export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
     recovery_max_s: "pod deleted (max)",
     crash_recovery_s: "mysqld killed (SIGKILL)",
     node_restart_recovery_s: "node restarted",
+    recovery_floor_crash_s: "floor: mysqld SIGKILL, restarted in its container",
+    recovery_floor_clean_s: "floor: clean restart in its container",
   };
   const rows = labelledSeconds(results, labels);
   if (rows.length < 2) return undefined;

@@ -1,4 +1,5 @@
 import { ackTimelineSpec, backupSpec, disruptionSpec, milestoneSpec, recoverySpec, renderChart } from "./charts.ts";
+import { fioRows, fioSpec } from "./performance.ts";
 import { engineLines, headlineValues } from "./markdown.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
@@ -37,11 +38,20 @@ function failure(check: CheckResult): string {
 ${check.diagnostics ? `<details><summary>Diagnostics collected (claims, pods, events, logs)</summary><pre>${esc(check.diagnostics)}</pre></details>` : ""}</div>`;
 }
 
+/** fio's figures on the claim against the baseline: median (min–max) and their ratio. */
+function performanceTable(results: RunResults): string {
+  const rows = fioRows(results);
+  if (rows.length === 0) return "";
+  const cell = ([median, min, max]: number[]) => `${esc(median)} <span class="muted">(${esc(min)}–${esc(max)})</span>`;
+  return `<h2>Storage performance: the claim against its baseline</h2><table><tr><th>figure</th><th>claim</th><th>baseline</th><th>claim / baseline</th></tr>
+${rows.map((r) => `<tr><td>${esc(r.label)} <span class="muted">(${esc(r.better)} is better)</span></td><td>${cell(r.claim)}</td><td>${cell(r.baseline)}</td><td>${esc(r.ratio ?? "-")}</td></tr>`).join("\n")}</table>`;
+}
+
 /** A self-contained HTML report: no script, no external asset; charts are inline SVG. */
 export async function renderHtml(results: RunResults): Promise<string> {
   const { passed, failed, skipped } = results.summary;
   const charts: string[] = [];
-  for (const spec of [disruptionSpec(results), recoverySpec(results), ...results.checks.map(milestoneSpec), ...results.checks.map(ackTimelineSpec), backupSpec(results)]) if (spec) charts.push(await renderChart(spec));
+  for (const spec of [disruptionSpec(results), recoverySpec(results), ...results.checks.map(milestoneSpec), ...results.checks.map(ackTimelineSpec), backupSpec(results), fioSpec(results)]) if (spec) charts.push(await renderChart(spec));
   const notes = [...new Set(results.checks.flatMap((c) => c.notes ?? []))];
   const failures = results.checks.filter((c) => c.status === "failed");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Storage conformance ${esc(results.runId)}</title><style>${style}</style></head><body>
@@ -52,6 +62,7 @@ ${engineLines(results).map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"'
 ${results.deviations?.length ? `<h2>Deviations from the manifests</h2><ul class="notes">${results.deviations.map((d) => `<li>${esc(d)}</li>`).join("")}</ul>` : ""}
 ${failures.length ? `<h2>What failed</h2>${failures.map(failure).join("")}` : ""}
 ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}
+${performanceTable(results)}
 <h2>Cluster and storage</h2>${factsTable(results)}
 ${notes.length ? `<h2>Where the design and this cluster differ</h2><ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 <h2>All checks</h2><table><tr><th></th><th>suite</th><th>check</th><th>values</th></tr>

@@ -1,3 +1,4 @@
+import { fioRows } from "./performance.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
 const icon = { passed: "✅", failed: "❌", skipped: "⏭️" } as const;
@@ -52,6 +53,12 @@ export function renderMarkdown(results: RunResults): string {
   if (failures.length) {
     lines.push("", "### What failed");
     for (const c of failures) lines.push("", `**${c.suite} › ${c.name}**`, "", "```", c.message.trim(), "```");
+  }
+  const perf = fioRows(results);
+  if (perf.length) {
+    lines.push("", "### Storage performance: the claim against its baseline", "", "median (min–max) of the repeats", "", "| figure | claim | baseline | claim / baseline |", "|---|---|---|---|");
+    const spread = ([median, min, max]: number[]) => `${median} (${min}–${max})`;
+    for (const r of perf) lines.push(`| ${r.label} | ${spread(r.claim)} | ${spread(r.baseline)} | ${r.ratio ?? "-"} |`);
   }
   const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
   if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
 import { redact } from "../../src/redact.ts";
+import { floorComparison } from "../../src/report/performance.ts";
 import { serverVersionsOf, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
 import "./context.ts";
@@ -53,6 +54,13 @@ export class ResultsReporter implements Reporter {
     }
     if (process.env.SC_STATIC_RESULTS) {
       checks.unshift(...(JSON.parse(readFileSync(process.env.SC_STATIC_RESULTS, "utf8")) as CheckResult[]));
+    }
+    // Each recovery against the performance suite's floor, on the floor's check.
+    const floor = floorComparison(checks);
+    const floorCheck = checks.find((c) => c.values.recovery_floor_crash_s !== undefined);
+    if (floor && floorCheck) {
+      Object.assign(floorCheck.values, floor.values);
+      floorCheck.notes = [...(floorCheck.notes ?? []), ...floor.notes];
     }
     const finished = new Date();
     const results: RunResults = {
