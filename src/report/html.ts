@@ -1,4 +1,5 @@
 import { ackTimelineSpec, backupSpec, disruptionSpec, milestoneSpec, recoverySpec, renderChart } from "./charts.ts";
+import { backupRows } from "./backups.ts";
 import { fioRows, fioSpec } from "./performance.ts";
 import { engineLines, headlineValues } from "./markdown.ts";
 import type { CheckResult, RunResults } from "./results.ts";
@@ -47,6 +48,15 @@ function performanceTable(results: RunResults): string {
 ${rows.map((r) => `<tr><td>${esc(r.label)} <span class="muted">(${esc(r.better)} is better)</span></td><td>${cell(r.claim)}</td><td>${cell(r.baseline)}</td><td>${esc(r.ratio ?? "-")}</td></tr>`).join("\n")}</table>`;
 }
 
+/** The design's backup layers: each method's size, durations and whether its restore was verified, or why it was not run. */
+function backupTable(results: RunResults): string {
+  const rows = backupRows(results);
+  if (!rows) return "";
+  const n = (v: number | undefined, unit: string) => (v === undefined ? "-" : `${esc(v)} ${unit}`);
+  return `<h2>Backups: the design's layers</h2><table><tr><th>method</th><th>the design says</th><th>size</th><th>backup</th><th>restore</th><th>outcome</th></tr>
+${rows.map((r) => `<tr><td>${esc(r.method)}</td><td>${esc(r.designSays)}</td><td>${r.bytes === undefined ? "-" : `${esc((r.bytes / 1e6).toFixed(1))} MB`}</td><td>${n(r.backupS, "s")}</td><td>${n(r.restoreS, "s")}</td><td class="${r.outcome.startsWith("restored") ? "passed" : r.outcome.startsWith("FAILED") ? "failed" : "skipped"}">${esc(r.outcome)}</td></tr>`).join("\n")}</table>`;
+}
+
 /** A self-contained HTML report: no script, no external asset; charts are inline SVG. */
 export async function renderHtml(results: RunResults): Promise<string> {
   const { passed, failed, skipped } = results.summary;
@@ -63,6 +73,7 @@ ${results.deviations?.length ? `<h2>Deviations from the manifests</h2><ul class=
 ${failures.length ? `<h2>What failed</h2>${failures.map(failure).join("")}` : ""}
 ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}
 ${performanceTable(results)}
+${backupTable(results)}
 <h2>Cluster and storage</h2>${factsTable(results)}
 ${notes.length ? `<h2>Where the design and this cluster differ</h2><ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 <h2>All checks</h2><table><tr><th></th><th>suite</th><th>check</th><th>values</th></tr>

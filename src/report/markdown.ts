@@ -1,3 +1,4 @@
+import { backupRows } from "./backups.ts";
 import { fioRows } from "./performance.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
@@ -59,6 +60,12 @@ export function renderMarkdown(results: RunResults): string {
     lines.push("", "### Storage performance: the claim against its baseline", "", "median (min–max) of the repeats", "", "| figure | claim | baseline | claim / baseline |", "|---|---|---|---|");
     const spread = ([median, min, max]: number[]) => `${median} (${min}–${max})`;
     for (const r of perf) lines.push(`| ${r.label} | ${spread(r.claim)} | ${spread(r.baseline)} | ${r.ratio ?? "-"} |`);
+  }
+  const backups = backupRows(results);
+  if (backups) {
+    lines.push("", "### Backups: the design's layers", "", "| method | the design says | size | backup | restore | outcome |", "|---|---|---|---|---|---|");
+    const n = (v: number | undefined, unit: string) => (v === undefined ? "-" : `${v} ${unit}`);
+    for (const r of backups) lines.push(`| ${r.method} | ${r.designSays} | ${r.bytes === undefined ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB`} | ${n(r.backupS, "s")} | ${n(r.restoreS, "s")} | ${cell(r.outcome)} |`);
   }
   const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
   if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));
