@@ -198,11 +198,10 @@ async function main(): Promise<number> {
     process.env.SC_RUN_ID = engineRunId;
     process.env.SC_ENGINE = engine;
     if (engines.length > 1) console.error(`\n=== engine ${engine} (${engines.indexOf(engine) + 1} of ${engines.length}) ===`);
-    // The suites that judge the manifests; catches-broken tests the suite itself
-    // (against fixtures/broken), operator-commands tests the tools: both belong to `npm test` only.
+    // The suites that judge the manifests (the `cluster` project); the self-tests
+    // (suites/self: broken manifests, the operator commands) belong to `npm test` only.
     const vitest = await startVitest("test", suiteFiles, {
       project: ["cluster"],
-      cliExclude: ["**/catches-broken.test.ts", "**/operator-commands.test.ts"],
       watch: false,
       root: projectRoot,
     });
@@ -223,7 +222,7 @@ async function main(): Promise<number> {
 /** The cluster suites a user may name with --suite (the self-tests are `npm test`'s). */
 function suiteNames(): string[] {
   return readdirSync(join(projectRoot, "suites/cluster"))
-    .filter((f) => f.endsWith(".test.ts") && !["catches-broken.test.ts", "operator-commands.test.ts"].includes(f))
+    .filter((f) => f.endsWith(".test.ts"))
     .map((f) => f.replace(/\.test\.ts$/, ""))
     .sort();
 }

@@ -230,7 +230,7 @@ export interface LedgerSummary {
 export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[]): LedgerSummary {
   const values: LedgerSummary["values"] = {};
   for (const [name, value] of Object.entries(ledgerFigures(outcome.verdict))) values[name] = { value, unit: "commits" };
-  const gaps = disruptions.map((d, i) => writeGap(outcome.log.commits, d.tMs, disruptions[i + 1]?.tMs ?? Infinity));
+  const gaps = disruptions.map((d, i) => writeGap(outcome.log.commits, d.tMs, Math.min(d.untilMs ?? Infinity, disruptions[i + 1]?.tMs ?? Infinity)));
   gaps.forEach((g, i) => {
     values[`cycle${i + 1}_write_gap_s`] = { value: g.writeGapS, unit: "s" };
   });

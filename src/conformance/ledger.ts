@@ -289,6 +289,8 @@ export interface Disruption {
   /** What happened, as a reader says it: "pod deletion 3", "mysqld SIGKILL 2". */
   name: string;
   tMs: number;
+  /** Where this disruption's window ends when something the suite does in between (not itself measured) pauses writes: a reset of the restart back-off. */
+  untilMs?: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { V1Pod } from "@kubernetes/client-node";
 import { inject } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { memoryBytes, nodesSuiteAgents, powerOff, powerOn, startMultiNodeCluster, type ClusterNode, type MultiNodeCluster } from "../../src/cluster/multi-node.ts";
@@ -19,7 +20,8 @@ import { verifySameData } from "../../src/conformance/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
-import { readyCondition } from "../../src/kube/waits.ts";
+import { isPodReady, readyCondition } from "../../src/kube/waits.ts";
+import { percentile } from "../../src/conformance/recovery.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test, type Record_ } from "../support/test.ts";
@@ -41,6 +43,8 @@ const shortTolerationS = Number(process.env.SC_NODE_LOSS_TOLERATION_S ?? 10);
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 /** How long a drained node stays cordoned once the scheduler has said the replacement cannot run elsewhere. */
 const drainHoldS = 10;
+/** Restarts of MySQL's node in a row (power cut, then power at once: a reboot), with the writer on another node. */
+const restartCycles = Number(process.env.SC_NODE_RESTART_CYCLES ?? 3);
 /** How long the default case may take: the 300 s default toleration, the node monitor's grace period, and room. */
 const nodeLossObservationMs = 480_000;
 
@@ -285,4 +289,72 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       },
     );
   }
+
+  nodesTest(
+    `${restartCycles} restarts of MySQL's node (the node container killed and started at once, as a reboot), each timed, with the data and every acknowledged write kept`,
+    async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
+      const reason = skipReason(cluster, true);
+      if (reason) return skip(reason);
+      expect(Number.isInteger(restartCycles) && restartCycles > 0, `SC_NODE_RESTART_CYCLES=${process.env.SC_NODE_RESTART_CYCLES} is not a positive whole number`).toBe(true);
+      const setup = await deployOnAgent(kube, cluster, namespace, manifests);
+      const pod = await setup.waitForReadyPod();
+      const mysqlNode = pod.spec!.nodeName!;
+      const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);
+      if (!node) throw new Error(`MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`);
+      record("node_restart_node", mysqlNode, "");
+      const { checksums } = await setup.loadDataset();
+      const credentials = await setup.rootCredentials();
+      const writer = await LedgerWriter.start(setup, `node-restart-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+      const moments: number[] = [];
+      const recoveries: number[] = [];
+      try {
+        for (let cycle = 1; cycle <= restartCycles; cycle++) {
+          const started = performance.now();
+          const killedAtWall = Math.floor(Date.now() / 1000) * 1000;
+          moments.push(Date.now());
+          await powerOff(node);
+          await powerOn(node);
+          const poweredOn_s = +((performance.now() - started) / 1000).toFixed(2);
+          // The same pod, or a replacement: a MySQL container started after the power cut, Ready.
+          const startedAfter = (p: V1Pod) => {
+            const at = setup.mysqlContainerStatus(p)?.state?.running?.startedAt;
+            return isPodReady(p) && at !== undefined && new Date(at).getTime() >= killedAtWall;
+          };
+          const pods = await waitFor(
+            async () => (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items,
+            (items) => items.some(startedAfter),
+            {
+              what: `MySQL to be Ready again after restart ${cycle} of node ${mysqlNode}`,
+              timeoutMs: timeouts.clusterStartMs + timeouts.podReadyMs,
+              intervalMs: 200,
+              describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",
+              diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
+            },
+          );
+          const ready_s = +((performance.now() - started) / 1000).toFixed(2);
+          const podName = pods.find(startedAfter)!.metadata!.name!;
+          const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, checksums, `restart ${cycle} of node ${mysqlNode}`);
+          const verified_s = +((answered - started) / 1000).toFixed(2);
+          recoveries.push(verified_s);
+          record(`cycle${cycle}_node_powered_on_s`, poweredOn_s, "s");
+          record(`cycle${cycle}_mysqld_ready_s`, ready_s, "s");
+          record(`cycle${cycle}_first_verified_query_s`, verified_s, "s");
+          await writer.settle();
+        }
+      } finally {
+        await powerOn(node).catch(() => undefined);
+        if (recoveries.length) {
+          record("node_restart_cycles", recoveries.length, "cycles");
+          record("node_restart_p50_s", percentile(recoveries, 50), "s");
+          record("node_restart_p95_s", percentile(recoveries, 95), "s");
+          record("node_restart_max_s", Math.max(...recoveries), "s");
+        }
+      }
+      const over = recoveries.filter((s) => s > budgetS);
+      if (over.length) note(`after ${over.length} of ${recoveries.length} restarts of MySQL's node, verified data came back later than the ${budgetS} s budget (up to ${Math.max(...over)} s)`);
+      const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf(`restart of ${mysqlNode}`, moments));
+      reportLedger(ledger);
+      expect(ledger.violations, `acknowledged commits lost, or rows phantom, duplicated or corrupted across the restarts of ${mysqlNode}`).toBe("");
+    },
+  );
 });

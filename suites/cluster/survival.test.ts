@@ -1,11 +1,15 @@
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
+import type { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, percentile, phaseNames, type RecoveryPhases, type Replacement } from "../../src/conformance/recovery.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, test, type Record_ } from "../support/test.ts";
+import type { TableChecksums } from "../../src/mysql/dataset.ts";
+import { describe, designPerFile, expect, test, type Record_ } from "../support/test.ts";
 
 const cycles = Number(process.env.SC_RECOVERY_CYCLES ?? 3);
 const rolloutCycles = Number(process.env.SC_ROLLOUT_CYCLES ?? 1);
+/** Crashes of mysqld, each the first crash of its container (see the crash check). */
+const crashCycles = Number(process.env.SC_CRASH_CYCLES ?? 1);
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 
 /**
@@ -15,6 +19,7 @@ const budgetS = timeouts.recoveryBudgetMs / 1000;
  */
 async function replaceWithWritesInFlight(
   setup: DeployedSetup,
+  before: TableChecksums,
   how: Replacement,
   count: number,
   record: Record_,
@@ -22,8 +27,6 @@ async function replaceWithWritesInFlight(
   reportLedger: (ledger: LedgerSummary) => void,
 ): Promise<{ violations: string; acknowledged: number }> {
   record("replacement", how, "");
-  const { checksums: before, seconds } = await setup.loadDataset();
-  record("dataset_load_s", seconds, "s");
   for (const [table, { rows }] of Object.entries(before)) record(`rows_${table}`, rows, "rows");
   const writer = await LedgerWriter.start(setup, `${how.replace(/ /g, "-")}-${Date.now()}`);
 
@@ -63,20 +66,76 @@ async function replaceWithWritesInFlight(
   return { violations: ledger.violations, acknowledged: Number(ledger.values.ledger_acknowledged?.value ?? 0) };
 }
 
+// One deployment of the design lives through the pod deletions, the rollout restarts
+// and the crash, in that order (each check verifies the dataset and its own ledger).
+// The crash comes last: it is the first crash of the rollout's fresh container, so
+// the kubelet's restart back-off (the crash series in resilience) is not in it.
+const design = designPerFile("survival");
+
 describe("the ecomdb dataset and every acknowledged write", () => {
-  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, reportLedger }) => {
+  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({ kube, cluster, manifests, record, note, reportLedger }) => {
     expect(Number.isInteger(cycles) && cycles > 0, `SC_RECOVERY_CYCLES=${process.env.SC_RECOVERY_CYCLES} is not a positive whole number`).toBe(true);
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const ledger = await replaceWithWritesInFlight(setup, "pod deletion", cycles, record, note, reportLedger);
+    const { setup, before, loadSeconds } = await design({ kube, manifests, cluster });
+    record("dataset_load_s", loadSeconds, "s");
+    const ledger = await replaceWithWritesInFlight(setup, before, "pod deletion", cycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
     expect(ledger.acknowledged, "commits the writer saw acknowledged across the deletions").toBeGreaterThan(0);
   });
 
-  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({ kube, namespace, manifests, record, note, reportLedger }) => {
+  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({ kube, cluster, manifests, record, note, reportLedger }) => {
     expect(Number.isInteger(rolloutCycles) && rolloutCycles > 0, `SC_ROLLOUT_CYCLES=${process.env.SC_ROLLOUT_CYCLES} is not a positive whole number`).toBe(true);
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const ledger = await replaceWithWritesInFlight(setup, "rollout restart", rolloutCycles, record, note, reportLedger);
+    const { setup, before } = await design({ kube, manifests, cluster });
+    const ledger = await replaceWithWritesInFlight(setup, before, "rollout restart", rolloutCycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
     expect(ledger.acknowledged, "commits the writer saw acknowledged across the restarts").toBeGreaterThan(0);
+  });
+  // Each crash is the first of its container: after a crash has been recovered, the
+  // pod is deleted (its own recovery, verified, not counted as a crash) so the next
+  // crash meets no restart back-off. Crashes in a row are the crash series' subject
+  // (resilience.test.ts, SC_CRASH_SERIES), never spaced out there.
+  test(`survive ${crashCycles} crash${crashCycles > 1 ? "es" : ""} of mysqld (SIGKILL), each recovered within ${budgetS} s, with no acknowledged write lost`, async ({ cluster, kube, manifests, record, reportLedger, skip }) => {
+    if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
+    expect(Number.isInteger(crashCycles) && crashCycles > 0, `SC_CRASH_CYCLES=${process.env.SC_CRASH_CYCLES} is not a positive whole number`).toBe(true);
+    const { setup, before } = await design({ kube, manifests, cluster });
+    const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`);
+    const moments: number[] = [];
+    const resets: number[] = [];
+    const recoveries: number[] = [];
+    let ledger: LedgerSummary | undefined;
+    try {
+      for (let cycle = 1; cycle <= crashCycles; cycle++) {
+        if (cycle > 1) {
+          // The reset's own pause in writes ends the previous crash's window.
+          resets.push(Date.now());
+          await deletePodAndMeasureRecovery(setup, before);
+          await writer.settle();
+        }
+        const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t) });
+        recoveries.push(crash.firstVerifiedQuery_s);
+        // The first crash under the plain names (the report puts it against the floor); every cycle's with its number.
+        for (const prefix of [...(cycle === 1 ? [""] : []), ...(crashCycles > 1 ? [`cycle${cycle}_`] : [])]) {
+          record(`${prefix}killed`, crash.killed, "");
+          record(`${prefix}crash_container_restarted_s`, crash.containerRestarted_s, "s");
+          record(`${prefix}crash_mysqld_ready_s`, crash.mysqldReady_s, "s");
+          record(`${prefix}crash_recovery_s`, crash.firstVerifiedQuery_s, "s");
+        }
+        await writer.settle();
+        expect(
+          crash.firstVerifiedQuery_s,
+          `after crash ${cycle} MySQL served verified data ${crash.firstVerifiedQuery_s} s after the SIGKILL, over the ${budgetS} s budget (restarted at ${crash.containerRestarted_s} s, ready at ${crash.mysqldReady_s} s)`,
+        ).toBeLessThanOrEqual(budgetS);
+      }
+    } finally {
+      if (crashCycles > 1 && recoveries.length) {
+        record("crash_cycles", recoveries.length, "cycles");
+        record("crash_recovery_p50_s", percentile(recoveries, 50), "s");
+        record("crash_recovery_p95_s", percentile(recoveries, 95), "s");
+        record("crash_recovery_max_s", Math.max(...recoveries), "s");
+      }
+      const crashes = disruptionsOf("mysqld SIGKILL", moments).map((d, i) => ({ ...d, untilMs: resets[i] }));
+      ledger = summarizeLedger(await writer.stopAndVerify(), crashes);
+      reportLedger(ledger);
+    }
+    expect(ledger.violations, "acknowledged commits lost across the crashes, or rows phantom, duplicated or corrupted").toBe("");
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject, test as base, type TaskMeta } from "vitest";
+import { afterAll, inject, onTestFailed, test as base, type TaskMeta } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
@@ -12,6 +12,8 @@ import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
+import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
@@ -119,6 +121,49 @@ async function inNamespace(kube: Kube, purpose: string, runId: string, task: { r
     if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   }
+}
+
+/** The design deployed once, with the ecomdb dataset loaded, for the checks of one file. */
+export interface SharedDesign {
+  setup: DeployedSetup;
+  /** Counts and checksums of the dataset as loaded. */
+  before: TableChecksums;
+  loadSeconds: number;
+}
+
+/**
+ * One deployment of the design shared by the checks of a file, in the order they
+ * are declared: each MySQL deployment costs its initialisation (10-20 s on two
+ * cores), and a real database lives through one disruption after another. Each
+ * check still verifies the dataset and its own ledger; a failed check gets the
+ * namespace's diagnostics; the namespace is deleted after the file (unless
+ * KEEP_NAMESPACES=1). Call inside a test, with its fixtures.
+ */
+export function designPerFile(purpose: string): (fixtures: { kube: Kube; manifests: LoadedObject[]; cluster: ClusterInfo }) => Promise<SharedDesign> {
+  type Entry = { kube: Kube; namespace?: string; design?: Promise<SharedDesign> };
+  let shared: Entry | undefined;
+  afterAll(async () => {
+    const namespace = shared?.namespace;
+    if (!shared || !namespace) return;
+    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    else await deleteNamespace(shared.kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
+  });
+  return ({ kube, manifests, cluster }) => {
+    const entry: Entry = (shared ??= { kube });
+    entry.design ??= (async () => {
+      entry.namespace = await createNamespace(kube, purpose, cluster.runId);
+      const setup = await DeployedSetup.deploy(kube, entry.namespace, manifests);
+      const { checksums, seconds } = await setup.loadDataset();
+      return { setup, before: checksums, loadSeconds: seconds };
+    })();
+    onTestFailed(async ({ task }) => {
+      if (!entry.namespace) return;
+      const diagnostics = await collectDiagnostics(entry.kube, entry.namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
+      task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");
+      console.error(diagnostics.summary);
+    });
+    return entry.design;
+  };
 }
 
 export { describe, expect } from "vitest";

@@ -8,28 +8,51 @@ import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
 import { loadTimeouts } from "../../src/timeouts.ts";
-import type { RunFacts } from "../support/context.ts";
-import "../support/context.ts";
+import type { RunFacts } from "./context.ts";
+import "./context.ts";
+
+/** The run's cluster, shared by every project that uses it (cluster, self-tests): started once, stopped after the last. */
+interface SharedRun {
+  started: Promise<{ info: Omit<Cluster, "stop" | "restartNode" | "waitForAllImages">; facts: RunFacts; stop: () => Promise<void> } | { error: string }>;
+  users: number;
+}
+const shared = globalThis as typeof globalThis & { __storageConformanceRun?: SharedRun };
 
 /**
  * Starts (or connects to) the one cluster every cluster suite uses, and stops
  * it after the run. Bad input fails here, once: a manifest directory that does
  * not load, a timeout override that does not exist, a cluster not reachable.
+ * Every project that names this file gets the same cluster (global setups run
+ * in vitest's main process, one after the other, before any test).
  */
 export default async function setup(project: TestProject) {
-  try {
-    return await startRun(project);
-  } catch (error) {
-    // Said once here, then by every cluster check (the reports list each as
-    // failed, with this cause); the unit tests still run.
-    const message = (error as Error).message ?? String(error);
-    process.stderr.write(`\nstorage-conformance: the cluster checks cannot run: ${message}\n\n`);
-    project.provide("clusterError", message);
+  const run = (shared.__storageConformanceRun ??= {
+    users: 0,
+    started: startRun().catch((error: unknown) => {
+      // Said once here, then by every cluster check (the reports list each as
+      // failed, with this cause); the unit tests still run.
+      const message = (error as Error).message ?? String(error);
+      process.stderr.write(`\nstorage-conformance: the cluster checks cannot run: ${message}\n\n`);
+      return { error: message };
+    }),
+  });
+  run.users++;
+  const started = await run.started;
+  if ("error" in started) {
+    project.provide("clusterError", started.error);
     return undefined;
   }
+  project.provide("cluster", started.info);
+  project.provide("runFacts", started.facts);
+  return async () => {
+    if (--run.users === 0) {
+      delete shared.__storageConformanceRun;
+      await started.stop();
+    }
+  };
 }
 
-async function startRun(project: TestProject) {
+async function startRun() {
   const manifestsDir = resolve(process.env.SC_MANIFESTS ?? "manifests");
   const objects = loadManifests(manifestsDir);
   process.env.SC_REDACT = [process.env.SC_REDACT, ...secretValues(objects)].filter(Boolean).join("\n");
@@ -64,16 +87,12 @@ async function startRun(project: TestProject) {
       timeoutOverrides: overrides,
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
-    project.provide("cluster", info);
-    project.provide("runFacts", facts);
     printBanner(facts);
+    return { info, facts, stop: () => cluster.stop() };
   } catch (error) {
     await cluster.stop();
     throw error;
   }
-  return async () => {
-    await cluster.stop();
-  };
 }
 
 function printBanner(facts: RunFacts): void {
