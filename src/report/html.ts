@@ -36,6 +36,7 @@ function factsTable(results: RunResults): string {
 function failure(check: CheckResult): string {
   return `<div class="failure"><h3>${esc(check.suite)} › ${esc(check.name)}</h3>
 <p><strong>What was expected, what was seen:</strong></p><pre>${esc(check.message)}</pre>
+${check.diagnosticsDir ? `<p>Everything collected: <a href="${esc(check.diagnosticsDir)}/">${esc(check.diagnosticsDir)}/</a> (${["diagnostics.txt", ...Object.keys(check.diagnosticFiles ?? {})].map((f) => `<a href="${esc(check.diagnosticsDir)}/${esc(f)}">${esc(f)}</a>`).join(", ")})</p>` : ""}
 ${check.diagnostics ? `<details><summary>Diagnostics collected (claims, pods, events, logs)</summary><pre>${esc(check.diagnostics)}</pre></details>` : ""}</div>`;
 }
 

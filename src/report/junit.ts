@@ -28,7 +28,10 @@ export function renderJUnit(results: RunResults): string {
       }
       if (c.status === "failed") {
         const first = c.message.split("\n")[0] ?? "";
-        lines.push(`      <failure message="${escape(first)}">${escape([c.message, c.diagnostics ?? ""].filter(Boolean).join("\n\n"))}</failure>`);
+        const folder = c.diagnosticsDir ? `Diagnostics (events, objects, container and node logs): ${c.diagnosticsDir}/` : "";
+        lines.push(`      <failure message="${escape(first)}">${escape([c.message, folder, c.diagnostics ?? ""].filter(Boolean).join("\n\n"))}</failure>`);
+        // The folder as an attachment, in the convention Jenkins and GitLab read.
+        if (c.diagnosticsDir) lines.push(`      <system-err>${escape(`[[ATTACHMENT|${c.diagnosticsDir}/diagnostics.txt]]`)}</system-err>`);
       }
       if (c.status === "skipped") lines.push(`      <skipped message="${escape(c.message)}"/>`);
       if (c.notes?.length) lines.push(`      <system-out>${escape(c.notes.join("\n"))}</system-out>`);

@@ -20,6 +20,14 @@ export interface CheckResult {
   notes?: string[];
   /** Namespace state collected when it failed (claims, pods, events, logs). */
   diagnostics?: string;
+  /**
+   * The files behind the diagnostics (events.txt, objects.yaml, logs/<pod>.<container>.log,
+   * node/<component>.log on the embedded cluster), by relative path. Written into the
+   * check's folder under failures/, never into results.json.
+   */
+  diagnosticFiles?: Record<string, string>;
+  /** That folder, relative to the run's report folder (set when the reports are written). */
+  diagnosticsDir?: string;
   /** Acknowledged commits over time (the ledger writer), with the disruptions and recoveries marked. */
   timeline?: AckTimeline;
   /** A disruption's milestones (node NotReady, pod evicted, replacement Ready...), in seconds from it. */

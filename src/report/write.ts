@@ -1,5 +1,5 @@
 import { appendFileSync, cpSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describeFsError } from "../files.ts";
 import { renderHtml } from "./html.ts";
 import { renderJUnit } from "./junit.ts";
@@ -16,20 +16,43 @@ import { renderEngineHtml, renderEngineMarkdown, type EngineRun } from "./engine
 export async function writeReports(reportsDir: string, results: RunResults): Promise<string> {
   const runDir = join(reportsDir, results.runId);
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "results.json"), JSON.stringify(results, null, 2) + "\n");
+  writeFailureFolders(runDir, results);
+  // The files are in the folders; results.json names the folder.
+  writeFileSync(join(runDir, "results.json"), JSON.stringify(results, (key, value) => (key === "diagnosticFiles" ? undefined : value), 2) + "\n");
   writeFileSync(join(runDir, "junit.xml"), renderJUnit(results));
   const markdown = renderMarkdown(results);
   writeFileSync(join(runDir, "summary.md"), markdown);
   writeFileSync(join(runDir, "report.html"), await renderHtml(results));
-  results.checks.forEach((check, i) => {
-    if (check.status !== "failed" || !check.diagnostics) return;
-    const dir = join(runDir, "failures", `${String(i + 1).padStart(2, "0")}-${check.suite}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "diagnostics.txt"), `${check.name}\n\n${check.message}\n\n${check.diagnostics}\n`);
-  });
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
   mirrorToLatest(reportsDir, runDir);
   return runDir;
+}
+
+/**
+ * A folder per failed check, failures/NN-<suite>/: diagnostics.txt (the check,
+ * its message and the summary) and the files collected behind it. Sets each
+ * check's diagnosticsDir, which the HTML and JUnit reports link.
+ */
+function writeFailureFolders(runDir: string, results: RunResults): void {
+  results.checks.forEach((check, i) => {
+    if (check.status !== "failed" || (!check.diagnostics && !check.diagnosticFiles)) return;
+    const relative = `failures/${String(i + 1).padStart(2, "0")}-${check.suite.replace(/[^\w.-]/g, "_")}`;
+    const dir = join(runDir, relative);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "diagnostics.txt"), `${check.name}\n\n${check.message}\n\n${check.diagnostics ?? ""}\n`);
+    for (const [name, text] of Object.entries(check.diagnosticFiles ?? {})) {
+      const path = safeRelativePath(name);
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    check.diagnosticsDir = relative;
+  });
+}
+
+/** A collected file's name as a path inside its folder: no absolute paths, no "..", nothing but plain characters. */
+export function safeRelativePath(name: string): string {
+  const parts = name.split("/").map((p) => p.replace(/[^\w.-]/g, "_")).filter((p) => p !== "" && p !== "." && p !== "..");
+  return parts.join("/") || "unnamed";
 }
 
 /**

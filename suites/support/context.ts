@@ -38,6 +38,8 @@ declare module "vitest" {
     values?: Record<string, MeasuredValue>;
     notes?: string[];
     diagnostics?: string;
+    /** The files behind the diagnostics, by relative path (see CheckResult.diagnosticFiles). */
+    diagnosticFiles?: Record<string, string>;
     timeline?: import("../../src/timelines.ts").AckTimeline;
     milestones?: import("../../src/timelines.ts").MilestoneTimeline;
   }

@@ -5,6 +5,7 @@ import { afterAll, inject, onTestFailed, test as base, type TaskMeta } from "vit
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
+import { nodeComponentLogs } from "../../src/cluster/node.ts";
 import { createNamespace, deleteNamespace } from "../../src/kube/namespace.ts";
 import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
@@ -15,6 +16,9 @@ import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
+
+/** Lines of each node component's log (kubelet, containerd, apiserver...) kept with a failed check. */
+const nodeLogLines = 300;
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
 
@@ -63,9 +67,9 @@ export const test = base.extend<{
   },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
-    await inNamespace(kube, purpose, cluster.runId, task, use);
+    await inNamespace(kube, purpose, cluster, task, use);
   },
-  freshNamespace: async ({ kube, cluster, task }, use) => inNamespace(kube, "restore", cluster.runId, task, use),
+  freshNamespace: async ({ kube, cluster, task }, use) => inNamespace(kube, "restore", cluster, task, use),
   workDir: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), "sc-check-"));
     try {
@@ -108,19 +112,42 @@ export const test = base.extend<{
  * teardown runs before onTestFailed hooks, so here, before deleting), then
  * deleted unless KEEP_NAMESPACES=1.
  */
-async function inNamespace(kube: Kube, purpose: string, runId: string, task: { result?: { state?: string }; meta: TaskMeta }, use: (namespace: string) => Promise<void>): Promise<void> {
+async function inNamespace(
+  kube: Kube,
+  purpose: string,
+  cluster: ClusterInfo,
+  task: { result?: { state?: string }; meta: TaskMeta },
+  use: (namespace: string) => Promise<void>,
+): Promise<void> {
+  const { runId, nodeContainerId } = cluster;
   const namespace = await createNamespace(kube, purpose, runId);
   try {
     await use(namespace);
   } finally {
-    if (task.result?.state === "fail") {
-      const diagnostics = await collectDiagnostics(kube, namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
-      task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");
-      console.error(diagnostics.summary);
-    }
+    if (task.result?.state === "fail") await diagnoseInto(task, kube, namespace, nodeContainerId);
     if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   }
+}
+
+/**
+ * A failed check's diagnostics: the namespace's summary on the check (and on
+ * stderr), and the files behind it (events, objects, every container's log,
+ * and on the embedded cluster the node's own component logs under node/), which
+ * the reports write into the check's folder under failures/.
+ */
+async function diagnoseInto(task: { meta: TaskMeta }, kube: Kube, namespace: string, nodeContainerId?: string): Promise<void> {
+  const diagnostics = await collectDiagnostics(kube, namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})`, files: {} }));
+  const prefix = Object.keys(task.meta.diagnosticFiles ?? {}).length ? `${namespace}/` : "";
+  const files: Record<string, string> = { ...task.meta.diagnosticFiles };
+  for (const [name, text] of Object.entries(diagnostics.files)) files[`${prefix}${name}`] = text;
+  if (nodeContainerId) {
+    const logs = await nodeComponentLogs(nodeContainerId, nodeLogLines).catch((e: Error) => ({ "unavailable.txt": `the node's logs could not be read: ${e.message}` }));
+    for (const [name, text] of Object.entries(logs)) files[`node/${name}`] = text;
+  }
+  task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");
+  task.meta.diagnosticFiles = files;
+  console.error(diagnostics.summary);
 }
 
 /** The design deployed once, with the ecomdb dataset loaded, for the checks of one file. */
@@ -157,10 +184,7 @@ export function designPerFile(purpose: string): (fixtures: { kube: Kube; manifes
       return { setup, before: checksums, loadSeconds: seconds };
     })();
     onTestFailed(async ({ task }) => {
-      if (!entry.namespace) return;
-      const diagnostics = await collectDiagnostics(entry.kube, entry.namespace).catch((e: Error) => ({ summary: `(diagnostics failed: ${e.message})` }));
-      task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");
-      console.error(diagnostics.summary);
+      if (entry.namespace) await diagnoseInto(task, entry.kube, entry.namespace, cluster.nodeContainerId);
     });
     return entry.design;
   };
