@@ -58,5 +58,5 @@ const out = {
   schemas,
 };
 const target = join(root, `src/manifests/schemas/kubernetes-${version}.json`);
-writeFileSync(target, JSON.stringify(out) + "\n");
+writeFileSync(target, `${JSON.stringify(out)}\n`);
 console.log(`${target}: ${Object.keys(kinds).length} kinds, ${Object.keys(schemas).length} schemas`);

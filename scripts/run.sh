@@ -2,7 +2,7 @@
 # The one entry point behind the npm scripts: bootstraps Node, the npm
 # dependencies and (when a cluster must be started here) the Docker engine,
 # then runs the requested command.
-#   run.sh test [vitest args]      the tests (unit + cluster suites)
+#   run.sh test [vitest args]      the linter, then the tests (unit, self-tests, cluster suites)
 #   run.sh conformance [args]      the conformance run (see --help)
 #   run.sh tool NAME [args]        an operator command (storage-status, ...)
 #   run.sh exec CMD [args]         any command with the project's Node on PATH
@@ -27,6 +27,8 @@ wants_local_cluster() {
 }
 case "$mode" in
   test)
+    # The linter first (Biome, biome.json): a second, no cluster needed.
+    node node_modules/@biomejs/biome/bin/biome lint --error-on-warnings . >&2 || die "the linter found problems (above); 'npm run lint -- --write' applies its safe fixes"
     if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
     exec node node_modules/vitest/vitest.mjs run "$@" ;;
   conformance)

@@ -14,7 +14,7 @@ const capabilityNames = [
  * so any one missing makes it fail.
  */
 export function missingCapabilities(capBndHex: string): string[] {
-  const mask = BigInt("0x" + capBndHex.trim());
+  const mask = BigInt(`0x${capBndHex.trim()}`);
   return capabilityNames.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 0n);
 }
 

@@ -316,9 +316,9 @@ export function describeViolations(verdict: LedgerVerdict, disruptions: Disrupti
     parts.push(`${verdict.failedButPresent.length} commits that failed before COMMIT was sent are in the table: ${list(verdict.failedButPresent, (c) => name(c.writer, c.seq) + when(c.tDoneMs, "failed"))}`);
   if (verdict.phantom.length) parts.push(`${verdict.phantom.length} phantom rows, never sent: ${list(verdict.phantom, (r) => `${name(r.writer, r.seq)} from ${r.serverIdentity}`)}`);
   if (verdict.duplicated.length)
-    parts.push(`${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}` + when(d.record?.tDoneMs, "committed"))}`);
+    parts.push(`${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}${when(d.record?.tDoneMs, "committed")}`)}`);
   if (verdict.corrupted.length)
-    parts.push(`${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}` + when(c.record?.tDoneMs, "committed"))}`);
+    parts.push(`${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}${when(c.record?.tDoneMs, "committed")}`)}`);
   if (verdict.lost.length && risks.length) parts.push(`The server's settings allow it: ${risks.map((r) => `${r.setting}=${r.value} (${r.risk})`).join("; ")}`);
   return parts.join(".\n");
 }

@@ -177,7 +177,7 @@ export function nodeLossVerdict(how: string, node: string, timeline: Timeline, b
   if (stuck) parts.push(`the replacement could not be scheduled ("${stuck.detail}") until the node came back at ${at("node powered on")?.toFixed(1) ?? "?"} s: the volume lives on that node only`);
   const dominant = longestWait(timeline);
   if (dominant) parts.push(`the longest wait was ${dominant.seconds.toFixed(1)} s, from "${dominant.from}" to "${dominant.to}"${dominant.cause ? `: ${dominant.cause}` : ""}`);
-  return parts.join("; ") + ".";
+  return `${parts.join("; ")}.`;
 }
 
 /** What Kubernetes waits on between two milestones of a node loss. */

@@ -128,7 +128,7 @@ export function fioValues(comparisons: FioComparison[]): Record<string, { value:
   const values: Record<string, { value: number; unit: string }> = {};
   const add = (job: FioJobName, name: string, unit: string, pick: (r: FioResult) => number) => {
     const c = of(job);
-    if (c && c.claim.length && c.baseline.length) Object.assign(values, comparedValues(name, unit, c.claim.map(pick), c.baseline.map(pick)));
+    if (c?.claim.length && c.baseline.length) Object.assign(values, comparedValues(name, unit, c.claim.map(pick), c.baseline.map(pick)));
   };
   add("randread", "fio_randread_iops", "IOPS", (r) => r.iops);
   add("randwrite", "fio_randwrite_iops", "IOPS", (r) => r.iops);

@@ -196,7 +196,7 @@ export const rules: Rule[] = [
     fix: "set replicas: 1 (use a StatefulSet with replication for more than one server)",
     check: (c) => {
       const w = c.workload;
-      if (!w || w.kind !== "Deployment" || !w.claimName) return [];
+      if (w?.kind !== "Deployment" || !w.claimName) return [];
       const replicas = (w.source.object.spec as { replicas?: number }).replicas ?? 1;
       return replicas > 1 ? [{ at: w.source, path: ["spec", "replicas"], message: `Deployment ${w.name} has replicas: ${replicas} on claim ${w.claimName}` }] : [];
     },
@@ -208,7 +208,7 @@ export const rules: Rule[] = [
     fix: "set spec.strategy.type: Recreate",
     check: (c) => {
       const w = c.workload;
-      if (!w || w.kind !== "Deployment" || !singleWriter(dataClaim(c))) return [];
+      if (w?.kind !== "Deployment" || !singleWriter(dataClaim(c))) return [];
       const strategy = (w.source.object.spec as { strategy?: { type?: string } }).strategy?.type ?? "RollingUpdate (the default)";
       return strategy === "Recreate" ? [] : [{ at: w.source, path: ["spec", "strategy"], message: `Deployment ${w.name} updates with ${strategy} on a ReadWriteOnce claim` }];
     },

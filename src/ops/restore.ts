@@ -76,7 +76,7 @@ async function hashAndScan(file: string): Promise<{ sha256: string; databases: s
   const couldBeUse = (s: string) => s.startsWith("USE ") || "USE ".startsWith(s);
   const scanLine = (line: string) => {
     const use = /^USE `((?:[^`]|``)+)`;$/.exec(line);
-    const name = use?.[1]!.replace(/``/g, "`");
+    const name = use?.[1]?.replace(/``/g, "`");
     if (name !== undefined && !databases.includes(name)) databases.push(name);
   };
   for await (const chunk of createReadStream(file)) {

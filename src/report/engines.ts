@@ -68,7 +68,7 @@ export function renderEngineMarkdown(runId: string, runs: EngineRun[]): string {
     // The check's name on its status row only: the value rows below it are its own.
     ...compareEngines(runs).map((r) => `| ${r.value === "status" ? r.suite : ""} | ${r.value === "status" ? cell(r.check) : ""} | ${r.value} | ${engines.map((e) => cell(r.byEngine[e]!)).join(" | ")} |`),
   ];
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function renderEngineHtml(runId: string, runs: EngineRun[]): string {

@@ -69,5 +69,5 @@ export function renderMarkdown(results: RunResults): string {
   }
   const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
   if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

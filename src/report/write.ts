@@ -18,7 +18,7 @@ export async function writeReports(reportsDir: string, results: RunResults): Pro
   mkdirSync(runDir, { recursive: true });
   writeFailureFolders(runDir, results);
   // The files are in the folders; results.json names the folder.
-  writeFileSync(join(runDir, "results.json"), JSON.stringify(results, (key, value) => (key === "diagnosticFiles" ? undefined : value), 2) + "\n");
+  writeFileSync(join(runDir, "results.json"), `${JSON.stringify(results, (key, value) => (key === "diagnosticFiles" ? undefined : value), 2)}\n`);
   writeFileSync(join(runDir, "junit.xml"), renderJUnit(results));
   const markdown = renderMarkdown(results);
   writeFileSync(join(runDir, "summary.md"), markdown);
@@ -63,7 +63,7 @@ export function safeRelativePath(name: string): string {
 export async function writeEngineComparison(reportsDir: string, runId: string, runs: EngineRun[]): Promise<string> {
   const runDir = join(reportsDir, runId);
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "engines.json"), JSON.stringify({ runId, engines: runs }, null, 2) + "\n");
+  writeFileSync(join(runDir, "engines.json"), `${JSON.stringify({ runId, engines: runs }, null, 2)}\n`);
   const markdown = renderEngineMarkdown(runId, runs);
   writeFileSync(join(runDir, "summary.md"), markdown);
   writeFileSync(join(runDir, "report.html"), renderEngineHtml(runId, runs));

@@ -119,7 +119,7 @@ describe("performance", () => {
   test("the run's --expect thresholds hold on the measured values", async ({ record, skip }) => {
     if (expectations.length === 0) return skip("no --expect given: the suite reports its figures and judges none (e.g. --expect 'fio_fsync_p99_ms<=10')");
     const verdicts = evaluateExpectations(expectations, measured);
-    verdicts.forEach((v, i) => record(`expect_${i + 1}`, v.message, ""));
+    for (const [i, v] of verdicts.entries()) record(`expect_${i + 1}`, v.message, "");
     const missed = verdicts.filter((v) => !v.ok);
     expect(missed.map((v) => v.message), `${missed.length} of ${verdicts.length} expectations missed (the values are in the fio and sysbench checks of this suite)`).toEqual([]);
   });

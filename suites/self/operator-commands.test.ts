@@ -41,12 +41,12 @@ describe("the operator commands", () => {
 
       const monitor = await tool("storage-monitor", "--namespace", namespace, "--count", "2", "--interval", "1");
       expect(monitor.code, monitor.stdout + monitor.stderr).toBe(0);
-      expect(monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d  claim Bound  pod Ready \(0 restarts\)  used [\d.]+ MiB \([\d.]+% of claim\)/.test(l))).toHaveLength(2);
+      expect(monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d {2}claim Bound {2}pod Ready \(0 restarts\) {2}used [\d.]+ MiB \([\d.]+% of claim\)/.test(l))).toHaveLength(2);
       expect(monitor.stdout).toMatch(/2 samples, 0 with problems; growth -?[\d.]+ MiB\/min/);
-      const sampleLines = monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d  claim/.test(l));
+      const sampleLines = monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d {2}claim/.test(l));
       expect(sampleLines[0], "the first sample has no I/O rates").toContain("  io first sample (rates from the next one)");
       expect(sampleLines[1], "the second sample has MySQL's I/O rates, and latencies or the reason there are none").toMatch(
-        /  io [\d.]+ r\/s [\d.]+ w\/s [\d.]+ fsync\/s, read [\d.]+ written [\d.]+ redo [\d.]+ MiB\/s, [\d.]+ commit\/s, (lat r [\d.-]+ w [\d.-]+ fsync [\d.-]+ ms|latency n\/a \(performance_schema off\))(  |$)/,
+        / {2}io [\d.]+ r\/s [\d.]+ w\/s [\d.]+ fsync\/s, read [\d.]+ written [\d.]+ redo [\d.]+ MiB\/s, [\d.]+ commit\/s, (lat r [\d.-]+ w [\d.-]+ fsync [\d.-]+ ms|latency n\/a \(performance_schema off\))( {2}|$)/,
       );
 
       const backupFile = join(dir, "backup.sql");
@@ -104,8 +104,8 @@ describe("the operator commands", () => {
 
       const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000", "--writes");
       expect(persistence.code, persistence.stdout + persistence.stderr).toBe(0);
-      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n   - 2000 test records survived the pod restart \(same count and checksum\), on \S+\n   - Recovery time: [\d.]+ s \(budget 30 s\)/);
-      expect(persistence.stdout).toMatch(/   - Writes in flight: \d+ commits acknowledged, 0 lost, \d+ in doubt, 0 phantom, 0 duplicated; write gap [\d.]+ s \(no commit acknowledged\)/);
+      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n {3}- 2000 test records survived the pod restart \(same count and checksum\), on \S+\n {3}- Recovery time: [\d.]+ s \(budget 30 s\)/);
+      expect(persistence.stdout).toMatch(/ {3}- Writes in flight: \d+ commits acknowledged, 0 lost, \d+ in doubt, 0 phantom, 0 duplicated; write gap [\d.]+ s \(no commit acknowledged\)/);
       record("test_persistence_s", persistence.seconds, "s");
       const db = await setup.open();
       const [dbs] = await db.connection.query("SHOW DATABASES WHERE `Database` IN ('storage_persistence_test', 'storage_conformance_ledger')");

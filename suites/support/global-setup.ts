@@ -26,7 +26,7 @@ const shared = globalThis as typeof globalThis & { __storageConformanceRun?: Sha
  * in vitest's main process, one after the other, before any test).
  */
 export default async function setup(project: TestProject) {
-  const run = (shared.__storageConformanceRun ??= {
+  shared.__storageConformanceRun ??= {
     users: 0,
     started: startRun().catch((error: unknown) => {
       // Said once here, then by every cluster check (the reports list each as
@@ -35,7 +35,8 @@ export default async function setup(project: TestProject) {
       process.stderr.write(`\nstorage-conformance: the cluster checks cannot run: ${message}\n\n`);
       return { error: message };
     }),
-  });
+  };
+  const run = shared.__storageConformanceRun;
   run.users++;
   const started = await run.started;
   if ("error" in started) {
@@ -107,5 +108,5 @@ function printBanner(facts: RunFacts): void {
     `  manifests: ${facts.manifestsDir}`,
     ...(facts.timeoutOverrides.length ? [`  timeouts:  ${facts.timeoutOverrides.join(" ")}`] : []),
   ];
-  process.stderr.write(lines.join("\n") + "\n");
+  process.stderr.write(`${lines.join("\n")}\n`);
 }

@@ -176,7 +176,8 @@ export function designPerFile(purpose: string): (fixtures: { kube: Kube; manifes
     else await deleteNamespace(shared.kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   });
   return ({ kube, manifests, cluster }) => {
-    const entry: Entry = (shared ??= { kube });
+    shared ??= { kube };
+    const entry: Entry = shared;
     entry.design ??= (async () => {
       entry.namespace = await createNamespace(kube, purpose, cluster.runId);
       const setup = await DeployedSetup.deploy(kube, entry.namespace, manifests);

@@ -6,7 +6,7 @@ const mib = 2 ** 20;
 
 /** `mysql -N -B -e ioCountersSql` as MySQL 9.7 prints it: SHOW GLOBAL STATUS rows, then the performance_schema row. */
 const mysqlOutput = (status: Record<string, number>, timers: string) =>
-  Object.entries(status).map(([name, value]) => `${name}\t${value}\n`).join("") + `innodb_file_io\t${timers}\n`;
+  `${Object.entries(status).map(([name, value]) => `${name}\t${value}\n`).join("")}innodb_file_io\t${timers}\n`;
 
 const before = {
   Com_commit: 400,

@@ -70,7 +70,7 @@ describe("the ledger verdict", () => {
     const log = parseWriterLog(`${line(0, 1, "ack", 0, 5)}\n${line(0, 2, "ack", 6, 9)}\n{"event":"stop","t":30}\n`);
     const moved = { ...row(1, 1), writer: 0, seq: 1 };
     // A payload consistent with its stored checksum, yet not the one the writer sent.
-    const rewritten = payload(0, 2).slice(0, -4) + "zzzz";
+    const rewritten = `${payload(0, 2).slice(0, -4)}zzzz`;
     const recrc = { ...row(0, 2), payload: rewritten, payloadCrc: crc32(rewritten) >>> 0 };
     const reasons = verifyLedger(log, [moved, recrc], run).corrupted.map((c) => c.reason);
     expect(reasons).toEqual([expect.stringMatching(/belongs to another row/), expect.stringMatching(/differs from the one sent/)]);
@@ -89,7 +89,7 @@ describe("the ledger verdict", () => {
   });
 
   test("the failure message names the first sequence numbers and when each was acknowledged relative to the disruption", () => {
-    const log = parseWriterLog([1, 2, 3, 4, 5, 6, 7].map((seq) => line(2, seq, "ack", 10_000 + seq * 100 - 5, 10_000 + seq * 100)).join("\n") + "\n");
+    const log = parseWriterLog(`${[1, 2, 3, 4, 5, 6, 7].map((seq) => line(2, seq, "ack", 10_000 + seq * 100 - 5, 10_000 + seq * 100)).join("\n")}\n`);
     const message = describeViolations(verifyLedger(log, [], run), [{ name: "pod deletion 1", tMs: 10_500 }, { name: "pod deletion 2", tMs: 40_000 }], 3);
     expect(message).toBe(
       "7 acknowledged commits lost (of 7): writer 2 seq 1 acknowledged 0.40 s before pod deletion 1; " +

@@ -95,7 +95,7 @@ describe("fio's JSON output", () => {
   });
 
   it("skips fio's warnings printed before the JSON", () => {
-    const warned = "fio: this platform does not support process shared mutexes, forcing use of threads. Use the 'thread' option to get rid of this warning.\n" + fixture("fio/randread.json");
+    const warned = `fio: this platform does not support process shared mutexes, forcing use of threads. Use the 'thread' option to get rid of this warning.\n${fixture("fio/randread.json")}`;
     expect(parseFioJson("randread", warned).iops).toBe(77294.705295);
   });
 
@@ -107,7 +107,7 @@ describe("fio's JSON output", () => {
 
   it("names output cut short as incomplete JSON", () => {
     const text = fixture("fio/fsync.json");
-    expect(() => parseFioJson("fsync", text.slice(0, 2000))).toThrow(/^fio fsync: the output is not complete JSON \(.+\): fio was cut short or its output truncated; its output began: "\{\\n  \\"fio version\\" : \\"fio-3\.33\\",/);
+    expect(() => parseFioJson("fsync", text.slice(0, 2000))).toThrow(/^fio fsync: the output is not complete JSON \(.+\): fio was cut short or its output truncated; its output began: "\{\\n {2}\\"fio version\\" : \\"fio-3\.33\\",/);
   });
 
   it("names output with no JSON at all, and the output of another job", () => {

@@ -63,7 +63,7 @@ describe("restore-db checks the dump before it touches the server", () => {
     expect(checked.sha256).toBe(checked.record.dump.sha256);
   });
   it("finds USE lines however the file is cut into chunks, past INSERT lines longer than a chunk", async () => {
-    const text = dumpText("ecomdb", { longInsert: 20_000 }) + "\n" + dumpText("shop");
+    const text = `${dumpText("ecomdb", { longInsert: 20_000 })}\n${dumpText("shop")}`;
     const file = backup(text, (f) => recordFor(f, text, { databases: ["ecomdb", "shop"], tables: { ecomdb: {}, shop: {} } }));
     expect((await checkDump(file)).databases).toEqual(["ecomdb", "shop"]);
   });
@@ -170,10 +170,10 @@ describe("after the restore, every table of the record is verified", () => {
   it("same rows and checksum are verified; a difference or a missing table is named", () => {
     const verdicts = verifyRestored(record, { ecomdb: { customers: { rows: 2, checksum: "0A1B2C3D" } } });
     expect(verdicts.map((v) => [v.table, v.verified])).toEqual([["customers", true], ["orders", false]]);
-    expect(formatVerdict(verdicts[0]!)).toMatch(/ecomdb\.customers\s+verified  2 rows \/ 0A1B2C3D$/);
-    expect(formatVerdict(verdicts[1]!)).toMatch(/ecomdb\.orders\s+MISSING   expected 5 rows \/ FFFF0000$/);
+    expect(formatVerdict(verdicts[0]!)).toMatch(/ecomdb\.customers\s+verified {2}2 rows \/ 0A1B2C3D$/);
+    expect(formatVerdict(verdicts[1]!)).toMatch(/ecomdb\.orders\s+MISSING {3}expected 5 rows \/ FFFF0000$/);
     const changed = verifyRestored(record, { ecomdb: { customers: { rows: 1, checksum: "0A1B2C3D" }, orders: { rows: 5, checksum: "FFFF0000" } } });
-    expect(formatVerdict(changed[0]!)).toMatch(/DIFFERS   expected 2 rows \/ 0A1B2C3D, found 1 rows \/ 0A1B2C3D$/);
+    expect(formatVerdict(changed[0]!)).toMatch(/DIFFERS {3}expected 2 rows \/ 0A1B2C3D, found 1 rows \/ 0A1B2C3D$/);
   });
 });
 
