@@ -10,7 +10,10 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const versions = Object.fromEntries(
-  readFileSync(join(root, "images/versions.env"), "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split("=", 2) as [string, string]),
+  readFileSync(join(root, "images/versions.env"), "utf8")
+    .split("\n")
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => l.split("=", 2) as [string, string]),
 );
 const version = versions.KUBERNETES_VERSION!;
 const moduleDir = execFileSync("go", ["list", "-m", "-f", "{{.Dir}}", `k8s.io/kubernetes@${version}`], {
@@ -33,7 +36,9 @@ const strip = (value: unknown): unknown => {
 const hash = createHash("sha256");
 const schemas: Record<string, unknown> = {};
 const kinds: Record<string, string> = {};
-for (const file of readdirSync(specDir).filter((f) => f.endsWith(".json")).sort()) {
+for (const file of readdirSync(specDir)
+  .filter((f) => f.endsWith(".json"))
+  .sort()) {
   const text = readFileSync(join(specDir, file), "utf8");
   hash.update(file).update(text);
   const components = (JSON.parse(text) as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {};

@@ -27,8 +27,8 @@ wants_local_cluster() {
 }
 case "$mode" in
   test)
-    # The linter first (Biome, biome.json): a second, no cluster needed.
-    node node_modules/@biomejs/biome/bin/biome lint --error-on-warnings . >&2 || die "the linter found problems (above); 'npm run lint -- --write' applies its safe fixes"
+    # The linter and the formatter's check first (Biome, biome.json): a second, no cluster needed.
+    node node_modules/@biomejs/biome/bin/biome check --error-on-warnings . >&2 || die "the linter or the formatter found problems (above); 'npm run lint -- --write' formats and applies the safe fixes"
     if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
     exec node node_modules/vitest/vitest.mjs run "$@" ;;
   conformance)

@@ -30,6 +30,8 @@ export const phaseNames: (keyof RecoveryPhases)[] = ["oldPodGone_s", "newPodSche
  * started before the old one is gone; the milestones are not in declaration order.
  */
 export function phaseDurations(phases: Partial<RecoveryPhases>): { phase: keyof RecoveryPhases; seconds: number }[] {
-  const reached = phaseNames.filter((n) => typeof phases[n] === "number").sort((a, b) => phases[a]! - phases[b]! || phaseNames.indexOf(a) - phaseNames.indexOf(b));
+  const reached = phaseNames
+    .filter((n) => typeof phases[n] === "number")
+    .sort((a, b) => phases[a]! - phases[b]! || phaseNames.indexOf(a) - phaseNames.indexOf(b));
   return reached.map((phase, i) => ({ phase, seconds: +(phases[phase]! - (i === 0 ? 0 : phases[reached[i - 1]!]!)).toFixed(2) }));
 }

@@ -19,7 +19,10 @@ export function withDecoded(value: string, base64: boolean): string[] {
   if (!base64) return [value];
   const decoded = Buffer.from(value, "base64").toString("utf8");
   // A PEM key decoded from *-data fields: its body lines are secret one by one too.
-  const lines = decoded.split("\n").map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith("-----"));
+  const lines = decoded
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.length >= 16 && !l.startsWith("-----"));
   return [value, decoded, ...lines];
 }
 

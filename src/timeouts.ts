@@ -26,8 +26,7 @@ export const defaultTimeouts = {
 export type TimeoutName = keyof typeof defaultTimeouts;
 export type Timeouts = Record<TimeoutName, number>;
 
-export const timeoutEnvName = (name: string): string =>
-  `SC_TIMEOUT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const timeoutEnvName = (name: string): string => `SC_TIMEOUT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: Timeouts; overrides: string[] } {
   const timeouts: Timeouts = { ...defaultTimeouts };

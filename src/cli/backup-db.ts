@@ -52,7 +52,8 @@ const options = {
 /** A count of periods to keep: a whole number from 0. */
 function parseKeep(raw: string | undefined, option: string): number {
   if (raw === undefined) return 0;
-  if (!/^(?:0|[1-9]\d{0,4})$/.test(raw)) throw new UsageError(`${option} ${JSON.stringify(raw)} is not a whole number of periods to keep (0 to 99999, in decimal)`);
+  if (!/^(?:0|[1-9]\d{0,4})$/.test(raw))
+    throw new UsageError(`${option} ${JSON.stringify(raw)} is not a whole number of periods to keep (0 to 99999, in decimal)`);
   return Number(raw);
 }
 
@@ -65,15 +66,23 @@ runTool(async () => {
   const dir = args.dir as string | undefined;
   const rotating = args["keep-daily"] !== undefined || args["keep-weekly"] !== undefined;
   if (dir !== undefined && args.output !== undefined) throw new UsageError("--dir and --output exclude each other: --dir names the dump by its time");
-  if ((rotating || args["dry-run"]) && dir === undefined) throw new UsageError("--keep-daily, --keep-weekly and --dry-run rotate the dumps of a folder: pass --dir DIR");
+  if ((rotating || args["dry-run"]) && dir === undefined)
+    throw new UsageError("--keep-daily, --keep-weekly and --dry-run rotate the dumps of a folder: pass --dir DIR");
   if (args["dry-run"] && !rotating) throw new UsageError("--dry-run lists what rotation would delete: pass --keep-daily N and/or --keep-weekly M");
-  const policy = { keepDaily: parseKeep(args["keep-daily"] as string | undefined, "--keep-daily"), keepWeekly: parseKeep(args["keep-weekly"] as string | undefined, "--keep-weekly") };
+  const policy = {
+    keepDaily: parseKeep(args["keep-daily"] as string | undefined, "--keep-daily"),
+    keepWeekly: parseKeep(args["keep-weekly"] as string | undefined, "--keep-weekly"),
+  };
   if (dir !== undefined && existsSync(dir) && !statIsDirectory(dir)) throw new UsageError(`--dir ${dir} is not a directory`);
 
   const setup = await connectTool(args);
   const { namespace } = setup;
   const startedAt = new Date();
-  const file = resolve(dir !== undefined ? join(dir, backupFileName(namespace, startedAt)) : ((args.output as string | undefined) ?? join("backups", backupFileName(namespace, startedAt))));
+  const file = resolve(
+    dir !== undefined
+      ? join(dir, backupFileName(namespace, startedAt))
+      : ((args.output as string | undefined) ?? join("backups", backupFileName(namespace, startedAt))),
+  );
 
   if (args["dry-run"]) {
     const existing = existsSync(dir!) ? datedDumpsIn(resolve(dir!), namespace) : [];
@@ -100,14 +109,24 @@ runTool(async () => {
     try {
       const measuredDatabases = databases === "all" ? await userDatabases(db.connection) : databases;
       const tables = await measureDatabases(db.connection, measuredDatabases);
-      const record = makeRecord({ ...backup, allDatabases: databases === "all", tables, serverVersion: db.serverVersion, madeAt: startedAt, namespace, pod: pod.metadata!.name! });
+      const record = makeRecord({
+        ...backup,
+        allDatabases: databases === "all",
+        tables,
+        serverVersion: db.serverVersion,
+        madeAt: startedAt,
+        namespace,
+        pod: pod.metadata!.name!,
+      });
       recordFile = writeRecord(file, record);
     } finally {
       await db.close();
     }
   } catch (error) {
     rmSync(file, { force: true });
-    throw new Error(`the dump was made but its record could not be (${(error as Error).message.split("\n")[0]}); the dump was removed, as restore-db could not check it`);
+    throw new Error(
+      `the dump was made but its record could not be (${(error as Error).message.split("\n")[0]}); the dump was removed, as restore-db could not check it`,
+    );
   }
 
   // Verified as restore-db will check it: end marker, and the file on disk hashes to what was streamed.
@@ -166,7 +185,8 @@ function rotationFacts(choice: RetentionChoice) {
 function formatRotation(choice: RetentionChoice, dryRunNext?: string): string {
   const dryRun = dryRunNext !== undefined;
   const lines = [dryRun ? "rotation (dry run: no dump made, nothing deleted; counting a dump made now)" : "rotation"];
-  for (const kept of choice.keep) lines.push(`  keep     ${kept.name} (${kept.reasons.join(", ")})${kept.name === dryRunNext ? " [the dump a backup now would make]" : ""}`);
+  for (const kept of choice.keep)
+    lines.push(`  keep     ${kept.name} (${kept.reasons.join(", ")})${kept.name === dryRunNext ? " [the dump a backup now would make]" : ""}`);
   for (const expired of choice.expire) lines.push(`  ${dryRun ? "would delete" : "deleted "} ${expired.name} (and its record)`);
   if (choice.expire.length === 0) lines.push("  nothing expires");
   return lines.join("\n");

@@ -112,7 +112,8 @@ async function main(): Promise<number> {
     engines = parseEngineOption(args.engine);
     suiteFiles = selectSuites(args.suite);
     if (args.format !== undefined && args.format !== "text" && args.format !== "json") throw new Error(`--format ${args.format} is not text or json`);
-    if (storageClass !== undefined && !validClassName(storageClass)) throw new Error(`--storage-class ${JSON.stringify(storageClass)} is not a StorageClass name (lowercase letters, digits, - and .)`);
+    if (storageClass !== undefined && !validClassName(storageClass))
+      throw new Error(`--storage-class ${JSON.stringify(storageClass)} is not a StorageClass name (lowercase letters, digits, - and .)`);
     // Checked before the run: a verdict must never be followed by a crash writing it.
     const reportsProblem = reportsDirProblem(reportsDir);
     if (reportsProblem) throw new Error(`--reports ${reportsProblem}; name a folder that can be written`);
@@ -141,7 +142,17 @@ async function main(): Promise<number> {
     }
     const checks = findingsAsChecks(findings);
     const now = new Date().toISOString();
-    const results: RunResults = { runId, startedAt: now, finishedAt: now, durationS: 0, manifestsDir, timeoutOverrides: [], ...(deviations.length ? { deviations } : {}), summary: summarise(checks), checks };
+    const results: RunResults = {
+      runId,
+      startedAt: now,
+      finishedAt: now,
+      durationS: 0,
+      manifestsDir,
+      timeoutOverrides: [],
+      ...(deviations.length ? { deviations } : {}),
+      summary: summarise(checks),
+      checks,
+    };
     await writeReports(reportsDir, results);
     return staticErrors > 0 ? 1 : 0;
   }
@@ -179,7 +190,8 @@ async function main(): Promise<number> {
       // Twice: a namespace whose creation was in flight at the first pass is found by the second.
       for (const pass of [0, 1]) {
         if (pass) await new Promise((r) => setTimeout(r, 1000));
-        for (const ns of await deleteNamespacesLabelled(kube, selector)) process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
+        for (const ns of await deleteNamespacesLabelled(kube, selector))
+          process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
       }
       // A drain in flight (only with --disruptive): the node it cordoned is schedulable again.
       if (args.disruptive) for (const node of await uncordonRun(kube, process.env.SC_RUN_ID ?? runId)) process.stderr.write(`  uncordoned node ${node}\n`);
@@ -231,9 +243,13 @@ function suiteNames(): string[] {
 function selectSuites(option: string | undefined): string[] {
   if (option === undefined) return [];
   const known = suiteNames();
-  const names = option.split(",").map((n) => n.trim()).filter(Boolean);
+  const names = option
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !known.includes(n));
-  if (names.length === 0 || unknown.length) throw new Error(`--suite ${option}: ${unknown.length ? `no suite named ${unknown.join(", ")}` : "names no suite"} (suites: ${known.join(", ")})`);
+  if (names.length === 0 || unknown.length)
+    throw new Error(`--suite ${option}: ${unknown.length ? `no suite named ${unknown.join(", ")}` : "names no suite"} (suites: ${known.join(", ")})`);
   return names.map((n) => `suites/cluster/${n}.test.ts`);
 }
 
@@ -269,7 +285,11 @@ async function cleanup(kubeconfigPath: string | undefined): Promise<number> {
   }
   const removed = await deleteNamespacesLabelled(kube, anyRunSelector);
   for (const ns of removed) console.log(`deleted namespace ${ns.name} (run ${ns.run}, created ${ns.created})${ns.note ? ` (${ns.note})` : ""}`);
-  console.log(removed.length ? `${removed.length} namespace${removed.length > 1 ? "s" : ""} left by earlier runs deleted on ${kube.server} (${anyRunSelector})` : `no namespace left by earlier runs on ${kube.server} (${anyRunSelector})`);
+  console.log(
+    removed.length
+      ? `${removed.length} namespace${removed.length > 1 ? "s" : ""} left by earlier runs deleted on ${kube.server} (${anyRunSelector})`
+      : `no namespace left by earlier runs on ${kube.server} (${anyRunSelector})`,
+  );
   return 0;
 }
 

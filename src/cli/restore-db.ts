@@ -38,7 +38,8 @@ runTool(async () => {
     print(usage);
     return 0;
   }
-  if (typeof args.input !== "string") throw new UsageError("--input FILE is required: the dump to restore (with the record FILE.json backup-db wrote beside it)");
+  if (typeof args.input !== "string")
+    throw new UsageError("--input FILE is required: the dump to restore (with the record FILE.json backup-db wrote beside it)");
   const file = resolve(args.input);
   // Everything about the file is checked before the cluster is even contacted.
   const refused = (error: unknown): never => {
@@ -93,7 +94,14 @@ runTool(async () => {
     dropped,
     pod: podName,
     server_version: serverVersion,
-    dump: { made_at: dump.record.madeAt, namespace: dump.record.namespace, pod: dump.record.pod, server_version: dump.record.server.version, bytes: dump.bytes, sha256: dump.sha256 },
+    dump: {
+      made_at: dump.record.madeAt,
+      namespace: dump.record.namespace,
+      pod: dump.record.pod,
+      server_version: dump.record.server.version,
+      bytes: dump.bytes,
+      sha256: dump.sha256,
+    },
     duration_s: +restored.duration_s.toFixed(2),
     tables: verdicts,
   };
@@ -106,7 +114,9 @@ runTool(async () => {
           ...(dropped.length ? [`  replaced ${dropped.join(", ")} (dropped, then created again by the dump)`] : []),
           `  took     ${facts.duration_s} s`,
           ...verdicts.map(formatVerdict),
-          verified ? `  verified: every table has the rows and checksum the record holds (${verdicts.length} tables)` : `  NOT VERIFIED: ${verdicts.filter((v) => !v.verified).length} of ${verdicts.length} tables differ from the record`,
+          verified
+            ? `  verified: every table has the rows and checksum the record holds (${verdicts.length} tables)`
+            : `  NOT VERIFIED: ${verdicts.filter((v) => !v.verified).length} of ${verdicts.length} tables differ from the record`,
         ].join("\n"),
   );
   return verified ? 0 : 1;

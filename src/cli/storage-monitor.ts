@@ -74,7 +74,8 @@ runTool(async () => {
   // The last sample that had counters: after one without, rates span both intervals.
   let lastIo: { atMs: number; counters: IoCounters } | undefined;
   let problems = 0;
-  if (!args.json) print(`monitoring MySQL's storage in namespace ${namespace} every ${interval} s${count !== Infinity ? `, ${count} samples` : " (Ctrl-C stops)"}`);
+  if (!args.json)
+    print(`monitoring MySQL's storage in namespace ${namespace} every ${interval} s${count !== Infinity ? `, ${count} samples` : " (Ctrl-C stops)"}`);
   for (let i = 0; i < count && !stop.signal.aborted; i++) {
     const started = performance.now();
     const status = await readStorageStatus(setup);
@@ -84,7 +85,11 @@ runTool(async () => {
     const io = ioFigures(lastIo, { atMs, reading });
     if ("counters" in reading) lastIo = { atMs, counters: reading.counters };
     if (status.problems.length) problems++;
-    print(args.json ? JSON.stringify({ at: new Date().toISOString(), growthBytesPerMinute: growthBytesPerMinute(samples) ?? null, ...status, io: ioJson(io) }) : line(status, samples, io));
+    print(
+      args.json
+        ? JSON.stringify({ at: new Date().toISOString(), growthBytesPerMinute: growthBytesPerMinute(samples) ?? null, ...status, io: ioJson(io) })
+        : line(status, samples, io),
+    );
     if (i + 1 < count) {
       const wait = Math.max(0, interval * 1000 - (performance.now() - started));
       await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
@@ -92,7 +97,9 @@ runTool(async () => {
   }
   if (!args.json) {
     const growth = growthBytesPerMinute(samples);
-    print(`${samples.length} samples, ${problems} with problems; growth ${growth === undefined ? "not measurable (fewer than two samples)" : `${(growth / 2 ** 20).toFixed(3)} MiB/min`}`);
+    print(
+      `${samples.length} samples, ${problems} with problems; growth ${growth === undefined ? "not measurable (fewer than two samples)" : `${(growth / 2 ** 20).toFixed(3)} MiB/min`}`,
+    );
   }
   return problems ? 1 : 0;
 });

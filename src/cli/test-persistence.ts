@@ -26,7 +26,11 @@ recovery is over budget.
 ${commonUsage}`;
 
 runTool(async () => {
-  const args = parseToolArgs(process.argv.slice(2), { rows: { type: "string" }, database: { type: "string" }, keep: { type: "boolean" }, writes: { type: "boolean" } }, usage);
+  const args = parseToolArgs(
+    process.argv.slice(2),
+    { rows: { type: "string" }, database: { type: "string" }, keep: { type: "boolean" }, writes: { type: "boolean" } },
+    usage,
+  );
   if (args.help) {
     print(usage);
     return 0;
@@ -63,7 +67,9 @@ runTool(async () => {
       ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("pod deletion", moments));
       if (ledger.violations) failure = `acknowledged writes were not all kept:\n   ${ledger.violations}`;
     }
-    const segments = phaseDurations(phases).map((d) => `${d.phase.replace(/_s$/, "")} +${d.seconds}s`).join(", ");
+    const segments = phaseDurations(phases)
+      .map((d) => `${d.phase.replace(/_s$/, "")} +${d.seconds}s`)
+      .join(", ");
     try {
       assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1);
     } catch (error) {
@@ -84,7 +90,9 @@ runTool(async () => {
       args.json
         ? JSON.stringify(summary, null, 2)
         : [
-            failure ? `❌ FAILURE: ${ledger?.violations ? "acknowledged writes were lost" : "recovery is over budget"}` : "✅ SUCCESS: Data persistence verified!",
+            failure
+              ? `❌ FAILURE: ${ledger?.violations ? "acknowledged writes were lost" : "recovery is over budget"}`
+              : "✅ SUCCESS: Data persistence verified!",
             `   - ${rows} test records survived the pod restart (same count and checksum), on ${serverVersion}`,
             `   - Recovery time: ${phases.firstVerifiedQuery_s} s (budget ${summary.budget_s} s): ${segments}`,
             ...(ledger

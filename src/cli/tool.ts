@@ -43,7 +43,11 @@ export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>
   return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
 }
 
-export async function connectTool(values: { kubeconfig?: string | boolean; namespace?: string | boolean; manifests?: string | boolean }): Promise<DeployedSetup> {
+export async function connectTool(values: {
+  kubeconfig?: string | boolean;
+  namespace?: string | boolean;
+  manifests?: string | boolean;
+}): Promise<DeployedSetup> {
   const path = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG ?? resolve(homedir(), ".kube/config");
   const isLink = (() => {
     try {
@@ -79,7 +83,10 @@ export async function connectTool(values: { kubeconfig?: string | boolean; names
     // A kubeconfig naming a cluster that cannot be reached is bad input, as in the conformance run.
     throw new UsageError((error as Error).message);
   }
-  const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(() => true, () => false);
+  const namespaceExists = await kube.core.readNamespace({ name: namespace }).then(
+    () => true,
+    () => false,
+  );
   if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
   return DeployedSetup.attach(kube, namespace, objects);
 }

@@ -57,9 +57,10 @@ export async function offlineEngines(image: string): Promise<string | undefined>
 export function describeOfflineEngines(labels: Record<string, string> | null, versions: Record<string, string>): string | undefined {
   const engine = labels?.["storage-conformance.mysql-engine"];
   if (!engine) return undefined;
-  const mysql = engine === "mysql"
-    ? `Oracle MySQL ${labels["storage-conformance.mysql-version"]} (Debian ${versions.MYSQL_DEBIAN_SUITE})`
-    : `MariaDB ${labels["storage-conformance.mysql-version"]}, NOT MySQL: ${engine.replace(/^mariadb \(fallback: (.*)\)$/, "$1")}`;
+  const mysql =
+    engine === "mysql"
+      ? `Oracle MySQL ${labels["storage-conformance.mysql-version"]} (Debian ${versions.MYSQL_DEBIAN_SUITE})`
+      : `MariaDB ${labels["storage-conformance.mysql-version"]}, NOT MySQL: ${engine.replace(/^mariadb \(fallback: (.*)\)$/, "$1")}`;
   return `mysql:8.4 and mysql:${versions.MYSQL_LINE} serve ${mysql}; mariadb:${versions.MARIADB_LINE} serves MariaDB ${labels["storage-conformance.mariadb-version"]} (Debian ${versions.DEBIAN_SUITE})`;
 }
 

@@ -87,7 +87,11 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
     },
     waitForAllImages: async () => {
       if (image.source !== "offline") return;
-      await waitForNodeFile(container.getId(), "/run/kubenode/all-images-imported", "the offline node to import its deferred images (the second database engine)");
+      await waitForNodeFile(
+        container.getId(),
+        "/run/kubenode/all-images-imported",
+        "the offline node to import its deferred images (the second database engine)",
+      );
     },
   };
 }

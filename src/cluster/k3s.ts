@@ -51,10 +51,7 @@ export function adaptPrivilegedMode(hostConfig: HostConfig, reason: string): Pri
   };
 }
 
-export async function startNodeContainer(
-  image: string,
-  runId: string,
-): Promise<{ container: StartedK3sContainer; privileged: PrivilegedAdaptation }> {
+export async function startNodeContainer(image: string, runId: string): Promise<{ container: StartedK3sContainer; privileged: PrivilegedAdaptation }> {
   const node = new NodeContainer(image, runId);
   // The kubeconfig names the Docker host as testcontainers reaches it (localhost
   // on a laptop, the bridge gateway when this runs inside a container): that
@@ -62,8 +59,6 @@ export async function startNodeContainer(
   const { host } = (await getContainerRuntimeClient()).info.containerRuntime;
   node.withCommand(["server", "--disable=traefik", `--tls-san=${host}`]);
   const probe = await probePrivilegedMode(image);
-  const privileged = probe.works
-    ? { adapted: false, detail: `privileged (${probe.reason})` }
-    : node.adaptPrivilegedMode(probe.reason);
+  const privileged = probe.works ? { adapted: false, detail: `privileged (${probe.reason})` } : node.adaptPrivilegedMode(probe.reason);
   return { container: await node.start(), privileged };
 }

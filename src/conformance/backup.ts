@@ -94,7 +94,8 @@ export async function restoreDatabase(setup: DeployedSetup, pod: V1Pod, file: st
     withRootPassword("mysql -uroot"),
     { stdin: createReadStream(file), timeoutMs: timeouts.execMs },
   );
-  if (result.exitCode !== 0) throw new Error(`restoring ${file} into ${pod.metadata?.name} failed (exit ${result.exitCode}): ${result.stderr.trim().split("\n")[0]}`);
+  if (result.exitCode !== 0)
+    throw new Error(`restoring ${file} into ${pod.metadata?.name} failed (exit ${result.exitCode}): ${result.stderr.trim().split("\n")[0]}`);
   return { duration_s: (performance.now() - started) / 1000 };
 }
 

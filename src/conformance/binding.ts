@@ -52,7 +52,8 @@ export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts>
   const declaredModes = claim.spec?.accessModes ?? [];
   const volumeModes = volume.spec?.accessModes ?? [];
   const missingModes = declaredModes.filter((m) => !volumeModes.includes(m));
-  if (missingModes.length) throw new Error(`PV ${volumeName} lacks the access modes the claim declares: ${missingModes.join(", ")} (it has ${volumeModes.join(", ")})`);
+  if (missingModes.length)
+    throw new Error(`PV ${volumeName} lacks the access modes the claim declares: ${missingModes.join(", ")} (it has ${volumeModes.join(", ")})`);
   const classReclaim = storageClass.reclaimPolicy ?? "Delete";
   const reclaim = volume.spec?.persistentVolumeReclaimPolicy ?? "";
   if (reclaim !== classReclaim) throw new Error(`PV ${volumeName} has reclaim policy ${reclaim}, not its class's ${classReclaim}`);
@@ -65,11 +66,23 @@ export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts>
       volumeBindingMode: storageClass.volumeBindingMode ?? "Immediate",
       allowVolumeExpansion: storageClass.allowVolumeExpansion ?? false,
     },
-    volume: { name: volumeName, capacity, accessModes: volumeModes, reclaimPolicy: reclaim, provisionedBy, path: volume.spec?.hostPath?.path ?? volume.spec?.local?.path },
+    volume: {
+      name: volumeName,
+      capacity,
+      accessModes: volumeModes,
+      reclaimPolicy: reclaim,
+      provisionedBy,
+      path: volume.spec?.hostPath?.path ?? volume.spec?.local?.path,
+    },
     requested,
     designDifferences: [],
   };
-  const seen = { provisioner: facts.storageClass.provisioner, reclaimPolicy: classReclaim, volumeBindingMode: facts.storageClass.volumeBindingMode, allowVolumeExpansion: facts.storageClass.allowVolumeExpansion };
+  const seen = {
+    provisioner: facts.storageClass.provisioner,
+    reclaimPolicy: classReclaim,
+    volumeBindingMode: facts.storageClass.volumeBindingMode,
+    allowVolumeExpansion: facts.storageClass.allowVolumeExpansion,
+  };
   for (const [key, claimed] of Object.entries(designStorageClassClaims)) {
     const actual = seen[key as keyof typeof seen];
     if (actual !== claimed) facts.designDifferences.push(`the design says ${key} is ${claimed}; this cluster's class "${className}" has ${actual}`);
@@ -78,7 +91,9 @@ export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts>
     facts.designDifferences.push("binding waits for the first pod (WaitForFirstConsumer), so the claim stays Pending until MySQL is scheduled");
   }
   if (storageClass.provisioner === "rancher.io/local-path") {
-    facts.designDifferences.push(`local-path volumes are directories on one node's disk: the ${requested} request is not enforced as a limit, and the data cannot follow the pod to another node (the design's "survives node failures" does not hold for a lost node)`);
+    facts.designDifferences.push(
+      `local-path volumes are directories on one node's disk: the ${requested} request is not enforced as a limit, and the data cannot follow the pod to another node (the design's "survives node failures" does not hold for a lost node)`,
+    );
   }
   return facts;
 }

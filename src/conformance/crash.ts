@@ -64,7 +64,9 @@ export async function crashMysqldAndMeasure(
   const processes = found.output.trim().split("\n").filter(Boolean);
   const main = mainMysqld(processes);
   if (!main) {
-    throw new Error(`expected one mysqld process of pod ${name} as its container's main process on the node, found ${processes.length} (node pid, command, pid in the container: ${found.output.trim().replace(/\n/g, "; ") || "none"}); the node's /proc/<pid>/cgroup names pod ${pod.metadata!.uid}`);
+    throw new Error(
+      `expected one mysqld process of pod ${name} as its container's main process on the node, found ${processes.length} (node pid, command, pid in the container: ${found.output.trim().replace(/\n/g, "; ") || "none"}); the node's /proc/<pid>/cgroup names pod ${pod.metadata!.uid}`,
+    );
   }
   const { pid, command } = main;
   // Another mysqld in the pod is worth knowing about (what it is, if it lingers), not a reason to stop.
@@ -80,7 +82,8 @@ export async function crashMysqldAndMeasure(
     async () => {
       const now = await kube.core.readNamespacedPod({ name, namespace });
       const status = setup.mysqlContainerStatus(now);
-      if (containerRestarted_s === undefined && (status?.restartCount ?? 0) > restartsBefore && status?.state?.running) containerRestarted_s = secondsSince(started);
+      if (containerRestarted_s === undefined && (status?.restartCount ?? 0) > restartsBefore && status?.state?.running)
+        containerRestarted_s = secondsSince(started);
       return now;
     },
     (now) => containerRestarted_s !== undefined && isPodReady(now),
@@ -102,5 +105,10 @@ export async function crashMysqldAndMeasure(
   );
   const mysqldReady_s = secondsSince(started);
   const answered = await verifySameData(kube, { namespace, pod: name, credentials }, expected, `the crash of ${command} in pod ${name}`);
-  return { containerRestarted_s: containerRestarted_s!, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered), killed: `${command} (pid ${pid} on the node)${others.length ? `; beside it in the pod: ${others.join("; ")}` : ""}` };
+  return {
+    containerRestarted_s: containerRestarted_s!,
+    mysqldReady_s,
+    firstVerifiedQuery_s: secondsSince(started, answered),
+    killed: `${command} (pid ${pid} on the node)${others.length ? `; beside it in the pod: ${others.join("; ")}` : ""}`,
+  };
 }

@@ -87,10 +87,16 @@ export class DeployedSetup {
    */
   get claimName(): string {
     // A StatefulSet's volumeClaimTemplate is one claim per pod, named <template>-<statefulset>-<ordinal>.
-    const claim = this.workload.claimFromTemplate ? `${this.workload.claimName}-${this.workload.name}-0` : (this.workload.claimName ?? this.workload.mountedClaims[0]);
+    const claim = this.workload.claimFromTemplate
+      ? `${this.workload.claimName}-${this.workload.name}-0`
+      : (this.workload.claimName ?? this.workload.mountedClaims[0]);
     if (!claim) {
       const mount = this.workload.dataMount;
-      const what = mount ? `volume "${mount.volume.name}" (${Object.keys(mount.volume).filter((k) => k !== "name").join(", ")})` : "no volume at all";
+      const what = mount
+        ? `volume "${mount.volume.name}" (${Object.keys(mount.volume)
+            .filter((k) => k !== "name")
+            .join(", ")})`
+        : "no volume at all";
       throw new Error(`${this.workload.kind}/${this.workload.name} keeps ${mount?.mountPath ?? "the data directory"} on ${what}, not a PersistentVolumeClaim`);
     }
     return claim;

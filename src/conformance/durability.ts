@@ -19,14 +19,39 @@ export function durabilityRisks(settings: Record<string, string>): DurabilityRis
   const value = (name: string) => settings[name]?.toUpperCase();
   const flushTimeoutS = settings.innodb_flush_log_at_timeout ?? "1";
   if (value("innodb_flush_log_at_trx_commit") === "0")
-    risks.push({ setting: "innodb_flush_log_at_trx_commit", value: "0", losesOnMysqldCrash: true, risk: `the redo log is written and flushed every ${flushTimeoutS} s, not at commit: a crash of mysqld loses the last ${flushTimeoutS} s of acknowledged commits` });
+    risks.push({
+      setting: "innodb_flush_log_at_trx_commit",
+      value: "0",
+      losesOnMysqldCrash: true,
+      risk: `the redo log is written and flushed every ${flushTimeoutS} s, not at commit: a crash of mysqld loses the last ${flushTimeoutS} s of acknowledged commits`,
+    });
   if (value("innodb_flush_log_at_trx_commit") === "2")
-    risks.push({ setting: "innodb_flush_log_at_trx_commit", value: "2", losesOnMysqldCrash: false, risk: `the redo log is flushed every ${flushTimeoutS} s: an OS crash or power loss loses the last ${flushTimeoutS} s of acknowledged commits` });
+    risks.push({
+      setting: "innodb_flush_log_at_trx_commit",
+      value: "2",
+      losesOnMysqldCrash: false,
+      risk: `the redo log is flushed every ${flushTimeoutS} s: an OS crash or power loss loses the last ${flushTimeoutS} s of acknowledged commits`,
+    });
   if (["NOSYNC", "LITTLESYNC", "O_DIRECT_NO_FSYNC"].includes(value("innodb_flush_method") ?? ""))
-    risks.push({ setting: "innodb_flush_method", value: settings.innodb_flush_method!, losesOnMysqldCrash: false, risk: "files are not (all) fsynced: an OS crash or power loss can lose or tear what was acknowledged" });
+    risks.push({
+      setting: "innodb_flush_method",
+      value: settings.innodb_flush_method!,
+      losesOnMysqldCrash: false,
+      risk: "files are not (all) fsynced: an OS crash or power loss can lose or tear what was acknowledged",
+    });
   if (["OFF", "0"].includes(value("innodb_doublewrite") ?? ""))
-    risks.push({ setting: "innodb_doublewrite", value: settings.innodb_doublewrite!, losesOnMysqldCrash: false, risk: "pages half-written at a power loss cannot be repaired" });
+    risks.push({
+      setting: "innodb_doublewrite",
+      value: settings.innodb_doublewrite!,
+      losesOnMysqldCrash: false,
+      risk: "pages half-written at a power loss cannot be repaired",
+    });
   if (value("log_bin") === "ON" && settings.sync_binlog !== undefined && settings.sync_binlog !== "1")
-    risks.push({ setting: "sync_binlog", value: settings.sync_binlog, losesOnMysqldCrash: false, risk: "the binary log is not synced at every commit: an OS crash or power loss can lose binlog entries of acknowledged commits" });
+    risks.push({
+      setting: "sync_binlog",
+      value: settings.sync_binlog,
+      losesOnMysqldCrash: false,
+      risk: "the binary log is not synced at every commit: an OS crash or power loss can lose binlog entries of acknowledged commits",
+    });
   return risks.sort((a, b) => Number(b.losesOnMysqldCrash) - Number(a.losesOnMysqldCrash));
 }

@@ -73,10 +73,7 @@ function verdict(expectation: Expectation, seen: number, unit: string): Expectat
 }
 
 /** Each expectation judged against the values the run measured; a value that is missing or not a number fails its expectation, saying why. */
-export function evaluateExpectations(
-  expectations: Expectation[],
-  values: Record<string, { value: unknown; unit: string }>,
-): ExpectationVerdict[] {
+export function evaluateExpectations(expectations: Expectation[], values: Record<string, { value: unknown; unit: string }>): ExpectationVerdict[] {
   const measured = Object.keys(values);
   return expectations.map((expectation) => {
     const entry = Object.hasOwn(values, expectation.name) ? values[expectation.name] : undefined;

@@ -76,7 +76,11 @@ function at(value: unknown, path: (string | number)[]): unknown {
   return here;
 }
 
-const pathText = (path: (string | number)[]) => path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("").slice(1);
+const pathText = (path: (string | number)[]) =>
+  path
+    .map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`))
+    .join("")
+    .slice(1);
 
 /** errno 22 -> "EINVAL", for fio's `error` field. */
 function errnoName(code: number): string | undefined {
@@ -127,7 +131,8 @@ export function parseFioJson(job: FioJobName, text: string): FioResult {
       throw fail(`no latency percentiles at ${pathText(latencyBase)}${job === "fsync" ? " (fio reports fdatasync latency there only with --fdatasync)" : ""}`);
     }
     const key = Object.keys(percentiles).find((k) => Number(k) === p);
-    if (key === undefined) throw fail(`no ${p}th percentile at ${pathText(latencyBase)} (keys: ${Object.keys(percentiles).join(", ")}; is --percentile_list=50:99:99.9 given?)`);
+    if (key === undefined)
+      throw fail(`no ${p}th percentile at ${pathText(latencyBase)} (keys: ${Object.keys(percentiles).join(", ")}; is --percentile_list=50:99:99.9 given?)`);
     return number([...latencyBase, key]) / 1e6;
   };
   return {

@@ -64,14 +64,21 @@ export function mysqlService(setup: DeployedSetup): { name: string; port: number
       const selector = (o.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {};
       return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
     });
-  if (!service) throw new Error(`no Service in the manifests selects ${setup.workload.kind}/${setup.workload.name}'s pods (${setup.selector}); the writer reaches MySQL through the design's Service`);
+  if (!service)
+    throw new Error(
+      `no Service in the manifests selects ${setup.workload.kind}/${setup.workload.name}'s pods (${setup.selector}); the writer reaches MySQL through the design's Service`,
+    );
   const port = (service.spec as { ports?: { port: number }[] }).ports?.[0]?.port ?? 3306;
   return { name: service.metadata.name, port };
 }
 
 /** A pod name from a run's name: lower case, [a-z0-9-] only, at most 63 characters. */
 export function podNameFor(run: string): string {
-  return `ledger-writer-${run}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 63).replace(/-+$/, "");
+  return `ledger-writer-${run}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .slice(0, 63)
+    .replace(/-+$/, "");
 }
 
 /** The writer's pod: the project's image (never pulled), the root password from the design's own Secret. */
@@ -81,7 +88,11 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name: podNameFor(run), namespace: setup.namespace, labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run } },
+    metadata: {
+      name: podNameFor(run),
+      namespace: setup.namespace,
+      labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run },
+    },
     spec: {
       restartPolicy: "Never",
       ...(options.nodeName ? { nodeName: options.nodeName } : {}),
@@ -91,7 +102,20 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
           name: "writer",
           image: `localhost/storage-conformance/ledger-writer:${pinnedVersions().LEDGER_WRITER_VERSION}`,
           imagePullPolicy: "IfNotPresent",
-          args: ["-host", service.name, "-port", String(service.port), "-database", ledgerDatabase, "-run", run, "-connections", String(options.connections), "-rate", String(options.ratePerS)],
+          args: [
+            "-host",
+            service.name,
+            "-port",
+            String(service.port),
+            "-database",
+            ledgerDatabase,
+            "-run",
+            run,
+            "-connections",
+            String(options.connections),
+            "-rate",
+            String(options.ratePerS),
+          ],
           env: [password],
           resources: { requests: { cpu: "50m", memory: "16Mi" } },
         },
@@ -158,7 +182,9 @@ export class LedgerWriter {
     await waitFor(
       async () => {
         const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
-        const acks = isPodRunning(pod) ? parseWriterLog(await this.logText(sinceMs)).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length : 0;
+        const acks = isPodRunning(pod)
+          ? parseWriterLog(await this.logText(sinceMs)).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length
+          : 0;
         return { pod, acks };
       },
       (seen) => seen.acks >= count,
@@ -168,9 +194,12 @@ export class LedgerWriter {
         intervalMs: 250,
         deadEnd: (seen) => {
           const state = seen.pod.status?.containerStatuses?.[0]?.state;
-          if (state?.terminated) return `the writer exited (${state.terminated.reason ?? ""} ${state.terminated.exitCode}): ${state.terminated.message ?? "see its log"}`;
+          if (state?.terminated)
+            return `the writer exited (${state.terminated.reason ?? ""} ${state.terminated.exitCode}): ${state.terminated.message ?? "see its log"}`;
           const waiting = state?.waiting?.reason;
-          return waiting && /ErrImage|ImagePull|InvalidImageName/.test(waiting) ? `the writer's image cannot be found on the node (${waiting}): the offline node bakes it in; a pulled k3s image needs it imported` : undefined;
+          return waiting && /ErrImage|ImagePull|InvalidImageName/.test(waiting)
+            ? `the writer's image cannot be found on the node (${waiting}): the offline node bakes it in; a pulled k3s image needs it imported`
+            : undefined;
         },
         describe: (seen) => `pod ${seen.pod.status?.phase}, ${seen.acks} commits acknowledged`,
         diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
@@ -248,7 +277,8 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
   const servers = concurrentServers(outcome.log.commits, outcome.rows);
   values.ledger_servers = { value: servers.servers.length, unit: "servers" };
   const notes = servers.overlaps.map(
-    (o) => `two mysqld acknowledged commits at the same time on one volume: ${o.a} and ${o.b} overlapped for ${o.overlapS} s (ReadWriteOnce let the replacement start beside the old pod)`,
+    (o) =>
+      `two mysqld acknowledged commits at the same time on one volume: ${o.a} and ${o.b} overlapped for ${o.overlapS} s (ReadWriteOnce let the replacement start beside the old pod)`,
   );
   // Sorted: the first and last acknowledgement bound the chart (no spread over thousands of values).
   const acked = ackTimesMs(outcome.log.commits);

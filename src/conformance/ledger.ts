@@ -128,8 +128,17 @@ export function verifyLedger(log: WriterLog, rows: LedgerRow[], run: string): Le
   for (const c of log.commits) lastSeq.set(c.writer, Math.max(lastSeq.get(c.writer) ?? 0, c.seq));
 
   const verdict: LedgerVerdict = {
-    acknowledged: 0, failed: 0, inDoubtPresent: [], inDoubtAbsent: [], lost: [], failedButPresent: [],
-    phantom: [], duplicated: [], corrupted: [], unrecordedPresent: [], violations: 0,
+    acknowledged: 0,
+    failed: 0,
+    inDoubtPresent: [],
+    inDoubtAbsent: [],
+    lost: [],
+    failedButPresent: [],
+    phantom: [],
+    duplicated: [],
+    corrupted: [],
+    unrecordedPresent: [],
+    violations: 0,
   };
   for (const c of records.values()) {
     const present = rowsByKey.has(key(c.writer, c.seq));
@@ -156,7 +165,8 @@ export function verifyLedger(log: WriterLog, rows: LedgerRow[], run: string): Le
     }
   }
   const bySeq = <T extends { writer: number; seq: number }>(a: T, b: T) => a.writer - b.writer || a.seq - b.seq;
-  for (const list of [verdict.lost, verdict.failedButPresent, verdict.phantom, verdict.duplicated, verdict.inDoubtPresent, verdict.inDoubtAbsent]) list.sort(bySeq);
+  for (const list of [verdict.lost, verdict.failedButPresent, verdict.phantom, verdict.duplicated, verdict.inDoubtPresent, verdict.inDoubtAbsent])
+    list.sort(bySeq);
   verdict.corrupted.sort((a, b) => bySeq(a.row, b.row));
   verdict.violations = verdict.lost.length + verdict.failedButPresent.length + verdict.phantom.length + verdict.duplicated.length + verdict.corrupted.length;
   return verdict;
@@ -186,7 +196,11 @@ export function ledgerFigures(verdict: LedgerVerdict): Record<string, number> {
 }
 
 /** When each acknowledged commit was acknowledged (Unix ms), in order. */
-export const ackTimesMs = (commits: CommitRecord[]): number[] => commits.filter((c) => c.state === "ack").map((c) => c.tDoneMs).sort((a, b) => a - b);
+export const ackTimesMs = (commits: CommitRecord[]): number[] =>
+  commits
+    .filter((c) => c.state === "ack")
+    .map((c) => c.tDoneMs)
+    .sort((a, b) => a - b);
 
 export interface WriteGap {
   /** The longest pause between acknowledgements that ends after the disruption, in seconds; NaN when writes never resumed. */
@@ -311,14 +325,23 @@ export function describeViolations(verdict: LedgerVerdict, disruptions: Disrupti
     items.slice(0, firstFew).map(describe).join("; ") + (items.length > firstFew ? `; and ${items.length - firstFew} more` : "");
   const parts: string[] = [];
   if (verdict.lost.length)
-    parts.push(`${verdict.lost.length} acknowledged commits lost (of ${verdict.acknowledged}): ${list(verdict.lost, (c) => name(c.writer, c.seq) + when(c.tDoneMs, "acknowledged"))}`);
+    parts.push(
+      `${verdict.lost.length} acknowledged commits lost (of ${verdict.acknowledged}): ${list(verdict.lost, (c) => name(c.writer, c.seq) + when(c.tDoneMs, "acknowledged"))}`,
+    );
   if (verdict.failedButPresent.length)
-    parts.push(`${verdict.failedButPresent.length} commits that failed before COMMIT was sent are in the table: ${list(verdict.failedButPresent, (c) => name(c.writer, c.seq) + when(c.tDoneMs, "failed"))}`);
-  if (verdict.phantom.length) parts.push(`${verdict.phantom.length} phantom rows, never sent: ${list(verdict.phantom, (r) => `${name(r.writer, r.seq)} from ${r.serverIdentity}`)}`);
+    parts.push(
+      `${verdict.failedButPresent.length} commits that failed before COMMIT was sent are in the table: ${list(verdict.failedButPresent, (c) => name(c.writer, c.seq) + when(c.tDoneMs, "failed"))}`,
+    );
+  if (verdict.phantom.length)
+    parts.push(`${verdict.phantom.length} phantom rows, never sent: ${list(verdict.phantom, (r) => `${name(r.writer, r.seq)} from ${r.serverIdentity}`)}`);
   if (verdict.duplicated.length)
-    parts.push(`${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}${when(d.record?.tDoneMs, "committed")}`)}`);
+    parts.push(
+      `${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}${when(d.record?.tDoneMs, "committed")}`)}`,
+    );
   if (verdict.corrupted.length)
-    parts.push(`${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}${when(c.record?.tDoneMs, "committed")}`)}`);
+    parts.push(
+      `${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}${when(c.record?.tDoneMs, "committed")}`)}`,
+    );
   if (verdict.lost.length && risks.length) parts.push(`The server's settings allow it: ${risks.map((r) => `${r.setting}=${r.value} (${r.risk})`).join("; ")}`);
   return parts.join(".\n");
 }

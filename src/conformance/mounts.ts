@@ -47,7 +47,9 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
     );
   }
   if (!fromClaim) {
-    throw new Error(`${dataDir} in pod ${target.pod} is mounted from ${mount.root} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}`);
+    throw new Error(
+      `${dataDir} in pod ${target.pod} is mounted from ${mount.root} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}`,
+    );
   }
   if (/(^|,)ro(,|$)/.test(mount.options.split(",")[0] ?? "")) throw new Error(`${dataDir} in pod ${target.pod} is mounted read-only`);
   const marker = { file: `.storage-conformance-${randomBytes(4).toString("hex")}`, content: `written through pod ${target.pod}` };
@@ -55,7 +57,8 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
   const listing = (await run(["ls", "-A", dataDir])).split(/\s+/).filter(Boolean);
   const expected = ["mysql", "ibdata1"];
   const missing = expected.filter((f) => !listing.includes(f));
-  if (missing.length) throw new Error(`${dataDir} in pod ${target.pod} lacks MySQL's data files ${missing.join(", ")} (it holds: ${listing.slice(0, 15).join(", ")})`);
+  if (missing.length)
+    throw new Error(`${dataDir} in pod ${target.pod} lacks MySQL's data files ${missing.join(", ")} (it holds: ${listing.slice(0, 15).join(", ")})`);
   return { mountPoint: dataDir, source: mount.root, fsType: mount.fsType, dataFiles: listing.filter((f) => !f.startsWith(".storage-conformance")), marker };
 }
 
@@ -73,7 +76,12 @@ export interface SecondPodProbe {
  * this shows whether it does. It also reads the marker from outside MySQL's pod on
  * any cluster. Uses the workload's own image, which the node already has.
  */
-export async function probeSecondPod(setup: DeployedSetup, mysqlPod: V1Pod, marker: { file: string; content: string }, deadlineMs = 30_000): Promise<SecondPodProbe> {
+export async function probeSecondPod(
+  setup: DeployedSetup,
+  mysqlPod: V1Pod,
+  marker: { file: string; content: string },
+  deadlineMs = 30_000,
+): Promise<SecondPodProbe> {
   const { kube, namespace } = setup;
   const name = `second-reader-${randomBytes(3).toString("hex")}`;
   const image = mysqlPod.spec!.containers.find((c) => c.name === setup.workload.container.name)!.image!;
@@ -86,7 +94,15 @@ export async function probeSecondPod(setup: DeployedSetup, mysqlPod: V1Pod, mark
         nodeName: mysqlPod.spec!.nodeName,
         restartPolicy: "Never",
         terminationGracePeriodSeconds: 0,
-        containers: [{ name: "reader", image, imagePullPolicy: "IfNotPresent", command: ["sh", "-c", `cat '/probe/${marker.file}'`], volumeMounts: [{ name: "data", mountPath: "/probe", readOnly: true }] }],
+        containers: [
+          {
+            name: "reader",
+            image,
+            imagePullPolicy: "IfNotPresent",
+            command: ["sh", "-c", `cat '/probe/${marker.file}'`],
+            volumeMounts: [{ name: "data", mountPath: "/probe", readOnly: true }],
+          },
+        ],
         volumes: [{ name: "data", persistentVolumeClaim: { claimName: setup.claimName, readOnly: true } }],
       },
     },
@@ -102,10 +118,19 @@ export async function probeSecondPod(setup: DeployedSetup, mysqlPod: V1Pod, mark
     const phase = pod?.status?.phase ?? "unknown";
     if (phase !== "Succeeded" && phase !== "Failed") {
       const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting;
-      return { concurrent: false, seconds, detail: `the second pod did not run within ${deadlineMs / 1000} s (phase ${phase}${waiting ? `, ${waiting.reason}: ${waiting.message ?? ""}` : ""})` };
+      return {
+        concurrent: false,
+        seconds,
+        detail: `the second pod did not run within ${deadlineMs / 1000} s (phase ${phase}${waiting ? `, ${waiting.reason}: ${waiting.message ?? ""}` : ""})`,
+      };
     }
     const log = await kube.core.readNamespacedPodLog({ name, namespace, container: "reader" }).catch(() => "");
-    if (phase === "Succeeded" && log.trim() === marker.content) return { concurrent: true, seconds, detail: `pod ${name} on node ${mysqlPod.spec!.nodeName} read the marker while ${mysqlPod.metadata!.name} was running` };
+    if (phase === "Succeeded" && log.trim() === marker.content)
+      return {
+        concurrent: true,
+        seconds,
+        detail: `pod ${name} on node ${mysqlPod.spec!.nodeName} read the marker while ${mysqlPod.metadata!.name} was running`,
+      };
     return { concurrent: false, seconds, detail: `the second pod ended ${phase} and printed ${JSON.stringify(log.trim().slice(0, 200))}, not the marker` };
   } finally {
     await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);

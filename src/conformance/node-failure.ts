@@ -159,7 +159,10 @@ export function nodeFailureTolerations(pod: V1Pod): string[] {
 
 /** A snake_case value name from a milestone ("replacement Ready" -> "replacement_ready_s"). */
 export function milestoneValueName(prefix: string, milestone: string): string {
-  return `${prefix}${milestone.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "")}_s`;
+  return `${prefix}${milestone
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_|_$/g, "")}_s`;
 }
 
 /** The finding for one node loss: what dominated the time to recovery, against the budget. */
@@ -172,18 +175,31 @@ export function nodeLossVerdict(how: string, node: string, timeline: Timeline, b
   const notReady = at("node NotReady");
   if (notReady !== undefined) parts.push(`the node was NotReady at ${notReady.toFixed(1)} s (the node monitor's grace period)`);
   const marked = at("old pod marked for deletion");
-  if (marked !== undefined) parts.push(`its pod was marked for deletion at ${marked.toFixed(1)} s (${tolerations.join(", ") || "no toleration"}${how.includes("out-of-service") ? "; the out-of-service taint evicts at once" : ""})`);
+  if (marked !== undefined)
+    parts.push(
+      `its pod was marked for deletion at ${marked.toFixed(1)} s (${tolerations.join(", ") || "no toleration"}${how.includes("out-of-service") ? "; the out-of-service taint evicts at once" : ""})`,
+    );
   const stuck = timeline.get("replacement unschedulable");
-  if (stuck) parts.push(`the replacement could not be scheduled ("${stuck.detail}") until the node came back at ${at("node powered on")?.toFixed(1) ?? "?"} s: the volume lives on that node only`);
+  if (stuck)
+    parts.push(
+      `the replacement could not be scheduled ("${stuck.detail}") until the node came back at ${at("node powered on")?.toFixed(1) ?? "?"} s: the volume lives on that node only`,
+    );
   const dominant = longestWait(timeline);
-  if (dominant) parts.push(`the longest wait was ${dominant.seconds.toFixed(1)} s, from "${dominant.from}" to "${dominant.to}"${dominant.cause ? `: ${dominant.cause}` : ""}`);
+  if (dominant)
+    parts.push(
+      `the longest wait was ${dominant.seconds.toFixed(1)} s, from "${dominant.from}" to "${dominant.to}"${dominant.cause ? `: ${dominant.cause}` : ""}`,
+    );
   return `${parts.join("; ")}.`;
 }
 
 /** What Kubernetes waits on between two milestones of a node loss. */
 const waitCauses: [RegExp, RegExp, string][] = [
   [/powered off/, /NotReady/, "the node monitor's grace period (kube-controller-manager --node-monitor-grace-period)"],
-  [/NotReady|tainted|out-of-service/, /marked for deletion/, "the pod's toleration of the not-ready/unreachable taints (tolerationSeconds; 300 s unless the pod sets it, added by the DefaultTolerationSeconds admission plugin)"],
+  [
+    /NotReady|tainted|out-of-service/,
+    /marked for deletion/,
+    "the pod's toleration of the not-ready/unreachable taints (tolerationSeconds; 300 s unless the pod sets it, added by the DefaultTolerationSeconds admission plugin)",
+  ],
   [/unschedulable|created|removed|marked/, /powered on|uncordoned/, "the node's absence: the volume is on that node and nowhere else"],
 ];
 

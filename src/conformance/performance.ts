@@ -31,7 +31,9 @@ export function describeBaseline(baseline: Baseline): string {
 }
 
 function baselineVolume(baseline: Baseline): V1Volume {
-  return baseline.kind === "node-disk" ? { name: "baseline", hostPath: { path: baseline.path, type: "DirectoryOrCreate" } } : { name: "baseline", emptyDir: {} };
+  return baseline.kind === "node-disk"
+    ? { name: "baseline", hostPath: { path: baseline.path, type: "DirectoryOrCreate" } }
+    : { name: "baseline", emptyDir: {} };
 }
 
 /**
@@ -40,7 +42,10 @@ function baselineVolume(baseline: Baseline): V1Volume {
  */
 export function claimLikeDesign(setup: DeployedSetup, name: string): V1PersistentVolumeClaim {
   const design = setup.objects.find((o) => o.object.kind === "PersistentVolumeClaim" && o.object.metadata.name === setup.claimName);
-  if (!design) throw new Error(`the manifests have no PersistentVolumeClaim ${setup.claimName} (the data claim of ${setup.workload.kind}/${setup.workload.name}) to copy the class, size and access modes from`);
+  if (!design)
+    throw new Error(
+      `the manifests have no PersistentVolumeClaim ${setup.claimName} (the data claim of ${setup.workload.kind}/${setup.workload.name}) to copy the class, size and access modes from`,
+    );
   const spec = design.object.spec as V1PersistentVolumeClaim["spec"];
   return {
     apiVersion: "v1",
@@ -93,7 +98,10 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
           for (const job of fioJobs(`/${where}`, settings.fioRuntimeS)) {
             // Laying out the files takes a while the first time; the runtime is the rest.
             const ran = await execInPod(kube, target, ["fio", ...job.args], { timeoutMs: settings.fioRuntimeS * 1000 + 180_000 });
-            if (ran.exitCode !== 0) throw new Error(`fio job ${job.name} on ${where === "claim" ? `the claim ${claim.metadata!.name}` : describeBaseline(baseline)} exited ${ran.exitCode}: ${(ran.stderr || ran.stdout).trim().slice(0, 400)}`);
+            if (ran.exitCode !== 0)
+              throw new Error(
+                `fio job ${job.name} on ${where === "claim" ? `the claim ${claim.metadata!.name}` : describeBaseline(baseline)} exited ${ran.exitCode}: ${(ran.stderr || ran.stdout).trim().slice(0, 400)}`,
+              );
             comparisons.find((c) => c.job === job.name)![where].push(parseFioJson(job.name, ran.stdout));
           }
         }
@@ -161,12 +169,19 @@ export async function measureSysbench(setup: DeployedSetup, db: Database, settin
   const service = mysqlService(setup);
   await db.connection.query("CREATE DATABASE IF NOT EXISTS sbtest");
   const common = `--mysql-host=${service.name} --mysql-port=${service.port} --mysql-user=root --mysql-password="$SC_PASSWORD" --mysql-db=sbtest --tables=${sysbenchTables.tables} --table-size=${sysbenchTables.tableSize}`;
-  const pod = { purpose: "sysbench", container: { image: benchImage(), command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] }, volumes: [] };
+  const pod = {
+    purpose: "sysbench",
+    container: { image: benchImage(), command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] },
+    volumes: [],
+  };
   return withHelperPod(kube, namespace, pod, async (name) => {
     const target = { namespace, pod: name, container: "helper" };
     const sysbench = async (args: string, timeoutMs: number) => {
       const ran = await execInPod(kube, target, ["sh", "-c", `exec sysbench ${args}`], { timeoutMs });
-      if (ran.exitCode !== 0) throw new Error(`sysbench ${args.split(" ")[0]} ${args.split(" ").at(-1)} against Service ${service.name} exited ${ran.exitCode}: ${`${ran.stdout}\n${ran.stderr}`.trim().split("\n").slice(-6).join(" | ")}`);
+      if (ran.exitCode !== 0)
+        throw new Error(
+          `sysbench ${args.split(" ")[0]} ${args.split(" ").at(-1)} against Service ${service.name} exited ${ran.exitCode}: ${`${ran.stdout}\n${ran.stderr}`.trim().split("\n").slice(-6).join(" | ")}`,
+        );
       return ran.stdout;
     };
     await sysbench(`oltp_read_write ${common} prepare`, 180_000);
@@ -174,7 +189,10 @@ export async function measureSysbench(setup: DeployedSetup, db: Database, settin
     for (let repeat = 0; repeat < settings.sysbenchRepeats; repeat++) {
       for (const m of measurements) {
         const before = await globalStatus(db);
-        const out = await sysbench(`${m.workload} ${common} --threads=${sysbenchTables.threads} --time=${settings.sysbenchTimeS} --percentile=95 run`, settings.sysbenchTimeS * 1000 + 120_000);
+        const out = await sysbench(
+          `${m.workload} ${common} --threads=${sysbenchTables.threads} --time=${settings.sysbenchTimeS} --percentile=95 run`,
+          settings.sysbenchTimeS * 1000 + 120_000,
+        );
         const deltas = counterDeltas(before, await globalStatus(db), innodbCounters);
         m.runs.push(parseSysbench(m.workload, out));
         for (const [counter, delta] of Object.entries(deltas)) m.counters[counter] = (m.counters[counter] ?? 0) + delta;
@@ -292,7 +310,10 @@ true`;
 export async function measureRecoveryFloor(setup: DeployedSetup, db: Database, checksums: TableChecksums, repeats: number): Promise<RecoveryFloor> {
   const { kube, namespace, workload } = setup;
   const queries = await checksumQueries(db.connection);
-  const query = datasetTables.map((t) => queries[t]).filter(Boolean).join(" UNION ALL ");
+  const query = datasetTables
+    .map((t) => queries[t])
+    .filter(Boolean)
+    .join(" UNION ALL ");
   await db.close();
   try {
     const scale = { apiVersion: "apps/v1", kind: workload.kind, metadata: { name: workload.name, namespace }, spec: { replicas: 0 } };
@@ -324,10 +345,14 @@ export async function measureRecoveryFloor(setup: DeployedSetup, db: Database, c
   };
   return withHelperPod(kube, namespace, pod, async (name) => {
     const script = floorScript({ query, expected: expectedChecksumLines(checksums), repeats, mysqldArgs: workload.container.args ?? [], deadlineS });
-    const ran = await execInPod(kube, { namespace, pod: name, container: "helper" }, ["sh", "-c", script], { timeoutMs: (repeats * 2 + 1) * (deadlineS + 30) * 1000 });
+    const ran = await execInPod(kube, { namespace, pod: name, container: "helper" }, ["sh", "-c", script], {
+      timeoutMs: (repeats * 2 + 1) * (deadlineS + 30) * 1000,
+    });
     const floor = parseFloorOutput(ran.stdout);
     if (ran.exitCode !== 0 || floor.crash_s.length !== repeats || floor.clean_s.length !== repeats) {
-      throw new Error(`measuring the recovery floor in pod ${name} (mysqld restarted in one container on claim ${setup.claimName}) failed, exit ${ran.exitCode}, ${floor.crash_s.length} crash and ${floor.clean_s.length} clean restarts of ${repeats} measured: ${`${ran.stdout}\n${ran.stderr}`.trim().split("\n").slice(-12).join(" | ")}`);
+      throw new Error(
+        `measuring the recovery floor in pod ${name} (mysqld restarted in one container on claim ${setup.claimName}) failed, exit ${ran.exitCode}, ${floor.crash_s.length} crash and ${floor.clean_s.length} clean restarts of ${repeats} measured: ${`${ran.stdout}\n${ran.stderr}`.trim().split("\n").slice(-12).join(" | ")}`,
+      );
     }
     return floor;
   });

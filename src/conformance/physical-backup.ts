@@ -56,19 +56,40 @@ export async function cloneToFile(setup: DeployedSetup, pod: V1Pod, file: string
  * workload is applied and starts on that data. Resolves with the setup and
  * how long unpacking and the first Ready took.
  */
-export async function restoreCloneInto(kube: Kube, namespace: string, objects: LoadedObject[], file: string): Promise<{ setup: DeployedSetup; unpack_s: number; ready_s: number }> {
+export async function restoreCloneInto(
+  kube: Kube,
+  namespace: string,
+  objects: LoadedObject[],
+  file: string,
+): Promise<{ setup: DeployedSetup; unpack_s: number; ready_s: number }> {
   const workload = findDatabaseWorkload(objects);
-  if (!workload?.claimName || !workload.dataMount || workload.claimFromTemplate) throw new Error("the manifests' database workload keeps its data on no claim: a physical backup has nowhere to be restored");
-  await applyObjects(kube, namespace, objects.filter((o) => o !== workload.source));
+  if (!workload?.claimName || !workload.dataMount || workload.claimFromTemplate)
+    throw new Error("the manifests' database workload keeps its data on no claim: a physical backup has nowhere to be restored");
+  await applyObjects(
+    kube,
+    namespace,
+    objects.filter((o) => o !== workload.source),
+  );
   const dataDir = workload.dataMount.mountPath;
   const started = performance.now();
-  await withClaimPod(kube, namespace, { purpose: "clone-loader", image: workload.container.image!, claim: workload.claimName, mountPath: dataDir, readOnly: false }, async (pod) => {
-    const result = await execInPod(kube, { namespace, pod, container: "helper" }, ["sh", "-c", `tar -C '${dataDir}' -xf - && chown -R mysql:mysql '${dataDir}'`], {
-      stdin: createReadStream(file),
-      timeoutMs: timeouts.execMs,
-    });
-    if (result.exitCode !== 0) throw new Error(`unpacking the clone onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  });
+  await withClaimPod(
+    kube,
+    namespace,
+    { purpose: "clone-loader", image: workload.container.image!, claim: workload.claimName, mountPath: dataDir, readOnly: false },
+    async (pod) => {
+      const result = await execInPod(
+        kube,
+        { namespace, pod, container: "helper" },
+        ["sh", "-c", `tar -C '${dataDir}' -xf - && chown -R mysql:mysql '${dataDir}'`],
+        {
+          stdin: createReadStream(file),
+          timeoutMs: timeouts.execMs,
+        },
+      );
+      if (result.exitCode !== 0)
+        throw new Error(`unpacking the clone onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    },
+  );
   const unpack_s = secondsSince(started);
   const applied = performance.now();
   const setup = await DeployedSetup.deploy(kube, namespace, objects);

@@ -48,7 +48,10 @@ export async function deletePodAndMeasureRecovery(
   const replacement = await waitFor(
     async (): Promise<V1Pod | undefined> => {
       if (phases.oldPodGone_s === undefined) {
-        const gone = await kube.core.readNamespacedPod({ name: oldName, namespace }).then(() => false, (e) => (isNotFound(e) ? true : Promise.reject(e)));
+        const gone = await kube.core.readNamespacedPod({ name: oldName, namespace }).then(
+          () => false,
+          (e) => (isNotFound(e) ? true : Promise.reject(e)),
+        );
         if (gone) phases.oldPodGone_s = secondsSince(started);
       }
       const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items;

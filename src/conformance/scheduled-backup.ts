@@ -175,7 +175,14 @@ export function backupClaimOf(cronJob: LoadedObject, dumpPath: string): { claim:
  * already on the node) mounts the claim read-only, and the file is streamed
  * out through exec to `dest`. Resolves with the copy's sha256.
  */
-export async function copyDumpFromClaim(kube: Kube, namespace: string, claim: { claim: string; mountPath: string }, dumpPath: string, image: string, dest: string): Promise<string> {
+export async function copyDumpFromClaim(
+  kube: Kube,
+  namespace: string,
+  claim: { claim: string; mountPath: string },
+  dumpPath: string,
+  image: string,
+  dest: string,
+): Promise<string> {
   return withClaimPod(kube, namespace, { purpose: "backup-reader", image, ...claim, readOnly: true }, async (pod) => {
     const out = createWriteStream(dest);
     const result = await execInPod(kube, { namespace, pod, container: "helper" }, ["cat", dumpPath], { stdout: out, timeoutMs: timeouts.execMs });

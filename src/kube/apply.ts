@@ -6,8 +6,15 @@ import { serverSideApply } from "./raw-apply.ts";
 
 /** Kinds without a namespace; everything else is applied into the check's namespace. */
 const clusterScoped = new Set([
-  "Namespace", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-  "CustomResourceDefinition", "PriorityClass", "CSIDriver", "VolumeSnapshotClass",
+  "Namespace",
+  "PersistentVolume",
+  "StorageClass",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "PriorityClass",
+  "CSIDriver",
+  "VolumeSnapshotClass",
 ]);
 
 export function isClusterScoped(kind: string): boolean {
@@ -16,8 +23,18 @@ export function isClusterScoped(kind: string): boolean {
 
 /** Install order, as Helm uses it: what others depend on comes first. */
 const installOrder = [
-  "Namespace", "StorageClass", "PersistentVolume", "ServiceAccount", "Secret", "ConfigMap",
-  "PersistentVolumeClaim", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
+  "Namespace",
+  "StorageClass",
+  "PersistentVolume",
+  "ServiceAccount",
+  "Secret",
+  "ConfigMap",
+  "PersistentVolumeClaim",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
+  "Service",
 ];
 
 export function inInstallOrder<T extends { object: { kind: string } }>(objects: T[]): T[] {

@@ -1,11 +1,4 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  StorageV1Api,
-  VersionApi,
-} from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, StorageV1Api, VersionApi } from "@kubernetes/client-node";
 import { timeouts } from "../timeouts.ts";
 
 type RequestContext = Parameters<KubeConfig["applySecurityAuthentication"]>[0];

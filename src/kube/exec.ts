@@ -51,7 +51,11 @@ export async function execInPod(
             if (settled) return;
             clearTimeout(timer);
             const stderrText = Buffer.concat(stderrChunks).toString("utf8").trim();
-            reject(new Error(`exec of ${command[0]} in ${target.namespace}/${target.pod} ended without an exit status${stderrText ? `; it printed: ${stderrText.split("\n").slice(0, 3).join(" | ")}` : ""}`));
+            reject(
+              new Error(
+                `exec of ${command[0]} in ${target.namespace}/${target.pod} ended without an exit status${stderrText ? `; it printed: ${stderrText.split("\n").slice(0, 3).join(" | ")}` : ""}`,
+              ),
+            );
           }, 1000),
         );
       })
@@ -66,7 +70,12 @@ export async function execInPod(
  * Runs a command in a pod's container and returns its stdout; a non-zero exit
  * is an error naming the command, the pod and what it printed on stderr.
  */
-export async function execChecked(kube: Kube, target: { namespace: string; pod: string; container: string }, command: string[], timeoutMs: number): Promise<string> {
+export async function execChecked(
+  kube: Kube,
+  target: { namespace: string; pod: string; container: string },
+  command: string[],
+  timeoutMs: number,
+): Promise<string> {
   const result = await execInPod(kube, target, command, { timeoutMs });
   if (result.exitCode !== 0) throw new Error(`\`${command.join(" ")}\` in pod ${target.pod} exited ${result.exitCode}: ${result.stderr.trim()}`);
   return result.stdout;

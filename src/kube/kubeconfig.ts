@@ -35,7 +35,8 @@ export function readKubeconfig(path: string): LoadedKubeconfig {
     throw new KubeconfigError(`kubeconfig ${path} is not valid YAML at line ${lineCounter.linePos(problem.pos[0]).line}: ${yamlErrorMeaning(problem)}`);
   }
   const value: unknown = document.toJS({ maxAliasCount: 100 });
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new KubeconfigError(`kubeconfig ${path} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new KubeconfigError(`kubeconfig ${path} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
   return { path, text, secrets: kubeconfigSecrets(text) };
 }
 

@@ -10,7 +10,8 @@ export const runLabel = "storage-conformance/run";
 export const runLabelValue = (runId: string): string => runId.replace(/[^a-zA-Z0-9-]/g, "-");
 
 /** Namespaces of one run (what Ctrl-C removes). */
-export const runSelector = (runId: string): string => `app.kubernetes.io/managed-by=${managedBy["app.kubernetes.io/managed-by"]},${runLabel}=${runLabelValue(runId)}`;
+export const runSelector = (runId: string): string =>
+  `app.kubernetes.io/managed-by=${managedBy["app.kubernetes.io/managed-by"]},${runLabel}=${runLabelValue(runId)}`;
 
 /** Namespaces of every run (what --cleanup removes): made by this suite, with a run label. */
 export const anyRunSelector = `app.kubernetes.io/managed-by=${managedBy["app.kubernetes.io/managed-by"]},${runLabel}`;
@@ -80,7 +81,11 @@ export async function deleteNamespace(kube: Kube, name: string, options: { wait?
   }
   if (!options.wait) return;
   await waitFor(
-    async () => kube.core.readNamespace({ name }).then((ns) => ns.status?.phase ?? "?", (e) => (isNotFound(e) ? "gone" : Promise.reject(e))),
+    async () =>
+      kube.core.readNamespace({ name }).then(
+        (ns) => ns.status?.phase ?? "?",
+        (e) => (isNotFound(e) ? "gone" : Promise.reject(e)),
+      ),
     (phase) => phase === "gone",
     { what: `namespace ${name} to be deleted`, timeoutMs: options.timeoutMs, intervalMs: 500 },
   );

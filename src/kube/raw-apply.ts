@@ -31,9 +31,17 @@ export async function serverSideApply(kube: Kube, object: KubernetesObject, opti
     paths.set(kube, resolver);
   }
   const path = await resolver.pathOf(structuredClone(object));
-  const query = new URLSearchParams({ fieldManager: "storage-conformance", force: "true", fieldValidation: "Strict", ...(options.dryRun ? { dryRun: "All" } : {}) });
+  const query = new URLSearchParams({
+    fieldManager: "storage-conformance",
+    force: "true",
+    fieldValidation: "Strict",
+    ...(options.dryRun ? { dryRun: "All" } : {}),
+  });
   const url = new URL(`${kube.server.replace(/\/$/, "")}${path}?${query}`);
-  const httpsOptions: Parameters<typeof request>[1] = { method: "PATCH", headers: { "Content-Type": "application/apply-patch+yaml", Accept: "application/json" } };
+  const httpsOptions: Parameters<typeof request>[1] = {
+    method: "PATCH",
+    headers: { "Content-Type": "application/apply-patch+yaml", Accept: "application/json" },
+  };
   await kube.config.applyToHTTPSOptions(httpsOptions);
   const body = JSON.stringify(object);
   return new Promise((resolve, reject) => {
@@ -54,7 +62,11 @@ export async function serverSideApply(kube: Kube, object: KubernetesObject, opti
         reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${message}`), { code: res.statusCode, body: text }));
       });
     });
-    req.setTimeout(timeouts.apiRequestMs, () => req.destroy(new Error(`the API server did not answer the apply of ${object.kind}/${object.metadata?.name} within ${Math.round(timeouts.apiRequestMs / 1000)} s`)));
+    req.setTimeout(timeouts.apiRequestMs, () =>
+      req.destroy(
+        new Error(`the API server did not answer the apply of ${object.kind}/${object.metadata?.name} within ${Math.round(timeouts.apiRequestMs / 1000)} s`),
+      ),
+    );
     req.on("error", reject);
     req.end(body);
   });

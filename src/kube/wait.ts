@@ -26,11 +26,7 @@ export class WaitError extends Error {
   }
 }
 
-export async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: WaitOptions<T>,
-): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, options: WaitOptions<T>): Promise<T> {
   const started = performance.now();
   const interval = options.intervalMs ?? 250;
   let last: { value: T } | { error: unknown } | undefined;

@@ -77,7 +77,9 @@ export function loadManifests(dir: string): LoadedObject[] {
       total += statSync(path).size;
     }
     if (total > manifestLimits.bytes) {
-      throw new ManifestError(`manifest directory ${dir} holds ${formatBytes(total)} of manifests, over the limit of ${formatBytes(manifestLimits.bytes)}${limitHint}`);
+      throw new ManifestError(
+        `manifest directory ${dir} holds ${formatBytes(total)} of manifests, over the limit of ${formatBytes(manifestLimits.bytes)}${limitHint}`,
+      );
     }
     sources = files.map((name) => {
       const path = join(dir, name);
@@ -106,14 +108,16 @@ export function loadManifests(dir: string): LoadedObject[] {
         throw new ManifestError(`${shown}:${unresolvedAliasLine(document, lineCounter) ?? line}: malformed YAML: ${yamlErrorMeaning({ code: "BAD_ALIAS" })}`);
       }
       if (value === null || value === undefined) continue; // an empty document between separators
-      const lineIn = (prefix: readonly (string | number)[]) => (path: readonly (string | number)[]): number => {
-        const full = [...prefix, ...path];
-        for (let n = full.length; n >= 0; n--) {
-          const node = document.getIn(full.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-          if (node?.range) return lineCounter.linePos(node.range[0]).line;
-        }
-        return line;
-      };
+      const lineIn =
+        (prefix: readonly (string | number)[]) =>
+        (path: readonly (string | number)[]): number => {
+          const full = [...prefix, ...path];
+          for (let n = full.length; n >= 0; n--) {
+            const node = document.getIn(full.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+            if (node?.range) return lineCounter.linePos(node.range[0]).line;
+          }
+          return line;
+        };
       const list = value as { kind?: unknown; items?: unknown };
       const isList = typeof list.kind === "string" && list.kind.endsWith("List") && Array.isArray(list.items);
       const members: { value: unknown; prefix: (string | number)[] }[] = isList
@@ -174,7 +178,9 @@ function kustomizeSecrets(dir: string, kustomization: string): string[] {
   for (const name of readdirSync(dir).filter((f) => manifestFile.test(f) && !f.startsWith("kustomization"))) {
     try {
       const documents = parseAllDocuments(readFileSync(join(dir, name), "utf8"));
-      const objects = (Array.isArray(documents) ? documents : []).map((d) => d.toJS({ maxAliasCount: 100 }) as ManifestObject).filter((o) => o && typeof o === "object");
+      const objects = (Array.isArray(documents) ? documents : [])
+        .map((d) => d.toJS({ maxAliasCount: 100 }) as ManifestObject)
+        .filter((o) => o && typeof o === "object");
       values.push(...secretValues(objects.map((object) => ({ object, file: name, line: 0, lineOf: () => 0 }))));
     } catch {
       // unreadable or malformed: kustomize names it
@@ -187,7 +193,9 @@ function kustomizeBuild(dir: string, kustomization: string): string {
   const script = new URL("../../scripts/ensure-kustomize.sh", import.meta.url).pathname;
   let command: string[];
   try {
-    command = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split(" ");
+    command = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+      .trim()
+      .split(" ");
   } catch {
     throw new ManifestError(`${dir} has a kustomization, and no kustomize could be found or built (see above)`);
   }

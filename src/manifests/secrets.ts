@@ -17,7 +17,9 @@ export function secretValues(objects: LoadedObject[]): string[] {
       for (const v of Object.values((object.stringData as Record<string, unknown>) ?? {})) values.push(String(v));
       for (const v of Object.values((object.data as Record<string, unknown>) ?? {})) values.push(...withDecoded(String(v), true));
     }
-    const pod = (object.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec ?? (object.kind === "Pod" ? (object.spec as Record<string, unknown>) : undefined);
+    const pod =
+      (object.spec as { template?: { spec?: Record<string, unknown> } } | undefined)?.template?.spec ??
+      (object.kind === "Pod" ? (object.spec as Record<string, unknown>) : undefined);
     const containers = [...((pod?.containers as { env?: EnvVar[] }[] | undefined) ?? []), ...((pod?.initContainers as { env?: EnvVar[] }[] | undefined) ?? [])];
     for (const c of containers) {
       for (const e of Array.isArray(c.env) ? c.env : []) {
@@ -40,13 +42,18 @@ export function kustomizationSecrets(dir: string, file: string): string[] {
   } catch {
     return [];
   }
-  const generators = (parsed as { secretGenerator?: { literals?: unknown[]; files?: unknown[]; envs?: unknown[]; env?: unknown } } | undefined)?.secretGenerator;
+  const generators = (parsed as { secretGenerator?: { literals?: unknown[]; files?: unknown[]; envs?: unknown[]; env?: unknown } } | undefined)
+    ?.secretGenerator;
   for (const generator of Array.isArray(generators) ? generators : []) {
     for (const literal of Array.isArray(generator?.literals) ? generator.literals : []) {
       const text = String(literal);
       values.push(text, text.slice(text.indexOf("=") + 1));
     }
-    const files = [...(Array.isArray(generator?.files) ? generator.files : []), ...(Array.isArray(generator?.envs) ? generator.envs : []), ...(generator?.env ? [generator.env] : [])];
+    const files = [
+      ...(Array.isArray(generator?.files) ? generator.files : []),
+      ...(Array.isArray(generator?.envs) ? generator.envs : []),
+      ...(generator?.env ? [generator.env] : []),
+    ];
     for (const entry of files) {
       const path = String(entry).replace(/^[^=]*=/, "");
       try {

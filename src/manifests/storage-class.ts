@@ -36,7 +36,8 @@ export function storageClassDeviation(objects: LoadedObject[], name: string): st
         : object.kind === "StatefulSet"
           ? ((object.spec as { volumeClaimTemplates?: { spec?: ClaimSpec }[] } | undefined)?.volumeClaimTemplates ?? []).map((t) => t.spec ?? {})
           : [];
-    for (const spec of specs) written.add(spec.storageClassName === undefined || spec.storageClassName === null ? "(the cluster's default)" : `"${spec.storageClassName}"`);
+    for (const spec of specs)
+      written.add(spec.storageClassName === undefined || spec.storageClassName === null ? "(the cluster's default)" : `"${spec.storageClassName}"`);
   }
   return `--storage-class ${name}: every claim asks for StorageClass "${name}" instead of the manifests' ${[...written].join(", ") || "(no claim)"} (checked and applied so); the results hold for that class`;
 }

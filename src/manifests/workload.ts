@@ -86,8 +86,7 @@ export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultD
       if (!mount && !looksLikeMysql) continue;
       const named = mount ? volumeNamed(loaded.object, spec, mount.name) : undefined;
       const volume = named?.volume;
-      const selector =
-        ((loaded.object.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels) ?? {};
+      const selector = (loaded.object.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels ?? {};
       candidates.push({
         kind: loaded.object.kind,
         name: loaded.object.metadata.name,
@@ -120,7 +119,9 @@ export function rootPasswordSource(workload: DatabaseWorkload): CredentialSource
 }
 
 export function labelSelector(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 }
 
 /** Where the container's own arguments move mysqld's data directory (`--datadir=X` or `--datadir X`). */

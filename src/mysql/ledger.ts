@@ -50,9 +50,8 @@ export const durabilityVariables = [
 
 /** The durability variables the server has (each server knows only some), by name. */
 export async function readDurabilitySettings(connection: Connection): Promise<Record<string, string>> {
-  const [rows] = await connection.query(
-    `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${durabilityVariables.map(() => "?").join(", ")})`,
-    [...durabilityVariables],
-  );
+  const [rows] = await connection.query(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${durabilityVariables.map(() => "?").join(", ")})`, [
+    ...durabilityVariables,
+  ]);
   return Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
 }

@@ -51,7 +51,8 @@ export async function existingTables(connection: Connection, databases: string[]
 /** `name` quoted as a MySQL identifier. */
 export const quoteIdentifier = (name: string): string => `\`${name.replace(/`/g, "``")}\``;
 
-export const measuredWhen = "right after the dump, in one consistent snapshot of its own (not the dump's transaction): writes between the two would show as a difference at restore";
+export const measuredWhen =
+  "right after the dump, in one consistent snapshot of its own (not the dump's transaction): writes between the two would show as a difference at restore";
 
 /** The record of a dump, from what the dump and the server said. */
 export function makeRecord(facts: {

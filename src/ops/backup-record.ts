@@ -73,7 +73,8 @@ export function parseRecord(text: string, shownPath: string): BackupRecord {
     if (typeof tables !== "object" || tables === null) throw bad(`tables.${database}`, "is missing");
     for (const [table, sum] of Object.entries(tables as Record<string, { rows?: unknown; checksum?: unknown }>)) {
       if (!Number.isSafeInteger(sum?.rows) || (sum.rows as number) < 0) throw bad(`tables.${database}.${table}.rows`, "is not a row count");
-      if (typeof sum.checksum !== "string" || !checksumPattern.test(sum.checksum)) throw bad(`tables.${database}.${table}.checksum`, "is not a checksum (8 hex digits)");
+      if (typeof sum.checksum !== "string" || !checksumPattern.test(sum.checksum))
+        throw bad(`tables.${database}.${table}.checksum`, "is not a checksum (8 hex digits)");
     }
   }
   const server = r.server as BackupRecord["server"] | undefined;

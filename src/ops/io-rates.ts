@@ -57,7 +57,10 @@ export const ioCountersSql =
 
 /** `ERROR 1146 (42S02) at line 1: Table ... doesn't exist` as `ERROR 1146: Table ... doesn't exist`, shortened. */
 function shortError(stderr: string): string | undefined {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l && !/\[Warning\]/.test(l));
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !/\[Warning\]/.test(l));
   const error = lines.find((l) => /^ERROR \d+/.test(l));
   const text = error ? error.replace(/^ERROR (\d+) \([^)]*\)(?: at line \d+)?:\s*/, "ERROR $1: ") : lines[0];
   if (text === undefined) return undefined;

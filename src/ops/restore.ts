@@ -45,7 +45,9 @@ export async function checkDump(file: string): Promise<CheckedDump> {
   }
   const recordFile = recordPath(file);
   if (!existsSync(recordFile)) {
-    throw new RestoreRefused(`${file} has no record beside it (${recordFile}, which backup-db writes with each dump): without it the dump can be neither checked nor verified`);
+    throw new RestoreRefused(
+      `${file} has no record beside it (${recordFile}, which backup-db writes with each dump): without it the dump can be neither checked nor verified`,
+    );
   }
   const record = parseRecord(
     readTextFile(recordFile, recordMaxBytes, (clause) => new RestoreRefused(`${recordFile} ${clause}`)),
@@ -53,7 +55,9 @@ export async function checkDump(file: string): Promise<CheckedDump> {
   );
   if (size === 0) throw new RestoreRefused(`${file} is empty: it is not a dump`);
   if (!readTail(file, 200).includes(dumpEndMarker)) {
-    throw new RestoreRefused(`${file} is truncated: it does not end with mysqldump's "${dumpEndMarker}" line (${size} bytes; the record says ${record.dump.bytes})`);
+    throw new RestoreRefused(
+      `${file} is truncated: it does not end with mysqldump's "${dumpEndMarker}" line (${size} bytes; the record says ${record.dump.bytes})`,
+    );
   }
   const scanned = await hashAndScan(file);
   if (scanned.sha256 !== record.dump.sha256) {
@@ -120,11 +124,14 @@ function readTail(file: string, bytes: number): string {
  */
 export function databasesToRestore(dump: CheckedDump, wanted: string | undefined): string[] {
   if (dump.record.allDatabases) {
-    throw new RestoreRefused(`${dump.file} is a dump of every database, the mysql system schema (users and passwords) included: restore-db restores dumps of named databases (backup-db --database NAME)`);
+    throw new RestoreRefused(
+      `${dump.file} is a dump of every database, the mysql system schema (users and passwords) included: restore-db restores dumps of named databases (backup-db --database NAME)`,
+    );
   }
   if (dump.databases.length === 0) throw new RestoreRefused(`${dump.file} names no database (no USE line): it was not made by backup-db`);
   const unrecorded = dump.databases.filter((d) => !dump.record.databases.includes(d));
-  if (unrecorded.length) throw new RestoreRefused(`${dump.file} holds database ${unrecorded.join(", ")}, which its record does not name (${dump.record.databases.join(", ")})`);
+  if (unrecorded.length)
+    throw new RestoreRefused(`${dump.file} holds database ${unrecorded.join(", ")}, which its record does not name (${dump.record.databases.join(", ")})`);
   if (wanted !== undefined && (dump.databases.length !== 1 || dump.databases[0] !== wanted)) {
     throw new RestoreRefused(`${dump.file} is a dump of ${dump.databases.join(", ")}, not of --database ${wanted}`);
   }
@@ -154,7 +161,10 @@ export type RestorePlan = { action: "refuse"; reason: string } | { action: "rest
 export function planRestore(databases: string[], existing: ExistingTables, replace: boolean): RestorePlan {
   const occupied = databases.filter((d) => (existing[d]?.length ?? 0) > 0);
   if (occupied.length && !replace) {
-    const described = occupied.map((d) => `${d} has ${existing[d]!.length} table${existing[d]!.length === 1 ? "" : "s"} (${existing[d]!.slice(0, 5).join(", ")}${existing[d]!.length > 5 ? ", …" : ""})`);
+    const described = occupied.map(
+      (d) =>
+        `${d} has ${existing[d]!.length} table${existing[d]!.length === 1 ? "" : "s"} (${existing[d]!.slice(0, 5).join(", ")}${existing[d]!.length > 5 ? ", …" : ""})`,
+    );
     return { action: "refuse", reason: `database ${described.join("; ")} on the server: pass --replace to drop and recreate it from the dump` };
   }
   return { action: "restore", drop: replace ? databases.filter((d) => existing[d] !== undefined) : [] };

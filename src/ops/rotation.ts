@@ -10,7 +10,10 @@ import { join } from "node:path";
 
 /** `20261125T142315Z`: the UTC time to the second, sortable as text. */
 export function backupStamp(at: Date): string {
-  return at.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+  return at
+    .toISOString()
+    .replace(/\.\d+Z$/, "Z")
+    .replace(/[-:]/g, "");
 }
 
 /** `<namespace>-<YYYYMMDDTHHMMSSZ>.sql`; its record is the same name + `.json`. */

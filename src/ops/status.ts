@@ -11,9 +11,13 @@ import { interpretIoQuery, ioCountersSql, type IoReading } from "./io-rates.ts";
 /** What `storage-status` shows: the design's "monitoring dashboard", read from the cluster. */
 export interface StorageStatus {
   namespace: string;
-  claim: { name: string; phase: string; requested?: string; capacity?: string; storageClass?: string; accessModes: string[]; volume?: string } | { name: string; missing: true };
+  claim:
+    | { name: string; phase: string; requested?: string; capacity?: string; storageClass?: string; accessModes: string[]; volume?: string }
+    | { name: string; missing: true };
   volume?: { name: string; reclaimPolicy?: string; path?: string; node?: string };
-  storageClass?: { name: string; provisioner: string; reclaimPolicy?: string; volumeBindingMode?: string; allowVolumeExpansion: boolean } | { name: string; missing: true };
+  storageClass?:
+    | { name: string; provisioner: string; reclaimPolicy?: string; volumeBindingMode?: string; allowVolumeExpansion: boolean }
+    | { name: string; missing: true };
   pod?: { name: string; phase: string; ready: boolean; node?: string; restarts: number; mountPath?: string; readOnly?: boolean };
   usage?: DiskUsage;
   /** Problems in words; empty when the storage is healthy. */
@@ -38,7 +42,8 @@ export function parseDf(output: string): DiskUsage["filesystem"] {
   const line = output.trim().split("\n").at(-1) ?? "";
   const fields = line.trim().split(/\s+/);
   const [size, used, available] = [fields[1], fields[2], fields[3]].map(Number);
-  if (fields.length < 6 || ![size, used, available].every((n) => Number.isFinite(n))) throw new Error(`unexpected df output: ${JSON.stringify(output.slice(0, 200))}`);
+  if (fields.length < 6 || ![size, used, available].every((n) => Number.isFinite(n)))
+    throw new Error(`unexpected df output: ${JSON.stringify(output.slice(0, 200))}`);
   return { sizeBytes: size! * 1024, availableBytes: available! * 1024, usedPercent: size ? +((100 * used!) / size!).toFixed(1) : 0 };
 }
 
@@ -55,7 +60,9 @@ export const usageThresholds = { warnPercent: 80, criticalPercent: 90 };
 export async function readStorageStatus(setup: DeployedSetup): Promise<StorageStatus> {
   const { kube, namespace } = setup;
   const status: StorageStatus = { namespace, claim: { name: setup.claimName, missing: true }, problems: [], warnings: [] };
-  const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: setup.claimName, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  const claim = await kube.core
+    .readNamespacedPersistentVolumeClaim({ name: setup.claimName, namespace })
+    .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   if (!claim) {
     status.problems.push(`PersistentVolumeClaim ${setup.claimName} does not exist in namespace ${namespace}`);
   } else {
@@ -72,14 +79,27 @@ export async function readStorageStatus(setup: DeployedSetup): Promise<StorageSt
     if (claim.spec?.volumeName) {
       const pv = await kube.core.readPersistentVolume({ name: claim.spec.volumeName }).catch(() => undefined);
       const nodeTerm = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.find((e) => e.key === "kubernetes.io/hostname");
-      if (pv) status.volume = { name: pv.metadata!.name!, reclaimPolicy: pv.spec?.persistentVolumeReclaimPolicy, path: pv.spec?.hostPath?.path ?? pv.spec?.local?.path, node: nodeTerm?.values?.[0] };
-      if (pv?.spec?.persistentVolumeReclaimPolicy === "Delete") status.warnings.push(`volume ${pv.metadata!.name} has reclaim policy Delete: deleting the claim deletes the data`);
+      if (pv)
+        status.volume = {
+          name: pv.metadata!.name!,
+          reclaimPolicy: pv.spec?.persistentVolumeReclaimPolicy,
+          path: pv.spec?.hostPath?.path ?? pv.spec?.local?.path,
+          node: nodeTerm?.values?.[0],
+        };
+      if (pv?.spec?.persistentVolumeReclaimPolicy === "Delete")
+        status.warnings.push(`volume ${pv.metadata!.name} has reclaim policy Delete: deleting the claim deletes the data`);
     }
     const className = claim.spec?.storageClassName;
     if (className) {
       const sc = await kube.storage.readStorageClass({ name: className }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       status.storageClass = sc
-        ? { name: className, provisioner: sc.provisioner, reclaimPolicy: sc.reclaimPolicy, volumeBindingMode: sc.volumeBindingMode, allowVolumeExpansion: sc.allowVolumeExpansion === true }
+        ? {
+            name: className,
+            provisioner: sc.provisioner,
+            reclaimPolicy: sc.reclaimPolicy,
+            volumeBindingMode: sc.volumeBindingMode,
+            allowVolumeExpansion: sc.allowVolumeExpansion === true,
+          }
         : { name: className, missing: true };
       if (!sc) status.problems.push(`StorageClass ${className} does not exist`);
     }
@@ -108,7 +128,9 @@ export async function readStorageStatus(setup: DeployedSetup): Promise<StorageSt
 
 function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<StorageStatus["pod"]> {
   const container = setup.mysqlContainerStatus(pod);
-  const mount = pod.spec?.containers.find((c) => c.name === setup.workload.container.name)?.volumeMounts?.find((m) => m.mountPath === setup.workload.dataMount?.mountPath);
+  const mount = pod.spec?.containers
+    .find((c) => c.name === setup.workload.container.name)
+    ?.volumeMounts?.find((m) => m.mountPath === setup.workload.dataMount?.mountPath);
   return {
     name: pod.metadata!.name!,
     phase: pod.status?.phase ?? "Unknown",
@@ -164,9 +186,14 @@ export function formatStatus(s: StorageStatus): string {
   const lines = [`Storage of MySQL in namespace ${s.namespace}`];
   if ("missing" in s.claim) lines.push(`  claim        ${s.claim.name}: missing`);
   else {
-    lines.push(`  claim        ${s.claim.name}: ${s.claim.phase}, ${s.claim.capacity ?? "no capacity"} (requested ${s.claim.requested ?? "-"}), ${s.claim.accessModes.join(",") || "-"}, class ${s.claim.storageClass ?? "(default)"}`);
+    lines.push(
+      `  claim        ${s.claim.name}: ${s.claim.phase}, ${s.claim.capacity ?? "no capacity"} (requested ${s.claim.requested ?? "-"}), ${s.claim.accessModes.join(",") || "-"}, class ${s.claim.storageClass ?? "(default)"}`,
+    );
   }
-  if (s.volume) lines.push(`  volume       ${s.volume.name}: reclaim ${s.volume.reclaimPolicy ?? "-"}${s.volume.path ? `, ${s.volume.path}` : ""}${s.volume.node ? ` on node ${s.volume.node}` : ""}`);
+  if (s.volume)
+    lines.push(
+      `  volume       ${s.volume.name}: reclaim ${s.volume.reclaimPolicy ?? "-"}${s.volume.path ? `, ${s.volume.path}` : ""}${s.volume.node ? ` on node ${s.volume.node}` : ""}`,
+    );
   if (s.storageClass) {
     lines.push(
       "missing" in s.storageClass
@@ -181,7 +208,9 @@ export function formatStatus(s: StorageStatus): string {
   if (s.usage) {
     const u = s.usage;
     lines.push(`  usage        ${mib(u.usedBytes)} of MySQL's files${u.claimBytes ? `, ${u.percentOfClaim}% of the claim's ${gib(u.claimBytes)}` : ""}`);
-    lines.push(`  filesystem   ${gib(u.filesystem.sizeBytes)}, ${u.filesystem.usedPercent}% used, ${gib(u.filesystem.availableBytes)} free${u.claimBytes && u.filesystem.sizeBytes > u.claimBytes * 1.5 ? " (larger than the claim: this provisioner does not enforce the claim's size)" : ""}`);
+    lines.push(
+      `  filesystem   ${gib(u.filesystem.sizeBytes)}, ${u.filesystem.usedPercent}% used, ${gib(u.filesystem.availableBytes)} free${u.claimBytes && u.filesystem.sizeBytes > u.claimBytes * 1.5 ? " (larger than the claim: this provisioner does not enforce the claim's size)" : ""}`,
+    );
   }
   for (const w of s.warnings) lines.push(`  warning      ${w}`);
   for (const p of s.problems) lines.push(`  PROBLEM      ${p}`);

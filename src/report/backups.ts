@@ -15,9 +15,30 @@ export interface BackupRow {
 }
 
 const layers: { method: string; designSays: string; marker: string; bytes: string; backup: string[]; restore: string[] }[] = [
-  { method: "mysqldump (backup-db / restore-db)", designSays: "Logical Backups: daily mysqldump exports", marker: "backup_s", bytes: "backup_bytes", backup: ["backup_s"], restore: ["restore_fresh_deployment_s"] },
-  { method: "scheduled mysqldump (a Job from the CronJob)", designSays: "Automated Backup Rotation, daily", marker: "scheduled_backup_cronjobs", bytes: "scheduled_backup_bytes", backup: ["scheduled_backup_job_s"], restore: ["scheduled_backup_restore_s"] },
-  { method: "physical copy (MySQL's CLONE, streamed as a tar)", designSays: "Disaster Recovery", marker: "clone_s", bytes: "clone_bytes", backup: ["clone_s", "clone_transfer_s"], restore: ["clone_restore_unpack_s", "clone_restore_ready_s"] },
+  {
+    method: "mysqldump (backup-db / restore-db)",
+    designSays: "Logical Backups: daily mysqldump exports",
+    marker: "backup_s",
+    bytes: "backup_bytes",
+    backup: ["backup_s"],
+    restore: ["restore_fresh_deployment_s"],
+  },
+  {
+    method: "scheduled mysqldump (a Job from the CronJob)",
+    designSays: "Automated Backup Rotation, daily",
+    marker: "scheduled_backup_cronjobs",
+    bytes: "scheduled_backup_bytes",
+    backup: ["scheduled_backup_job_s"],
+    restore: ["scheduled_backup_restore_s"],
+  },
+  {
+    method: "physical copy (MySQL's CLONE, streamed as a tar)",
+    designSays: "Disaster Recovery",
+    marker: "clone_s",
+    bytes: "clone_bytes",
+    backup: ["clone_s", "clone_transfer_s"],
+    restore: ["clone_restore_unpack_s", "clone_restore_ready_s"],
+  },
 ];
 
 const num = (check: CheckResult | undefined, name: string) => {
@@ -35,18 +56,31 @@ export function backupRows(results: RunResults): BackupRow[] | undefined {
   const backupChecks = results.checks.filter((c) => c.suite === "backup");
   if (backupChecks.length === 0) return undefined;
   const rows: BackupRow[] = layers.map((layer) => {
-    const check = backupChecks.find((c) => c.values[layer.marker] !== undefined) ?? backupChecks.find((c) => c.status === "skipped" && c.name.toLowerCase().includes(layer.method.split(" ")[0]!.toLowerCase()));
+    const check =
+      backupChecks.find((c) => c.values[layer.marker] !== undefined) ??
+      backupChecks.find((c) => c.status === "skipped" && c.name.toLowerCase().includes(layer.method.split(" ")[0]!.toLowerCase()));
     const outcome = !check
       ? "not run in this run"
       : check.status === "passed"
         ? num(check, layer.restore[0]!) !== undefined
           ? "restored and verified by checksums"
-          : check.notes?.[0] ?? "passed"
+          : (check.notes?.[0] ?? "passed")
         : check.status === "failed"
           ? `FAILED: ${check.message.split("\n")[0]}`
           : `not run: ${check.message.split("\n")[0]}`;
-    return { method: layer.method, designSays: layer.designSays, bytes: num(check, layer.bytes), backupS: sum(check, layer.backup), restoreS: sum(check, layer.restore), outcome };
+    return {
+      method: layer.method,
+      designSays: layer.designSays,
+      bytes: num(check, layer.bytes),
+      backupS: sum(check, layer.backup),
+      restoreS: sum(check, layer.restore),
+      outcome,
+    };
   });
-  rows.push({ method: "volume snapshot", designSays: "Volume Snapshots: weekly filesystem-level backups", outcome: "not checked: the embedded cluster's local-path provisioner has no CSI snapshot support" });
+  rows.push({
+    method: "volume snapshot",
+    designSays: "Volume Snapshots: weekly filesystem-level backups",
+    outcome: "not checked: the embedded cluster's local-path provisioner has no CSI snapshot support",
+  });
   return rows;
 }

@@ -30,7 +30,13 @@ function recoveryBudget(results: RunResults): number | undefined {
 /** The budget as a dashed red rule across the chart, on the axis that carries seconds. */
 function budgetRule(budget: number | undefined, axis: "x" | "y") {
   if (budget === undefined) return [];
-  return [{ data: { values: [{ budget }] }, mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] }, encoding: { [axis]: { field: "budget", type: "quantitative" as const } } }];
+  return [
+    {
+      data: { values: [{ budget }] },
+      mark: { type: "rule" as const, color: "#c62828", strokeDash: [6, 4] },
+      encoding: { [axis]: { field: "budget", type: "quantitative" as const } },
+    },
+  ];
 }
 
 /**
@@ -42,7 +48,9 @@ function labelledSeconds(results: RunResults, labels: Record<string, string>): {
   return results.checks.flatMap((c) => {
     const how = c.values.replacement?.value;
     return Object.entries(labels).flatMap(([key, label]) =>
-      typeof c.values[key]?.value === "number" ? [{ label: typeof how === "string" && how !== "pod deletion" ? label.replace("pod deleted", how) : label, seconds: c.values[key]!.value as number }] : [],
+      typeof c.values[key]?.value === "number"
+        ? [{ label: typeof how === "string" && how !== "pod deletion" ? label.replace("pod deleted", how) : label, seconds: c.values[key]!.value as number }]
+        : [],
     );
   });
 }
@@ -78,7 +86,13 @@ export function recoverySpec(results: RunResults): TopLevelSpec | undefined {
         encoding: {
           x: { field: "cycle", type: "ordinal", title: "cycle", sort: null },
           y: { field: "seconds", type: "quantitative", stack: "zero", title: "seconds since the delete" },
-          color: { field: "phase", type: "nominal", sort: Object.values(phaseLabels), scale: { domain: Object.values(phaseLabels) }, legend: { labelLimit: 320 } },
+          color: {
+            field: "phase",
+            type: "nominal",
+            sort: Object.values(phaseLabels),
+            scale: { domain: Object.values(phaseLabels) },
+            legend: { labelLimit: 320 },
+          },
           order: { field: "order", type: "quantitative" },
           tooltip: [{ field: "phase" }, { field: "seconds" }],
         },

@@ -66,7 +66,10 @@ export function renderEngineMarkdown(runId: string, runs: EngineRun[]): string {
     `| suite | check | value | ${engines.join(" | ")} |`,
     `|---|---|---|${engines.map(() => "---").join("|")}|`,
     // The check's name on its status row only: the value rows below it are its own.
-    ...compareEngines(runs).map((r) => `| ${r.value === "status" ? r.suite : ""} | ${r.value === "status" ? cell(r.check) : ""} | ${r.value} | ${engines.map((e) => cell(r.byEngine[e]!)).join(" | ")} |`),
+    ...compareEngines(runs).map(
+      (r) =>
+        `| ${r.value === "status" ? r.suite : ""} | ${r.value === "status" ? cell(r.check) : ""} | ${r.value} | ${engines.map((e) => cell(r.byEngine[e]!)).join(" | ")} |`,
+    ),
   ];
   return `${lines.join("\n")}\n`;
 }
@@ -83,7 +86,9 @@ tr.status td{font-weight:600;border-top:2px solid #d0d7de}.FAILED{color:#a40e26}
 </style></head><body>
 <h1>Storage conformance by engine</h1>
 <p class="banner ${failed ? "bad" : "ok"}">${failed ? "Failures on at least one engine" : "Every check passed on every engine"}</p>
-<ul>${engineHeadlines(runs).map((l) => `<li>${esc(l)}</li>`).join("")}</ul>
+<ul>${engineHeadlines(runs)
+    .map((l) => `<li>${esc(l)}</li>`)
+    .join("")}</ul>
 <p>Each engine's full report (charts, diagnostics) is in its own folder: ${runs.map((r) => `<a href="../${esc(r.results?.runId ?? "")}/report.html">${esc(r.engine)}</a>`).join(", ")}.</p>
 <table><tr><th>suite</th><th>check</th><th>value</th>${engines.map((e) => `<th>${esc(e)}</th>`).join("")}</tr>
 ${rows.map((r) => `<tr${r.value === "status" ? ' class="status"' : ""}><td>${esc(r.suite)}</td><td>${r.value === "status" ? esc(r.check) : ""}</td><td>${esc(r.value)}</td>${engines.map((e) => `<td class="${esc(r.byEngine[e])}">${esc(r.byEngine[e])}</td>`).join("")}</tr>`).join("\n")}

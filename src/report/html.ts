@@ -26,7 +26,16 @@ function factsTable(results: RunResults): string {
   }
   const binding = results.checks.find((c) => c.values.provisioner && c.values.volume_binding_mode);
   if (binding) {
-    for (const key of ["storage_class", "provisioner", "reclaim_policy", "volume_binding_mode", "allow_volume_expansion", "pv_capacity", "pv_access_modes", "pv_path"]) {
+    for (const key of [
+      "storage_class",
+      "provisioner",
+      "reclaim_policy",
+      "volume_binding_mode",
+      "allow_volume_expansion",
+      "pv_capacity",
+      "pv_access_modes",
+      "pv_path",
+    ]) {
       if (binding.values[key]) rows.push([key.replace(/_/g, " "), binding.values[key]!.value]);
     }
   }
@@ -62,14 +71,24 @@ ${rows.map((r) => `<tr><td>${esc(r.method)}</td><td>${esc(r.designSays)}</td><td
 export async function renderHtml(results: RunResults): Promise<string> {
   const { passed, failed, skipped } = results.summary;
   const charts: string[] = [];
-  for (const spec of [disruptionSpec(results), recoverySpec(results), ...results.checks.map(milestoneSpec), ...results.checks.map(ackTimelineSpec), backupSpec(results), fioSpec(results)]) if (spec) charts.push(await renderChart(spec));
+  for (const spec of [
+    disruptionSpec(results),
+    recoverySpec(results),
+    ...results.checks.map(milestoneSpec),
+    ...results.checks.map(ackTimelineSpec),
+    backupSpec(results),
+    fioSpec(results),
+  ])
+    if (spec) charts.push(await renderChart(spec));
   const notes = [...new Set(results.checks.flatMap((c) => c.notes ?? []))];
   const failures = results.checks.filter((c) => c.status === "failed");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Storage conformance ${esc(results.runId)}</title><style>${style}</style></head><body>
 <h1>Storage conformance</h1>
 <p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed, ${failed} failed, ${skipped} skipped</p>
 <p class="muted">Run ${esc(results.runId)}, ${esc(results.startedAt)}, ${results.durationS.toFixed(1)} s. Manifests: ${esc(results.manifestsDir)}.</p>
-${engineLines(results).map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"' : ""}>${esc(l.replace(/\*\*|`/g, ""))}</p>`).join("\n")}
+${engineLines(results)
+  .map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"' : ""}>${esc(l.replace(/\*\*|`/g, ""))}</p>`)
+  .join("\n")}
 ${results.deviations?.length ? `<h2>Deviations from the manifests</h2><ul class="notes">${results.deviations.map((d) => `<li>${esc(d)}</li>`).join("")}</ul>` : ""}
 ${failures.length ? `<h2>What failed</h2>${failures.map(failure).join("")}` : ""}
 ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}

@@ -1,7 +1,8 @@
 import type { RunResults } from "./results.ts";
 
 const escapeXml = (text: string) =>
-  text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!)
+  text
+    .replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!)
     // XML 1.0 forbids most control characters; container logs contain them.
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
@@ -23,13 +24,16 @@ export function renderJUnit(results: RunResults): string {
       const values = Object.entries(c.values);
       if (values.length) {
         lines.push("      <properties>");
-        for (const [name, v] of values) lines.push(`        <property name="${escapeXml(name)}" value="${escapeXml(`${v.value}${v.unit ? ` ${v.unit}` : ""}`)}"/>`);
+        for (const [name, v] of values)
+          lines.push(`        <property name="${escapeXml(name)}" value="${escapeXml(`${v.value}${v.unit ? ` ${v.unit}` : ""}`)}"/>`);
         lines.push("      </properties>");
       }
       if (c.status === "failed") {
         const first = c.message.split("\n")[0] ?? "";
         const folder = c.diagnosticsDir ? `Diagnostics (events, objects, container and node logs): ${c.diagnosticsDir}/` : "";
-        lines.push(`      <failure message="${escapeXml(first)}">${escapeXml([c.message, folder, c.diagnostics ?? ""].filter(Boolean).join("\n\n"))}</failure>`);
+        lines.push(
+          `      <failure message="${escapeXml(first)}">${escapeXml([c.message, folder, c.diagnostics ?? ""].filter(Boolean).join("\n\n"))}</failure>`,
+        );
         // The folder as an attachment, in the convention Jenkins and GitLab read.
         if (c.diagnosticsDir) lines.push(`      <system-err>${escapeXml(`[[ATTACHMENT|${c.diagnosticsDir}/diagnostics.txt]]`)}</system-err>`);
       }

@@ -8,7 +8,19 @@ export const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, 
 
 /** The headline values of a check, for one table cell. */
 export function headlineValues(check: CheckResult, limit = 6): string {
-  const preferred = ["recovery_p50_s", "recovery_p95_s", "recovery_max_s", "crash_recovery_s", "node_restart_recovery_s", "claim_bound_s", "backup_bytes", "backup_s", "restore_same_server_s", "server_version", "provisioner"];
+  const preferred = [
+    "recovery_p50_s",
+    "recovery_p95_s",
+    "recovery_max_s",
+    "crash_recovery_s",
+    "node_restart_recovery_s",
+    "claim_bound_s",
+    "backup_bytes",
+    "backup_s",
+    "restore_same_server_s",
+    "server_version",
+    "provisioner",
+  ];
   const entries = Object.entries(check.values);
   const ordered = [...entries.filter(([k]) => preferred.includes(k)), ...entries.filter(([k]) => !preferred.includes(k) && !/^cycle\d/.test(k))];
   return ordered
@@ -57,7 +69,15 @@ export function renderMarkdown(results: RunResults): string {
   }
   const perf = fioRows(results);
   if (perf.length) {
-    lines.push("", "### Storage performance: the claim against its baseline", "", "median (min–max) of the repeats", "", "| figure | claim | baseline | claim / baseline |", "|---|---|---|---|");
+    lines.push(
+      "",
+      "### Storage performance: the claim against its baseline",
+      "",
+      "median (min–max) of the repeats",
+      "",
+      "| figure | claim | baseline | claim / baseline |",
+      "|---|---|---|---|",
+    );
     const spread = ([median, min, max]: number[]) => `${median} (${min}–${max})`;
     for (const r of perf) lines.push(`| ${r.label} | ${spread(r.claim)} | ${spread(r.baseline)} | ${r.ratio ?? "-"} |`);
   }
@@ -65,7 +85,10 @@ export function renderMarkdown(results: RunResults): string {
   if (backups) {
     lines.push("", "### Backups: the design's layers", "", "| method | the design says | size | backup | restore | outcome |", "|---|---|---|---|---|---|");
     const n = (v: number | undefined, unit: string) => (v === undefined ? "-" : `${v} ${unit}`);
-    for (const r of backups) lines.push(`| ${r.method} | ${r.designSays} | ${r.bytes === undefined ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB`} | ${n(r.backupS, "s")} | ${n(r.restoreS, "s")} | ${cell(r.outcome)} |`);
+    for (const r of backups)
+      lines.push(
+        `| ${r.method} | ${r.designSays} | ${r.bytes === undefined ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB`} | ${n(r.backupS, "s")} | ${n(r.restoreS, "s")} | ${cell(r.outcome)} |`,
+      );
   }
   const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
   if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));

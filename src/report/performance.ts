@@ -48,8 +48,19 @@ export function fioSpec(results: RunResults): TopLevelSpec | undefined {
       width: 360,
       height: 40,
       layer: [
-        { mark: "bar", encoding: { y: { field: "target", type: "nominal", title: null }, x: { field: "median", type: "quantitative", title: null }, color: { field: "target", type: "nominal", legend: null, scale: { domain: ["claim", "baseline"], range: ["#0969da", "#8c959f"] } }, tooltip: [{ field: "target" }, { field: "median" }, { field: "min" }, { field: "max" }] } },
-        { mark: { type: "rule", color: "#1b1f24" }, encoding: { y: { field: "target", type: "nominal" }, x: { field: "min", type: "quantitative" }, x2: { field: "max" } } },
+        {
+          mark: "bar",
+          encoding: {
+            y: { field: "target", type: "nominal", title: null },
+            x: { field: "median", type: "quantitative", title: null },
+            color: { field: "target", type: "nominal", legend: null, scale: { domain: ["claim", "baseline"], range: ["#0969da", "#8c959f"] } },
+            tooltip: [{ field: "target" }, { field: "median" }, { field: "min" }, { field: "max" }],
+          },
+        },
+        {
+          mark: { type: "rule", color: "#1b1f24" },
+          encoding: { y: { field: "target", type: "nominal" }, x: { field: "min", type: "quantitative" }, x2: { field: "max" } },
+        },
       ],
     },
   } as TopLevelSpec;
@@ -102,7 +113,9 @@ export function floorComparison(checks: CheckResult[]): { values: Record<string,
           : ""),
     );
   }
-  const deletion = checks.find((c) => c.status === "passed" && num(c.values.recovery_p50_s) !== undefined && (c.values.replacement?.value ?? "pod deletion") === "pod deletion");
+  const deletion = checks.find(
+    (c) => c.status === "passed" && num(c.values.recovery_p50_s) !== undefined && (c.values.replacement?.value ?? "pod deletion") === "pod deletion",
+  );
   if (deletion && cleanFloor !== undefined) {
     const p50 = num(deletion.values.recovery_p50_s)!;
     const phases = medianPhases(deletion);
@@ -122,7 +135,9 @@ export function floorComparison(checks: CheckResult[]): { values: Record<string,
     values.node_restart_floor_ratio = { value: +(total / crashFloor).toFixed(2), unit: "×" };
     notes.push(
       `node restarted (power cut): ${s(total)} to a verified query, ${(total / crashFloor).toFixed(1)}× mysqld's crash floor of ${s(crashFloor)}` +
-        (started !== undefined && api !== undefined ? `; the node itself took ${s(started)} to start and its API answered at ${s(api)}, the rest is the kubelet starting the pod again and mysqld's recovery.` : "."),
+        (started !== undefined && api !== undefined
+          ? `; the node itself took ${s(started)} to start and its API answered at ${s(api)}, the rest is the kubelet starting the pod again and mysqld's recovery.`
+          : "."),
     );
   }
   return { values, notes };

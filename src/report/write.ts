@@ -51,7 +51,10 @@ function writeFailureFolders(runDir: string, results: RunResults): void {
 
 /** A collected file's name as a path inside its folder: no absolute paths, no "..", nothing but plain characters. */
 export function safeRelativePath(name: string): string {
-  const parts = name.split("/").map((p) => p.replace(/[^\w.-]/g, "_")).filter((p) => p !== "" && p !== "." && p !== "..");
+  const parts = name
+    .split("/")
+    .map((p) => p.replace(/[^\w.-]/g, "_"))
+    .filter((p) => p !== "" && p !== "." && p !== "..");
   return parts.join("/") || "unnamed";
 }
 

@@ -7,7 +7,14 @@ import { checksumTables, compareChecksums, datasetDatabase, loadDataset } from "
 import { describe, expect, test } from "../support/test.ts";
 
 describe("a mysqldump backup of ecomdb", () => {
-  test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({ kube, namespace, freshNamespace, workDir, manifests, record }) => {
+  test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({
+    kube,
+    namespace,
+    freshNamespace,
+    workDir,
+    manifests,
+    record,
+  }) => {
     const file = join(workDir, "ecomdb.sql");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     let db = await setup.open();
@@ -41,11 +48,21 @@ describe("a mysqldump backup of ecomdb", () => {
 });
 
 describe("the design's daily backups (a CronJob in the manifests)", () => {
-  test("run in the cluster: one run of the CronJob, triggered now, writes a dump that restores the same rows into a fresh Deployment on a fresh claim", async ({ kube, namespace, freshNamespace, workDir, manifests, record, note }) => {
+  test("run in the cluster: one run of the CronJob, triggered now, writes a dump that restores the same rows into a fresh Deployment on a fresh claim", async ({
+    kube,
+    namespace,
+    freshNamespace,
+    workDir,
+    manifests,
+    record,
+    note,
+  }) => {
     const cronJobs = cronJobsIn(manifests);
     record("scheduled_backup_cronjobs", cronJobs.length, "CronJobs");
     if (cronJobs.length === 0) {
-      note("the design's automated daily backups are not in the manifests: it lists \"daily mysqldump exports\" and \"automated backup rotation\", but no CronJob runs them (fixtures/scheduled-backup/ has one)");
+      note(
+        'the design\'s automated daily backups are not in the manifests: it lists "daily mysqldump exports" and "automated backup rotation", but no CronJob runs them (fixtures/scheduled-backup/ has one)',
+      );
       return;
     }
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
@@ -66,13 +83,20 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
     const file = join(workDir, "scheduled.sql");
     const sha256 = await copyDumpFromClaim(kube, namespace, claim!, dump!.file, setup.workload.container.image!, file);
     expect(sha256, `the dump read back from claim ${claim!.claim} differs from what the backup Job reported`).toBe(dump!.sha256);
-    const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests.filter((o) => o.object.kind !== "CronJob"));
+    const fresh = await DeployedSetup.deploy(
+      kube,
+      freshNamespace,
+      manifests.filter((o) => o.object.kind !== "CronJob"),
+    );
     const freshPod = await fresh.waitForReadyPod();
     const restored = await restoreDatabase(fresh, freshPod, file);
     record("scheduled_backup_restore_s", +restored.duration_s.toFixed(2), "s");
     const freshDb = await fresh.open();
     try {
-      expect(compareChecksums(before, await checksumTables(freshDb.connection)), `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`).toEqual([]);
+      expect(
+        compareChecksums(before, await checksumTables(freshDb.connection)),
+        `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`,
+      ).toEqual([]);
     } finally {
       await freshDb.close();
     }
@@ -80,7 +104,15 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
 });
 
 describe("a physical backup of the whole server (MySQL's CLONE plugin)", () => {
-  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({ kube, namespace, freshNamespace, workDir, manifests, record, skip }) => {
+  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({
+    kube,
+    namespace,
+    freshNamespace,
+    workDir,
+    manifests,
+    record,
+    skip,
+  }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();
     const [[{ version }]] = (await db.connection.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];

@@ -5,7 +5,13 @@ import { secondsSince } from "../../src/conformance/phases.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 describe("mysql-pvc", () => {
-  test(`is Bound by dynamic provisioning within ${timeouts.claimBoundMs / 1000} s, with the capacity, access modes and reclaim policy declared`, async ({ kube, namespace, manifests, record, note }) => {
+  test(`is Bound by dynamic provisioning within ${timeouts.claimBoundMs / 1000} s, with the capacity, access modes and reclaim policy declared`, async ({
+    kube,
+    namespace,
+    manifests,
+    record,
+    note,
+  }) => {
     const started = performance.now();
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     await setup.waitForClaimBound();

@@ -5,7 +5,14 @@ import { probeSecondPod, verifyLiveMount } from "../../src/conformance/mounts.ts
 import { describe, expect, test } from "../support/test.ts";
 
 describe("/var/lib/mysql in the running pod", () => {
-  test("is a writable mount of the claim's volume holding MySQL's data files, and a file written there is on the volume", async ({ kube, cluster, namespace, manifests, record, note }) => {
+  test("is a writable mount of the claim's volume holding MySQL's data files, and a file written there is on the volume", async ({
+    kube,
+    cluster,
+    namespace,
+    manifests,
+    record,
+    note,
+  }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();
     const [rows] = await db.connection.query("SELECT VERSION() AS version, @@datadir AS datadir");

@@ -1,7 +1,15 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { inject } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import { memoryBytes, nodesSuiteAgents, powerOff, powerOn, startMultiNodeCluster, type ClusterNode, type MultiNodeCluster } from "../../src/cluster/multi-node.ts";
+import {
+  memoryBytes,
+  nodesSuiteAgents,
+  powerOff,
+  powerOn,
+  startMultiNodeCluster,
+  type ClusterNode,
+  type MultiNodeCluster,
+} from "../../src/cluster/multi-node.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import {
@@ -104,7 +112,9 @@ async function deployOnAgent(kube: Kube, cluster: NodesCluster, namespace: strin
 
 /** A node for the writer: neither MySQL's (which fails) nor, where there is a choice, the server's. */
 async function writerNode(kube: Kube, cluster: NodesCluster, mysqlNode: string): Promise<string> {
-  const nodes = (await kube.core.listNode()).items.filter((n) => n.metadata!.name !== mysqlNode && !n.spec?.unschedulable && readyCondition(n).status === "True");
+  const nodes = (await kube.core.listNode()).items.filter(
+    (n) => n.metadata!.name !== mysqlNode && !n.spec?.unschedulable && readyCondition(n).status === "True",
+  );
   const agent = nodes.find((n) => cluster.nodeContainers.some((c) => c.role === "agent" && c.name === n.metadata!.name));
   const chosen = agent ?? nodes[0];
   if (!chosen) throw new Error(`no Ready, schedulable node besides ${mysqlNode} for the ledger writer`);
@@ -112,7 +122,15 @@ async function writerNode(kube: Kube, cluster: NodesCluster, mysqlNode: string):
 }
 
 /** Observes until `until` holds, marking milestones; the deadline's message names what was awaited and every milestone seen. */
-async function observeUntil(setup: DeployedSetup, nodeName: string, oldPod: string, timeline: Timeline, what: string, until: () => boolean, timeoutMs: number): Promise<void> {
+async function observeUntil(
+  setup: DeployedSetup,
+  nodeName: string,
+  oldPod: string,
+  timeline: Timeline,
+  what: string,
+  until: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
   await waitFor(() => observe(setup, nodeName, oldPod, timeline), until, {
     what,
     timeoutMs,
@@ -134,7 +152,12 @@ function withNodeFailureTolerations(objects: LoadedObject[], seconds: number): L
     const podSpec = object.spec.template.spec;
     podSpec.tolerations = [
       ...(podSpec.tolerations ?? []),
-      ...["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"].map((key) => ({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds })),
+      ...["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"].map((key) => ({
+        key,
+        operator: "Exists",
+        effect: "NoExecute",
+        tolerationSeconds: seconds,
+      })),
     ];
     return { ...o, object };
   });
@@ -168,10 +191,18 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
         } else {
           timeline.mark("pod evicted");
           // Until the replacement runs, or the scheduler has said for drainHoldS why it cannot.
-          await observeUntil(setup, mysqlNode, pod.metadata!.name!, timeline, `the replacement to be Ready or unschedulable for ${drainHoldS} s`, () => {
-            const stuck = timeline.get("replacement unschedulable");
-            return Boolean(timeline.get("replacement Ready") || (stuck && timeline.now() - stuck.atS >= drainHoldS));
-          }, timeouts.podReadyMs);
+          await observeUntil(
+            setup,
+            mysqlNode,
+            pod.metadata!.name!,
+            timeline,
+            `the replacement to be Ready or unschedulable for ${drainHoldS} s`,
+            () => {
+              const stuck = timeline.get("replacement unschedulable");
+              return Boolean(timeline.get("replacement Ready") || (stuck && timeline.now() - stuck.atS >= drainHoldS));
+            },
+            timeouts.podReadyMs,
+          );
         }
         const stuck = timeline.get("replacement unschedulable");
         if (stuck) {
@@ -180,9 +211,22 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           timeline.mark("node uncordoned");
           record("drain_pending_s", +(timeline.now() - stuck.atS).toFixed(2), "s");
         }
-        await observeUntil(setup, mysqlNode, pod.metadata!.name!, timeline, "the replacement to be Ready", () => Boolean(timeline.get("replacement Ready")), timeouts.podReadyMs);
+        await observeUntil(
+          setup,
+          mysqlNode,
+          pod.metadata!.name!,
+          timeline,
+          "the replacement to be Ready",
+          () => Boolean(timeline.get("replacement Ready")),
+          timeouts.podReadyMs,
+        );
         const replacement = await setup.waitForReadyPod({ exclude: pod.metadata!.name! });
-        await verifySameData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums, `the drain of ${mysqlNode}`);
+        await verifySameData(
+          kube,
+          { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
+          checksums,
+          `the drain of ${mysqlNode}`,
+        );
         timeline.mark("data verified");
         record("drain_replacement_node", replacement.spec!.nodeName!, "");
         recordMilestones(record, "drain_", timeline);
@@ -222,14 +266,21 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
         const pod = await setup.waitForReadyPod();
         const mysqlNode = pod.spec!.nodeName!;
         const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);
-        if (!node) throw new Error(`MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`);
+        if (!node)
+          throw new Error(
+            `MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`,
+          );
         record("node_loss_case", c.key, "");
         record("node_loss_node", mysqlNode, "");
         record("node_loss_pod_tolerations", nodeFailureTolerations(pod).join(", ") || "none", "");
         record("cluster_nodes", cluster.nodeContainers.length, "nodes");
-        for (const [name, bytes] of Object.entries(await memoryBytes(cluster.nodeContainers))) record(`memory_${cluster.nodeContainers.find((n) => n.name === name)!.role}_${name}_mib`, Math.round(bytes / 2 ** 20), "MiB");
+        for (const [name, bytes] of Object.entries(await memoryBytes(cluster.nodeContainers)))
+          record(`memory_${cluster.nodeContainers.find((n) => n.name === name)!.role}_${name}_mib`, Math.round(bytes / 2 ** 20), "MiB");
         const { checksums } = await setup.loadDataset();
-        const writer = await LedgerWriter.start(setup, `node-loss-${c.key.replace(/_/g, "-")}-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+        const writer = await LedgerWriter.start(setup, `node-loss-${c.key.replace(/_/g, "-")}-${Date.now()}`, {
+          ...defaultWriterOptions,
+          nodeName: await writerNode(kube, cluster, mysqlNode),
+        });
         const oldPod = pod.metadata!.name!;
         const timeline = new Timeline();
         const moment = Date.now();
@@ -239,7 +290,15 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           timeline.mark("node powered off");
           if (c.oos) {
             // An operator who knows the node is down adds the taint; the controllers act on it once the node is NotReady.
-            await observeUntil(setup, mysqlNode, oldPod, timeline, `node ${mysqlNode} to be NotReady`, () => Boolean(timeline.get("node NotReady")), nodeLossObservationMs);
+            await observeUntil(
+              setup,
+              mysqlNode,
+              oldPod,
+              timeline,
+              `node ${mysqlNode} to be NotReady`,
+              () => Boolean(timeline.get("node NotReady")),
+              nodeLossObservationMs,
+            );
             await setTaint(kube, mysqlNode, outOfServiceTaint, true);
             timeline.mark("out-of-service taint added");
           }
@@ -260,10 +319,23 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             await powerOn(node);
             powered = true;
             timeline.mark("node powered on");
-            await observeUntil(setup, mysqlNode, oldPod, timeline, "the replacement to be Ready once the node is back", () => Boolean(timeline.get("replacement Ready")), timeouts.clusterStartMs + timeouts.podReadyMs);
+            await observeUntil(
+              setup,
+              mysqlNode,
+              oldPod,
+              timeline,
+              "the replacement to be Ready once the node is back",
+              () => Boolean(timeline.get("replacement Ready")),
+              timeouts.clusterStartMs + timeouts.podReadyMs,
+            );
           }
           const replacement = await setup.waitForReadyPod({ exclude: oldPod });
-          await verifySameData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums, `the loss of node ${mysqlNode}`);
+          await verifySameData(
+            kube,
+            { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
+            checksums,
+            `the loss of node ${mysqlNode}`,
+          );
           timeline.mark("data verified");
         } finally {
           if (!powered) await powerOn(node).catch(() => undefined);
@@ -272,12 +344,16 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           task.meta.milestones = { disruption: `loss of node ${mysqlNode} with ${c.name}`, budgetS, milestones: timeline.milestones };
         }
         // The node is back: wait for it to be Ready so the next case starts from three nodes.
-        await waitFor(() => kube.core.readNode({ name: mysqlNode }), (n) => readyCondition(n).status === "True", {
-          what: `node ${mysqlNode} to be Ready again`,
-          timeoutMs: timeouts.clusterStartMs,
-          intervalMs: 500,
-          describe: (n) => `Ready=${readyCondition(n).status}`,
-        });
+        await waitFor(
+          () => kube.core.readNode({ name: mysqlNode }),
+          (n) => readyCondition(n).status === "True",
+          {
+            what: `node ${mysqlNode} to be Ready again`,
+            timeoutMs: timeouts.clusterStartMs,
+            intervalMs: 500,
+            describe: (n) => `Ready=${readyCondition(n).status}`,
+          },
+        );
         const recovered = timeline.get("data verified")!.atS;
         record("node_loss_recovered_s", recovered, "s");
         record("node_loss_budget_s", budgetS, "s");
@@ -295,16 +371,23 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
     async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
       const reason = skipReason(cluster, true);
       if (reason) return skip(reason);
-      expect(Number.isInteger(restartCycles) && restartCycles > 0, `SC_NODE_RESTART_CYCLES=${process.env.SC_NODE_RESTART_CYCLES} is not a positive whole number`).toBe(true);
+      expect(
+        Number.isInteger(restartCycles) && restartCycles > 0,
+        `SC_NODE_RESTART_CYCLES=${process.env.SC_NODE_RESTART_CYCLES} is not a positive whole number`,
+      ).toBe(true);
       const setup = await deployOnAgent(kube, cluster, namespace, manifests);
       const pod = await setup.waitForReadyPod();
       const mysqlNode = pod.spec!.nodeName!;
       const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);
-      if (!node) throw new Error(`MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`);
+      if (!node)
+        throw new Error(`MySQL runs on ${mysqlNode}, which is not one of this run's node containers (${cluster.nodeContainers.map((n) => n.name).join(", ")})`);
       record("node_restart_node", mysqlNode, "");
       const { checksums } = await setup.loadDataset();
       const credentials = await setup.rootCredentials();
-      const writer = await LedgerWriter.start(setup, `node-restart-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+      const writer = await LedgerWriter.start(setup, `node-restart-${Date.now()}`, {
+        ...defaultWriterOptions,
+        nodeName: await writerNode(kube, cluster, mysqlNode),
+      });
       const moments: number[] = [];
       const recoveries: number[] = [];
       try {
@@ -351,7 +434,10 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
         }
       }
       const over = recoveries.filter((s) => s > budgetS);
-      if (over.length) note(`after ${over.length} of ${recoveries.length} restarts of MySQL's node, verified data came back later than the ${budgetS} s budget (up to ${Math.max(...over)} s)`);
+      if (over.length)
+        note(
+          `after ${over.length} of ${recoveries.length} restarts of MySQL's node, verified data came back later than the ${budgetS} s budget (up to ${Math.max(...over)} s)`,
+        );
       const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf(`restart of ${mysqlNode}`, moments));
       reportLedger(ledger);
       expect(ledger.violations, `acknowledged commits lost, or rows phantom, duplicated or corrupted across the restarts of ${mysqlNode}`).toBe("");

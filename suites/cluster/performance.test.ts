@@ -3,7 +3,17 @@ import { waitForNodeFile } from "../../src/cluster/node.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { durabilityRisks } from "../../src/conformance/durability.ts";
 import { evaluateExpectations, parseExpectation } from "../../src/conformance/expectations.ts";
-import { benchImage, describeBaseline, fioValues, measureFio, measureRecoveryFloor, measureSysbench, sysbenchTables, sysbenchValues, type Baseline } from "../../src/conformance/performance.ts";
+import {
+  benchImage,
+  describeBaseline,
+  fioValues,
+  measureFio,
+  measureRecoveryFloor,
+  measureSysbench,
+  sysbenchTables,
+  sysbenchValues,
+  type Baseline,
+} from "../../src/conformance/performance.ts";
 import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
 import { mysqlService } from "../../src/conformance/ledger-writer.ts";
 import { readDurabilitySettings } from "../../src/mysql/ledger.ts";
@@ -47,11 +57,19 @@ async function benchImageImported(cluster: ClusterInfo): Promise<void> {
 }
 
 describe("performance", () => {
-  test("fio on a claim like the design's against a baseline: random 4K IOPS, sequential 1M throughput, 16K writes with fdatasync (the redo log's pattern)", async ({ cluster, kube, namespace, manifests, record: plain, note }) => {
+  test("fio on a claim like the design's against a baseline: random 4K IOPS, sequential 1M throughput, 16K writes with fdatasync (the redo log's pattern)", async ({
+    cluster,
+    kube,
+    namespace,
+    manifests,
+    record: plain,
+    note,
+  }) => {
     const record = keeping(plain);
     await benchImageImported(cluster);
     const setup = DeployedSetup.attach(kube, namespace, manifests);
-    const baseline: Baseline = cluster.kind === "k3s" ? { kind: "node-disk", path: `/var/lib/rancher/k3s/sc-perf-baseline-${cluster.runId}` } : { kind: "emptyDir" };
+    const baseline: Baseline =
+      cluster.kind === "k3s" ? { kind: "node-disk", path: `/var/lib/rancher/k3s/sc-perf-baseline-${cluster.runId}` } : { kind: "emptyDir" };
     record("perf_profile", profile, "");
     record("fio_runtime_s", settings.fioRuntimeS, "s");
     record("fio_repeats", settings.fioRepeats, "repeats");
@@ -75,7 +93,14 @@ describe("performance", () => {
     );
   });
 
-  test("sysbench on the design's MySQL through its Service, MySQL's own counters over it, and the recovery floor (mysqld restarted in one container)", async ({ cluster, kube, namespace, manifests, record: plain, note }) => {
+  test("sysbench on the design's MySQL through its Service, MySQL's own counters over it, and the recovery floor (mysqld restarted in one container)", async ({
+    cluster,
+    kube,
+    namespace,
+    manifests,
+    record: plain,
+    note,
+  }) => {
     const record = keeping(plain);
     await benchImageImported(cluster);
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
@@ -86,11 +111,16 @@ describe("performance", () => {
     try {
       const durability = await readDurabilitySettings(db.connection);
       for (const [name, value] of Object.entries(durability)) record(`durability_${name}`, value, "");
-      for (const risk of durabilityRisks(durability)) note(`sysbench ran with ${risk.setting}=${risk.value}: ${risk.risk}; its figures are not those of a durable MySQL`);
+      for (const risk of durabilityRisks(durability))
+        note(`sysbench ran with ${risk.setting}=${risk.value}: ${risk.risk}; its figures are not those of a durable MySQL`);
       record("perf_profile", profile, "");
       record("sysbench_time_s", settings.sysbenchTimeS, "s");
       record("sysbench_repeats", settings.sysbenchRepeats, "repeats");
-      record("sysbench_shape", `${sysbenchTables.tables} tables × ${sysbenchTables.tableSize} rows, ${sysbenchTables.threads} threads, through Service ${mysqlService(setup).name}`, "");
+      record(
+        "sysbench_shape",
+        `${sysbenchTables.tables} tables × ${sysbenchTables.tableSize} rows, ${sysbenchTables.threads} threads, through Service ${mysqlService(setup).name}`,
+        "",
+      );
       machine(record, "before");
       const measurements = await measureSysbench(setup, db, settings);
       machine(record, "after");
@@ -121,6 +151,9 @@ describe("performance", () => {
     const verdicts = evaluateExpectations(expectations, measured);
     for (const [i, v] of verdicts.entries()) record(`expect_${i + 1}`, v.message, "");
     const missed = verdicts.filter((v) => !v.ok);
-    expect(missed.map((v) => v.message), `${missed.length} of ${verdicts.length} expectations missed (the values are in the fio and sysbench checks of this suite)`).toEqual([]);
+    expect(
+      missed.map((v) => v.message),
+      `${missed.length} of ${verdicts.length} expectations missed (the values are in the fio and sysbench checks of this suite)`,
+    ).toEqual([]);
   });
 });

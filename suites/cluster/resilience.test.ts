@@ -18,7 +18,16 @@ const crashIntervalS = Number(process.env.SC_CRASH_INTERVAL_S ?? 10);
 // Crash and node restart need the node itself: the embedded cluster's container.
 // On a cluster from a kubeconfig the suite does not kill processes or nodes it does not own.
 describe("the ecomdb dataset", () => {
-  test(`keeps every acknowledged write through ${crashSeries || "a series of"} crashes of mysqld ${crashIntervalS} s apart, and shows how recovery grows with the kubelet's back-off`, async ({ cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
+  test(`keeps every acknowledged write through ${crashSeries || "a series of"} crashes of mysqld ${crashIntervalS} s apart, and shows how recovery grows with the kubelet's back-off`, async ({
+    cluster,
+    kube,
+    namespace,
+    manifests,
+    record,
+    note,
+    reportLedger,
+    skip,
+  }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     if (crashSeries < 2) return skip("SC_CRASH_SERIES is below 2 (the gate leaves the series to the nightly run)");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
@@ -70,7 +79,9 @@ describe("the ecomdb dataset", () => {
       record("node_mysqld_ready_s", restart.mysqldReady_s, "s");
       record("node_restart_recovery_s", restart.firstVerifiedQuery_s, "s");
       if (restart.firstVerifiedQuery_s > budgetS) {
-        note(`the design's recovery time (< ${budgetS} s) holds for pods; after a node restart MySQL served verified data in ${restart.firstVerifiedQuery_s} s (node back at ${restart.nodeStarted_s} s)`);
+        note(
+          `the design's recovery time (< ${budgetS} s) holds for pods; after a node restart MySQL served verified data in ${restart.firstVerifiedQuery_s} s (node back at ${restart.nodeStarted_s} s)`,
+        );
       }
     } finally {
       await node.stop();

@@ -1,7 +1,15 @@
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import type { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
-import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, percentile, phaseNames, type RecoveryPhases, type Replacement } from "../../src/conformance/recovery.ts";
+import {
+  assertWithinBudget,
+  deletePodAndMeasureRecovery,
+  overlapSeconds,
+  percentile,
+  phaseNames,
+  type RecoveryPhases,
+  type Replacement,
+} from "../../src/conformance/recovery.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import { describe, designPerFile, expect, test, type Record_ } from "../support/test.ts";
@@ -73,7 +81,14 @@ async function replaceWithWritesInFlight(
 const design = designPerFile("survival");
 
 describe("the ecomdb dataset and every acknowledged write", () => {
-  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({ kube, cluster, manifests, record, note, reportLedger }) => {
+  test(`survive ${cycles} deletions of the MySQL pod, each recovered within ${budgetS} s, with writes in flight`, async ({
+    kube,
+    cluster,
+    manifests,
+    record,
+    note,
+    reportLedger,
+  }) => {
     expect(Number.isInteger(cycles) && cycles > 0, `SC_RECOVERY_CYCLES=${process.env.SC_RECOVERY_CYCLES} is not a positive whole number`).toBe(true);
     const { setup, before, loadSeconds } = await design({ kube, manifests, cluster });
     record("dataset_load_s", loadSeconds, "s");
@@ -82,8 +97,17 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     expect(ledger.acknowledged, "commits the writer saw acknowledged across the deletions").toBeGreaterThan(0);
   });
 
-  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({ kube, cluster, manifests, record, note, reportLedger }) => {
-    expect(Number.isInteger(rolloutCycles) && rolloutCycles > 0, `SC_ROLLOUT_CYCLES=${process.env.SC_ROLLOUT_CYCLES} is not a positive whole number`).toBe(true);
+  test(`survive ${rolloutCycles} rollout restart${rolloutCycles > 1 ? "s" : ""} of the Deployment, recovered within ${budgetS} s, with writes in flight`, async ({
+    kube,
+    cluster,
+    manifests,
+    record,
+    note,
+    reportLedger,
+  }) => {
+    expect(Number.isInteger(rolloutCycles) && rolloutCycles > 0, `SC_ROLLOUT_CYCLES=${process.env.SC_ROLLOUT_CYCLES} is not a positive whole number`).toBe(
+      true,
+    );
     const { setup, before } = await design({ kube, manifests, cluster });
     const ledger = await replaceWithWritesInFlight(setup, before, "rollout restart", rolloutCycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
@@ -93,7 +117,14 @@ describe("the ecomdb dataset and every acknowledged write", () => {
   // pod is deleted (its own recovery, verified, not counted as a crash) so the next
   // crash meets no restart back-off. Crashes in a row are the crash series' subject
   // (resilience.test.ts, SC_CRASH_SERIES), never spaced out there.
-  test(`survive ${crashCycles} crash${crashCycles > 1 ? "es" : ""} of mysqld (SIGKILL), each recovered within ${budgetS} s, with no acknowledged write lost`, async ({ cluster, kube, manifests, record, reportLedger, skip }) => {
+  test(`survive ${crashCycles} crash${crashCycles > 1 ? "es" : ""} of mysqld (SIGKILL), each recovered within ${budgetS} s, with no acknowledged write lost`, async ({
+    cluster,
+    kube,
+    manifests,
+    record,
+    reportLedger,
+    skip,
+  }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     expect(Number.isInteger(crashCycles) && crashCycles > 0, `SC_CRASH_CYCLES=${process.env.SC_CRASH_CYCLES} is not a positive whole number`).toBe(true);
     const { setup, before } = await design({ kube, manifests, cluster });

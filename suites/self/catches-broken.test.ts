@@ -17,18 +17,24 @@ const variant = (name: string) => loadForEngine(`fixtures/broken/${name}`);
 describe.concurrent("the live checks catch broken manifests", () => {
   test("missing-class: the claim's StorageClass does not exist, named with the classes that do", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("missing-class"));
-    await expect(setup.waitForClaimBound()).rejects.toThrow(/gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist \(classes: [^)]*standard/);
+    await expect(setup.waitForClaimBound()).rejects.toThrow(
+      /gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist \(classes: [^)]*standard/,
+    );
   });
 
   test("small-shared-claim: a ReadWriteMany claim the provisioner refuses, in the provisioner's words", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("small-shared-claim"));
-    await expect(setup.waitForClaimBound()).rejects.toThrow(/gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*ReadWriteMany|gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*only supports ReadWriteOnce/);
+    await expect(setup.waitForClaimBound()).rejects.toThrow(
+      /gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*ReadWriteMany|gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: the provisioner keeps failing: .*only supports ReadWriteOnce/,
+    );
   });
 
   test("claim-typo: the pod needs a claim that does not exist", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("claim-typo"));
     await expect(setup.waitForReadyPod()).rejects.toThrow(/the pod needs PersistentVolumeClaim "mysql-data", which does not exist/);
-    await expect(setup.waitForClaimBound()).rejects.toThrow(/PersistentVolumeClaim mysql-data does not exist in \S+ after the manifests were applied \(claims there: mysql-pvc\)/);
+    await expect(setup.waitForClaimBound()).rejects.toThrow(
+      /PersistentVolumeClaim mysql-data does not exist in \S+ after the manifests were applied \(claims there: mysql-pvc\)/,
+    );
   });
 
   test("wrong-mount-path: /var/lib/mysql is not the claim but the image's anonymous volume", async ({ kube, namespace }) => {
@@ -36,22 +42,36 @@ describe.concurrent("the live checks catch broken manifests", () => {
     await setup.waitForClaimBound();
     const binding = await verifyBinding(setup);
     const pod = await setup.waitForReadyPod();
-    await expect(verifyLiveMount(setup, pod, binding.volume)).rejects.toThrow(/\/var\/lib\/mysql in pod \S+ is the anonymous volume the image declares \(VOLUME \/var\/lib\/mysql\), not the claim's volume pvc-[0-9a-f-]+: it lives and dies with the container/);
+    await expect(verifyLiveMount(setup, pod, binding.volume)).rejects.toThrow(
+      /\/var\/lib\/mysql in pod \S+ is the anonymous volume the image declares \(VOLUME \/var\/lib\/mysql\), not the claim's volume pvc-[0-9a-f-]+: it lives and dies with the container/,
+    );
   });
 
   test("emptydir-data: the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("emptydir-data"));
     const { checksums: before } = await setup.loadDataset();
-    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
+    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(
+      /the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/,
+    );
   });
 
-  test("datadir-off-claim: container args move the data directory off the claim, and the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
+  test("datadir-off-claim: container args move the data directory off the claim, and the rows are gone after the pod is deleted", async ({
+    kube,
+    namespace,
+  }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("datadir-off-claim"));
     const { checksums: before } = await setup.loadDataset();
-    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(/the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/);
+    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(
+      /the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/,
+    );
   });
 
-  test("acks-before-durable: a crash of mysqld with writes in flight loses acknowledged commits, and the finding names the setting", async ({ cluster, kube, namespace, skip }) => {
+  test("acks-before-durable: a crash of mysqld with writes in flight loses acknowledged commits, and the finding names the setting", async ({
+    cluster,
+    kube,
+    namespace,
+    skip,
+  }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const setup = await DeployedSetup.deploy(kube, namespace, variant("acks-before-durable"));
     await setup.waitForReadyPod();
@@ -61,7 +81,9 @@ describe.concurrent("the live checks catch broken manifests", () => {
     await writer.settle();
     const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("mysqld SIGKILL", moments));
     expect(ledger.values.ledger_lost?.value, "acknowledged commits lost with innodb_flush_log_at_trx_commit=0").toBeGreaterThan(0);
-    expect(ledger.violations).toMatch(/^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s (before|after) mysqld SIGKILL 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=0 \(the redo log is written and flushed every 5 s, not at commit: a crash of mysqld loses/);
+    expect(ledger.violations).toMatch(
+      /^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s (before|after) mysqld SIGKILL 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=0 \(the redo log is written and flushed every 5 s, not at commit: a crash of mysqld loses/,
+    );
   });
 
   test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {
@@ -69,14 +91,21 @@ describe.concurrent("the live checks catch broken manifests", () => {
     // The first pod is used before its (slow) readiness: only the recovery needs to wait for it.
     const { checksums: before } = await setup.loadDataset({ runningIsEnough: true });
     const phases = await deletePodAndMeasureRecovery(setup, before, undefined, { runningIsEnough: true });
-    expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`));
+    expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(
+      new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`),
+    );
   });
 
-  test("schema-errors: the live API server names what the offline schema names: a misspelt field, a string for an integer, a string for a list", async ({ kube, namespace }) => {
+  test("schema-errors: the live API server names what the offline schema names: a misspelt field, a string for an integer, a string for a list", async ({
+    kube,
+    namespace,
+  }) => {
     const { rejected } = await validateLive(kube, namespace, loadManifests("fixtures/static/schema-errors"));
     expect(rejected).toHaveLength(2);
     // The server names one or both of the claim's errors, varying between runs.
-    expect(rejected[0]).toMatch(/^fixtures\/static\/schema-errors\/pvc\.yaml:2 PersistentVolumeClaim\/mysql-pvc: HTTP 500: [^]*(\.spec\.accessModes: expected list, got|\.spec\.storageClasName: field not declared in schema)/);
+    expect(rejected[0]).toMatch(
+      /^fixtures\/static\/schema-errors\/pvc\.yaml:2 PersistentVolumeClaim\/mysql-pvc: HTTP 500: [^]*(\.spec\.accessModes: expected list, got|\.spec\.storageClasName: field not declared in schema)/,
+    );
     expect(rejected[1]).toMatch(/^fixtures\/static\/schema-errors\/pvc\.yaml:13 Deployment\/mysql: HTTP \d+: [^]*\.spec\.replicas/);
   });
 });

@@ -12,14 +12,24 @@ import { describe, expect, test } from "../support/test.ts";
 // The design's operator commands, run as a user runs them (a process, a
 // kubeconfig file, a namespace) against the design's setup on the cluster.
 describe("the operator commands", () => {
-  test("storage-status, storage-monitor, backup-db (with rotation), restore-db and test-persistence work on a running setup, and refuse bad input", async ({ cluster, kube, namespace, manifests, record }) => {
+  test("storage-status, storage-monitor, backup-db (with rotation), restore-db and test-persistence work on a running setup, and refuse bad input", async ({
+    cluster,
+    kube,
+    namespace,
+    manifests,
+    record,
+  }) => {
     const dir = mkdtempSync(join(tmpdir(), "sc-tools-"));
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
     const secrets = secretValues(manifests);
     const tool = async (name: string, ...args: string[]) => {
       const started = performance.now();
-      const result = await execa(process.execPath, [`${projectRoot}/src/cli/${name}.ts`, "--kubeconfig", kubeconfig, ...args], { reject: false, cwd: dir, timeout: 300_000 });
+      const result = await execa(process.execPath, [`${projectRoot}/src/cli/${name}.ts`, "--kubeconfig", kubeconfig, ...args], {
+        reject: false,
+        cwd: dir,
+        timeout: 300_000,
+      });
       const output = `${result.stdout}\n${result.stderr}`;
       for (const secret of secrets) expect(output.includes(secret), `${name} printed a secret value`).toBe(false);
       return { code: result.exitCode, stdout: result.stdout, stderr: result.stderr, seconds: secondsSince(started) };
@@ -41,7 +51,9 @@ describe("the operator commands", () => {
 
       const monitor = await tool("storage-monitor", "--namespace", namespace, "--count", "2", "--interval", "1");
       expect(monitor.code, monitor.stdout + monitor.stderr).toBe(0);
-      expect(monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d {2}claim Bound {2}pod Ready \(0 restarts\) {2}used [\d.]+ MiB \([\d.]+% of claim\)/.test(l))).toHaveLength(2);
+      expect(
+        monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d {2}claim Bound {2}pod Ready \(0 restarts\) {2}used [\d.]+ MiB \([\d.]+% of claim\)/.test(l)),
+      ).toHaveLength(2);
       expect(monitor.stdout).toMatch(/2 samples, 0 with problems; growth -?[\d.]+ MiB\/min/);
       const sampleLines = monitor.stdout.split("\n").filter((l) => /^\d\d:\d\d:\d\d {2}claim/.test(l));
       expect(sampleLines[0], "the first sample has no I/O rates").toContain("  io first sample (rates from the next one)");
@@ -65,7 +77,9 @@ describe("the operator commands", () => {
       const probe = await setup.open();
       await probe.connection.query("CREATE DATABASE restore_probe");
       await probe.connection.query("CREATE TABLE restore_probe.items (id INT PRIMARY KEY, label VARCHAR(32))");
-      await probe.connection.query("INSERT INTO restore_probe.items SELECT seq, CONCAT('item-', seq) FROM (WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 500) SELECT seq FROM s) AS numbers");
+      await probe.connection.query(
+        "INSERT INTO restore_probe.items SELECT seq, CONCAT('item-', seq) FROM (WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 500) SELECT seq FROM s) AS numbers",
+      );
       const probeFile = join(dir, "restore-probe.sql");
       const probeBackup = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--output", probeFile);
       expect(probeBackup.code, probeBackup.stdout + probeBackup.stderr).toBe(0);
@@ -91,21 +105,43 @@ describe("the operator commands", () => {
       const first = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--json");
       expect(first.code, first.stdout + first.stderr).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 1100)); // dump names carry the second
-      const dry = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--dry-run", "--json");
+      const dry = await tool(
+        "backup-db",
+        "--namespace",
+        namespace,
+        "--database",
+        "restore_probe",
+        "--dir",
+        rotated,
+        "--keep-daily",
+        "1",
+        "--dry-run",
+        "--json",
+      );
       expect(dry.code, dry.stdout + dry.stderr).toBe(0);
       const firstFile = JSON.parse(first.stdout).file as string;
       expect(JSON.parse(dry.stdout).expired, "--dry-run lists the older dump of the day as expiring").toEqual([firstFile.replace(/^.*\//, "")]);
-      expect(readdirSync(rotated).filter((f) => f.endsWith(".sql")), "--dry-run deletes nothing").toHaveLength(1);
+      expect(
+        readdirSync(rotated).filter((f) => f.endsWith(".sql")),
+        "--dry-run deletes nothing",
+      ).toHaveLength(1);
       const second = await tool("backup-db", "--namespace", namespace, "--database", "restore_probe", "--dir", rotated, "--keep-daily", "1", "--json");
       expect(second.code, second.stdout + second.stderr).toBe(0);
-      expect(readdirSync(rotated).filter((f) => f.endsWith(".sql")), "dumps left after rotation").toEqual([JSON.parse(second.stdout).file.replace(/^.*\//, "")]);
+      expect(
+        readdirSync(rotated).filter((f) => f.endsWith(".sql")),
+        "dumps left after rotation",
+      ).toEqual([JSON.parse(second.stdout).file.replace(/^.*\//, "")]);
       await probe.connection.query("DROP DATABASE restore_probe");
       await probe.close();
 
       const persistence = await tool("test-persistence", "--namespace", namespace, "--rows", "2000", "--writes");
       expect(persistence.code, persistence.stdout + persistence.stderr).toBe(0);
-      expect(persistence.stdout).toMatch(/✅ SUCCESS: Data persistence verified!\n {3}- 2000 test records survived the pod restart \(same count and checksum\), on \S+\n {3}- Recovery time: [\d.]+ s \(budget 30 s\)/);
-      expect(persistence.stdout).toMatch(/ {3}- Writes in flight: \d+ commits acknowledged, 0 lost, \d+ in doubt, 0 phantom, 0 duplicated; write gap [\d.]+ s \(no commit acknowledged\)/);
+      expect(persistence.stdout).toMatch(
+        /✅ SUCCESS: Data persistence verified!\n {3}- 2000 test records survived the pod restart \(same count and checksum\), on \S+\n {3}- Recovery time: [\d.]+ s \(budget 30 s\)/,
+      );
+      expect(persistence.stdout).toMatch(
+        / {3}- Writes in flight: \d+ commits acknowledged, 0 lost, \d+ in doubt, 0 phantom, 0 duplicated; write gap [\d.]+ s \(no commit acknowledged\)/,
+      );
       record("test_persistence_s", persistence.seconds, "s");
       const db = await setup.open();
       const [dbs] = await db.connection.query("SHOW DATABASES WHERE `Database` IN ('storage_persistence_test', 'storage_conformance_ledger')");

@@ -50,13 +50,19 @@ describe("broken variants of the design", () => {
   }
 
   it("cover every rule that can fire on a single workload", () => {
-    const fired = new Set(Object.values(expectations).flat().map((e) => e.split(" ")[1]));
+    const fired = new Set(
+      Object.values(expectations)
+        .flat()
+        .map((e) => e.split(" ")[1]),
+    );
     const uncovered = rules.map((r) => r.id).filter((id) => !fired.has(id) && !["database-workload", "secret-exists", "storage-class"].includes(id));
     expect(uncovered, "rules with no broken fixture that triggers them").toEqual([]);
   });
 
   it("never print a literal password, only that there is one", () => {
-    const messages = staticCheck("fixtures/broken/plaintext-password", options).map((f) => f.message).join("\n");
+    const messages = staticCheck("fixtures/broken/plaintext-password", options)
+      .map((f) => f.message)
+      .join("\n");
     expect(messages).toContain("MYSQL_ROOT_PASSWORD of container mysql is a literal value (not shown)");
     expect(messages).not.toContain("plain-text-root-pw");
   });
@@ -111,7 +117,9 @@ describe("parseQuantity", () => {
 
 describe("a kustomization", () => {
   it("is built with kustomize, and the rules judge the built objects", () => {
-    expect(problems("fixtures/static/kustomize-overlay")).toEqual([expect.stringMatching(/^kustomization\.yaml \(kustomize build\):\d+ single-replica error$/)]);
+    expect(problems("fixtures/static/kustomize-overlay")).toEqual([
+      expect.stringMatching(/^kustomization\.yaml \(kustomize build\):\d+ single-replica error$/),
+    ]);
   }, 300_000);
 });
 
@@ -119,7 +127,9 @@ describe("a StatefulSet's volumeClaimTemplates are claims", () => {
   it("a template mounted at /var/lib/mysql is the data claim: no finding, and the class is reported from the template", () => {
     expect(problems("fixtures/static/statefulset")).toEqual([]);
     const info = staticCheck("fixtures/static/statefulset", options).filter((f) => f.severity === "info");
-    expect(info.map((f) => `${f.line} ${f.message}`)).toEqual(['66 data claim mysql-storage (volumeClaimTemplate of StatefulSet/mysql) uses StorageClass "standard"']);
+    expect(info.map((f) => `${f.line} ${f.message}`)).toEqual([
+      '66 data claim mysql-storage (volumeClaimTemplate of StatefulSet/mysql) uses StorageClass "standard"',
+    ]);
   });
   it("a 10Mi ReadWriteMany template is too small and shared, found at the template's lines (not 'data in the container's filesystem')", () => {
     expect(problems("fixtures/static/statefulset-small-shared")).toEqual([
@@ -149,10 +159,18 @@ describe("one pattern names secrets, for the plaintext-password rule and for red
     const { cpSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
     cpSync("manifests", dir, { recursive: true });
     const deployment = join(dir, "mysql-deployment.yaml");
-    writeFileSync(deployment, readFileSync(deployment, "utf8").replace("            - name: MYSQL_DATABASE\n", "            - name: REPLICA_PASSWD\n              value: passwd-literal-4242\n            - name: MYSQL_DATABASE\n"));
-    expect(staticCheck(dir, options).filter((f) => f.rule === "credentials-from-secret").map((f) => f.message)).toEqual([
-      "REPLICA_PASSWD of container mysql is a literal value (not shown) instead of a Secret reference",
-    ]);
+    writeFileSync(
+      deployment,
+      readFileSync(deployment, "utf8").replace(
+        "            - name: MYSQL_DATABASE\n",
+        "            - name: REPLICA_PASSWD\n              value: passwd-literal-4242\n            - name: MYSQL_DATABASE\n",
+      ),
+    );
+    expect(
+      staticCheck(dir, options)
+        .filter((f) => f.rule === "credentials-from-secret")
+        .map((f) => f.message),
+    ).toEqual(["REPLICA_PASSWD of container mysql is a literal value (not shown) instead of a Secret reference"]);
     expect(secretValues(loadManifests(dir))).toContain("passwd-literal-4242");
     rmSync(dir, { recursive: true, force: true });
   });

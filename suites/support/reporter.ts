@@ -97,8 +97,17 @@ function toCheck(testCase: TestCase, secrets: string[]): CheckResult {
     durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
     ...(meta.notes?.length ? { notes: meta.notes.map((n) => redact(n, secrets)) } : {}),
     ...(meta.diagnostics ? { diagnostics: redact(meta.diagnostics, secrets) } : {}),
-    ...(meta.diagnosticFiles ? { diagnosticFiles: Object.fromEntries(Object.entries(meta.diagnosticFiles).map(([name, text]) => [name, redact(text, secrets)])) } : {}),
+    ...(meta.diagnosticFiles
+      ? { diagnosticFiles: Object.fromEntries(Object.entries(meta.diagnosticFiles).map(([name, text]) => [name, redact(text, secrets)])) }
+      : {}),
     ...(meta.timeline ? { timeline: meta.timeline } : {}),
-    ...(meta.milestones ? { milestones: { ...meta.milestones, milestones: meta.milestones.milestones.map((m) => ({ ...m, ...(m.detail ? { detail: redact(m.detail, secrets) } : {}) })) } } : {}),
+    ...(meta.milestones
+      ? {
+          milestones: {
+            ...meta.milestones,
+            milestones: meta.milestones.milestones.map((m) => ({ ...m, ...(m.detail ? { detail: redact(m.detail, secrets) } : {}) })),
+          },
+        }
+      : {}),
   };
 }

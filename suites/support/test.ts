@@ -142,7 +142,9 @@ async function diagnoseInto(task: { meta: TaskMeta }, kube: Kube, namespace: str
   const files: Record<string, string> = { ...task.meta.diagnosticFiles };
   for (const [name, text] of Object.entries(diagnostics.files)) files[`${prefix}${name}`] = text;
   if (nodeContainerId) {
-    const logs = await nodeComponentLogs(nodeContainerId, nodeLogLines).catch((e: Error) => ({ "unavailable.txt": `the node's logs could not be read: ${e.message}` }));
+    const logs = await nodeComponentLogs(nodeContainerId, nodeLogLines).catch((e: Error) => ({
+      "unavailable.txt": `the node's logs could not be read: ${e.message}`,
+    }));
     for (const [name, text] of Object.entries(logs)) files[`node/${name}`] = text;
   }
   task.meta.diagnostics = [task.meta.diagnostics, diagnostics.summary].filter(Boolean).join("\n\n");

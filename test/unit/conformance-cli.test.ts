@@ -19,7 +19,11 @@ describe("--reports is checked before the run: one line, exit 2, no verdict", ()
   }, 60_000);
   it("naming a folder that cannot be created", async () => {
     const run = await runCli("conformance", ["--static-only", "--reports", "/sys/storage-conformance-reports"]);
-    expect([run.code, lines(run.stderr), run.stdout]).toEqual([2, ["error: --reports /sys/storage-conformance-reports cannot be created: permission denied; name a folder that can be written"], ""]);
+    expect([run.code, lines(run.stderr), run.stdout]).toEqual([
+      2,
+      ["error: --reports /sys/storage-conformance-reports cannot be created: permission denied; name a folder that can be written"],
+      "",
+    ]);
   }, 60_000);
 });
 
@@ -42,10 +46,13 @@ describe("--storage-class NAME", () => {
     const run = await runCli("conformance", ["--static-only", "--storage-class", "local-path", "--reports", reports]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('uses StorageClass "local-path"');
-    const deviation = '--storage-class local-path: every claim asks for StorageClass "local-path" instead of the manifests\' "standard" (checked and applied so); the results hold for that class';
+    const deviation =
+      '--storage-class local-path: every claim asks for StorageClass "local-path" instead of the manifests\' "standard" (checked and applied so); the results hold for that class';
     expect(JSON.parse(readFileSync(join(reports, "latest", "results.json"), "utf8")).deviations).toEqual([deviation]);
     expect(readFileSync(join(reports, "latest", "summary.md"), "utf8")).toContain(`**Deviations from the manifests:**\n\n- ${deviation}`);
-    expect(readFileSync(join(reports, "latest", "report.html"), "utf8")).toContain("<h2>Deviations from the manifests</h2><ul class=\"notes\"><li>--storage-class local-path: every claim asks for StorageClass &quot;local-path&quot;");
+    expect(readFileSync(join(reports, "latest", "report.html"), "utf8")).toContain(
+      '<h2>Deviations from the manifests</h2><ul class="notes"><li>--storage-class local-path: every claim asks for StorageClass &quot;local-path&quot;',
+    );
   }, 60_000);
 
   it("that is not a class name is refused with one line", async () => {
@@ -62,19 +69,29 @@ describe("namespaces left behind", () => {
 
   it("--cleanup without a cluster named is one line, exit 2", async () => {
     const run = await runCli("conformance", ["--cleanup"]);
-    expect([run.code, lines(run.stderr)]).toEqual([2, ["error: --cleanup needs the cluster: pass --kubeconfig FILE or set KUBECONFIG (an embedded cluster goes with its run)"]]);
+    expect([run.code, lines(run.stderr)]).toEqual([
+      2,
+      ["error: --cleanup needs the cluster: pass --kubeconfig FILE or set KUBECONFIG (an embedded cluster goes with its run)"],
+    ]);
   }, 60_000);
 
   describe("--cleanup on a cluster (a fake API server)", () => {
     let server: FakeServer;
     const left = [
-      { metadata: { name: "sc-survival-1a2b3c", labels: { "storage-conformance/run": "20261125T100000-aaaaaa" }, creationTimestamp: "2026-11-25T10:00:05Z" }, status: { phase: "Active" } },
-      { metadata: { name: "sc-backup-4d5e6f", labels: { "storage-conformance/run": "20261124T090000-bbbbbb" }, creationTimestamp: "2026-11-24T09:01:00Z" }, status: { phase: "Terminating" } },
+      {
+        metadata: { name: "sc-survival-1a2b3c", labels: { "storage-conformance/run": "20261125T100000-aaaaaa" }, creationTimestamp: "2026-11-25T10:00:05Z" },
+        status: { phase: "Active" },
+      },
+      {
+        metadata: { name: "sc-backup-4d5e6f", labels: { "storage-conformance/run": "20261124T090000-bbbbbb" }, creationTimestamp: "2026-11-24T09:01:00Z" },
+        status: { phase: "Terminating" },
+      },
     ];
     beforeAll(async () => {
       server = await answeringServer((req) => {
         if (req.url === "/version") return { status: 200, body: { gitVersion: "v1.34.4" } };
-        if (req.method === "GET" && req.url?.startsWith("/api/v1/namespaces?")) return { status: 200, body: { apiVersion: "v1", kind: "NamespaceList", metadata: {}, items: left } };
+        if (req.method === "GET" && req.url?.startsWith("/api/v1/namespaces?"))
+          return { status: 200, body: { apiVersion: "v1", kind: "NamespaceList", metadata: {}, items: left } };
         if (req.method === "DELETE") return { status: 200, body: { kind: "Status", status: "Success" } };
         return { status: 404, body: { kind: "Status", message: "not found" } };
       });
@@ -91,13 +108,22 @@ describe("namespaces left behind", () => {
         `2 namespaces left by earlier runs deleted on ${server.url} (${anyRunSelector})`,
       ]);
       expect(server.requests).toContain(`GET /api/v1/namespaces?labelSelector=${encodeURIComponent(anyRunSelector)}`);
-      expect(server.requests.filter((r) => r.startsWith("DELETE"))).toEqual(["DELETE /api/v1/namespaces/sc-survival-1a2b3c", "DELETE /api/v1/namespaces/sc-backup-4d5e6f"]);
+      expect(server.requests.filter((r) => r.startsWith("DELETE"))).toEqual([
+        "DELETE /api/v1/namespaces/sc-survival-1a2b3c",
+        "DELETE /api/v1/namespaces/sc-backup-4d5e6f",
+      ]);
     }, 60_000);
   });
 });
 
 describe("storage-monitor's numbers are decimal and finite", () => {
-  for (const [option, value] of [["--interval", "Infinity"], ["--interval", "0x10"], ["--interval", "0"], ["--count", "1e3"], ["--count", "0x10"]] as const) {
+  for (const [option, value] of [
+    ["--interval", "Infinity"],
+    ["--interval", "0x10"],
+    ["--interval", "0"],
+    ["--count", "1e3"],
+    ["--count", "0x10"],
+  ] as const) {
     it(`${option} ${value} is refused with one line, exit 2, before any cluster is asked`, async () => {
       const run = await runCli("storage-monitor", [option, value, "--kubeconfig", "/nonexistent"]);
       expect(run.code).toBe(2);

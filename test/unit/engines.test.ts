@@ -36,7 +36,9 @@ describe("withDatabaseImage", () => {
     expect(findDatabaseWorkload(design)?.container.image).toBe("mysql:8.4");
     const others = (objects: typeof design) => objects.filter((o) => o.object.kind !== "Deployment").map((o) => o.object);
     expect(others(swapped)).toEqual(others(design));
-    expect(swapped.find((o) => o.object.kind === "Deployment")!.lineOf(["spec", "replicas"])).toBe(design.find((o) => o.object.kind === "Deployment")!.lineOf(["spec", "replicas"]));
+    expect(swapped.find((o) => o.object.kind === "Deployment")!.lineOf(["spec", "replicas"])).toBe(
+      design.find((o) => o.object.kind === "Deployment")!.lineOf(["spec", "replicas"]),
+    );
   });
   it("returns the same objects when no image is asked for", () => {
     expect(withDatabaseImage(design, undefined)).toBe(design);
@@ -56,13 +58,26 @@ describe("datadirArgument", () => {
   });
 });
 
-const check = (suite: string, name: string, status: CheckResult["status"], values: CheckResult["values"]): CheckResult => ({ suite, name, status, values, message: "", durationMs: 1 });
+const check = (suite: string, name: string, status: CheckResult["status"], values: CheckResult["values"]): CheckResult => ({
+  suite,
+  name,
+  status,
+  values,
+  message: "",
+  durationMs: 1,
+});
 const run = (engine: string, checks: CheckResult[]): EngineRun => ({
   engine,
   results: {
-    runId: `r-${engine}`, startedAt: "", finishedAt: "", durationS: 1, manifestsDir: "manifests", timeoutOverrides: [],
+    runId: `r-${engine}`,
+    startedAt: "",
+    finishedAt: "",
+    durationS: 1,
+    manifestsDir: "manifests",
+    timeoutOverrides: [],
     summary: { passed: checks.filter((c) => c.status === "passed").length, failed: checks.filter((c) => c.status === "failed").length, skipped: 0 },
-    checks, engine: { name: engine, serverVersions: serverVersionsOf(checks) },
+    checks,
+    engine: { name: engine, serverVersions: serverVersionsOf(checks) },
   },
 });
 
@@ -71,7 +86,9 @@ describe("engines side by side", () => {
     check("static", "rule", "passed", {}),
     check("survival", "survives", "passed", { recovery_p50_s: { value: 2.1, unit: "s" }, server_version: { value: "9.7.4", unit: "" } }),
   ]);
-  const mariadb = run("mariadb", [check("survival", "survives", "failed", { recovery_p50_s: { value: 1.9, unit: "s" }, server_version: { value: "10.11.14-MariaDB", unit: "" } })]);
+  const mariadb = run("mariadb", [
+    check("survival", "survives", "failed", { recovery_p50_s: { value: 1.9, unit: "s" }, server_version: { value: "10.11.14-MariaDB", unit: "" } }),
+  ]);
 
   it("puts every measured value of a check in a column per engine, static findings once", () => {
     expect(compareEngines([mysql, mariadb])).toEqual([
@@ -99,15 +116,27 @@ describe("the engine in every report's header", () => {
   });
   it("says loudly when the offline node's mysql is MariaDB", () => {
     const fallback = describeOfflineEngines(
-      { "storage-conformance.mysql-engine": "mariadb (fallback: Debian sid has no MySQL 9.7)", "storage-conformance.mysql-version": "10.11.14", "storage-conformance.mariadb-version": "10.11.14" },
+      {
+        "storage-conformance.mysql-engine": "mariadb (fallback: Debian sid has no MySQL 9.7)",
+        "storage-conformance.mysql-version": "10.11.14",
+        "storage-conformance.mariadb-version": "10.11.14",
+      },
       versions,
     );
-    expect(fallback).toBe("mysql:8.4 and mysql:9.7 serve MariaDB 10.11.14, NOT MySQL: Debian sid has no MySQL 9.7; mariadb:10.11 serves MariaDB 10.11.14 (Debian bookworm)");
+    expect(fallback).toBe(
+      "mysql:8.4 and mysql:9.7 serve MariaDB 10.11.14, NOT MySQL: Debian sid has no MySQL 9.7; mariadb:10.11 serves MariaDB 10.11.14 (Debian bookworm)",
+    );
     expect(engineLines(results({ offlineEngines: fallback }))[1]).toMatch(/^\*\*WARNING: the offline node has no MySQL\.\*\* Offline node: mysql:8\.4/);
   });
   it("reads MySQL from the offline image's labels", () => {
-    const labels = { "storage-conformance.mysql-engine": "mysql", "storage-conformance.mysql-version": "9.7.4", "storage-conformance.mariadb-version": "10.11.14" };
-    expect(describeOfflineEngines(labels, versions)).toBe("mysql:8.4 and mysql:9.7 serve Oracle MySQL 9.7.4 (Debian sid); mariadb:10.11 serves MariaDB 10.11.14 (Debian bookworm)");
+    const labels = {
+      "storage-conformance.mysql-engine": "mysql",
+      "storage-conformance.mysql-version": "9.7.4",
+      "storage-conformance.mariadb-version": "10.11.14",
+    };
+    expect(describeOfflineEngines(labels, versions)).toBe(
+      "mysql:8.4 and mysql:9.7 serve Oracle MySQL 9.7.4 (Debian sid); mariadb:10.11 serves MariaDB 10.11.14 (Debian bookworm)",
+    );
     expect(describeOfflineEngines({}, versions)).toBeUndefined();
   });
 });

@@ -45,19 +45,27 @@ describe("Ctrl-C during a conformance run", () => {
     const dir = tempDir("sc-interrupt-");
     const kubeconfig = writeKubeconfig(dir, server.url, { token: "interrupt-token-123" });
     let created = "";
-    const run = await runCli("conformance", ["--kubeconfig", kubeconfig, "--reports", join(dir, "reports")], { SC_TIMEOUT_API_REQUEST_MS: "60000" }, 120_000, (child) => {
-      const poll = setInterval(() => {
-        const first = [...namespaces.keys()][0];
-        if (!first) return;
-        created = first;
-        clearInterval(poll);
-        // As a terminal sends it: to the whole process group (vitest's workers too).
-        setTimeout(() => process.kill(-child.pid!, "SIGINT"), 500);
-      }, 100);
-      child.on("close", () => clearInterval(poll));
-    });
+    const run = await runCli(
+      "conformance",
+      ["--kubeconfig", kubeconfig, "--reports", join(dir, "reports")],
+      { SC_TIMEOUT_API_REQUEST_MS: "60000" },
+      120_000,
+      (child) => {
+        const poll = setInterval(() => {
+          const first = [...namespaces.keys()][0];
+          if (!first) return;
+          created = first;
+          clearInterval(poll);
+          // As a terminal sends it: to the whole process group (vitest's workers too).
+          setTimeout(() => process.kill(-child.pid!, "SIGINT"), 500);
+        }, 100);
+        child.on("close", () => clearInterval(poll));
+      },
+    );
     expect(created, run.stderr).toMatch(/^sc-[a-z-]+-[0-9a-f]{6}$/);
-    expect(run.stderr).toMatch(/SIGINT: deleting this run's namespaces \(app\.kubernetes\.io\/managed-by=storage-conformance,storage-conformance\/run=\d{8}T\d{6}-[0-9a-f]{6}\) before exiting/);
+    expect(run.stderr).toMatch(
+      /SIGINT: deleting this run's namespaces \(app\.kubernetes\.io\/managed-by=storage-conformance,storage-conformance\/run=\d{8}T\d{6}-[0-9a-f]{6}\) before exiting/,
+    );
     expect(run.stderr).toContain(`deleted namespace ${created}`);
     expect([...namespaces.keys()], "namespaces left on the cluster").toEqual([]);
     expect(server.requests).toContain(`DELETE /api/v1/namespaces/${created}`);

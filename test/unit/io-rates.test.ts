@@ -6,7 +6,9 @@ const mib = 2 ** 20;
 
 /** `mysql -N -B -e ioCountersSql` as MySQL 9.7 prints it: SHOW GLOBAL STATUS rows, then the performance_schema row. */
 const mysqlOutput = (status: Record<string, number>, timers: string) =>
-  `${Object.entries(status).map(([name, value]) => `${name}\t${value}\n`).join("")}innodb_file_io\t${timers}\n`;
+  `${Object.entries(status)
+    .map(([name, value]) => `${name}\t${value}\n`)
+    .join("")}innodb_file_io\t${timers}\n`;
 
 const before = {
   Com_commit: 400,
@@ -53,24 +55,45 @@ describe("storage-monitor's I/O counters", () => {
   });
 
   test("with performance_schema ON and nothing timed yet count zero operations", () => {
-    expect(counters(mysqlOutput(before, "1\tNULL\tNULL\tNULL\tNULL\tNULL\tNULL")).fileIo).toEqual({ reads: 0, readPs: 0, writes: 0, writePs: 0, misc: 0, miscPs: 0 });
+    expect(counters(mysqlOutput(before, "1\tNULL\tNULL\tNULL\tNULL\tNULL\tNULL")).fileIo).toEqual({
+      reads: 0,
+      readPs: 0,
+      writes: 0,
+      writePs: 0,
+      misc: 0,
+      miscPs: 0,
+    });
   });
 
   test("without the performance_schema table keep the status counters; the client's exit 1 is no failure", () => {
     const reading = interpretIoQuery({
       exitCode: 1,
-      stdout: Object.entries(before).map(([n, v]) => `${n}\t${v}\n`).join(""),
+      stdout: Object.entries(before)
+        .map(([n, v]) => `${n}\t${v}\n`)
+        .join(""),
       stderr: "ERROR 1146 (42S02) at line 1: Table 'performance_schema.file_summary_by_event_name' doesn't exist\n",
     });
     expect(reading).toEqual({ counters: { status: before, fileIo: null, fileIoUnavailable: "performance_schema.file_summary_by_event_name absent" } });
   });
 
   test("when MySQL does not answer are replaced by the reason in a few words", () => {
-    const refused = interpretIoQuery({ exitCode: 1, stdout: "", stderr: "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)\n" });
-    expect(refused).toEqual({ unreachable: "MySQL unreachable (ERROR 2002: Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2))" });
-    const denied = interpretIoQuery({ exitCode: 1, stdout: "", stderr: "mysql: [Warning] something\nERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)\n" });
+    const refused = interpretIoQuery({
+      exitCode: 1,
+      stdout: "",
+      stderr: "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)\n",
+    });
+    expect(refused).toEqual({
+      unreachable: "MySQL unreachable (ERROR 2002: Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2))",
+    });
+    const denied = interpretIoQuery({
+      exitCode: 1,
+      stdout: "",
+      stderr: "mysql: [Warning] something\nERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)\n",
+    });
     expect(denied).toEqual({ unreachable: "MySQL unreachable (ERROR 1045: Access denied for user 'root'@'localhost' (using password: YES))" });
-    expect(interpretIoQuery({ exitCode: 127, stdout: "", stderr: "sh: 1: exec: mysql: not found\n" })).toEqual({ unreachable: "no mysql client in the container" });
+    expect(interpretIoQuery({ exitCode: 127, stdout: "", stderr: "sh: 1: exec: mysql: not found\n" })).toEqual({
+      unreachable: "no mysql client in the container",
+    });
   });
 
   test("are read by one mysql invocation whose password comes from the container's own environment", () => {
@@ -107,7 +130,9 @@ describe("storage-monitor's I/O rates", () => {
 
   test("show in the status line and in --json", () => {
     const figures = ioFigures({ atMs: 5_000, counters: previous }, { atMs: 15_000, reading: { counters: current } });
-    expect(formatIo(figures)).toBe("io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, lat r 0.21 w 0.05 fsync 1.80 ms");
+    expect(formatIo(figures)).toBe(
+      "io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, lat r 0.21 w 0.05 fsync 1.80 ms",
+    );
     const json = ioJson(figures);
     expect(json).toMatchObject({
       intervalMs: 10_000,
@@ -127,7 +152,10 @@ describe("storage-monitor's I/O rates", () => {
       note: null,
       unavailable: null,
     });
-    expect(json.counters).toEqual({ status: after, performanceSchema: { reads: 4100, readPs: 821_000_000_000, writes: 32000, writePs: 1_600_000_000_000, misc: 9500, miscPs: 12_900_000_000_000 } });
+    expect(json.counters).toEqual({
+      status: after,
+      performanceSchema: { reads: 4100, readPs: 821_000_000_000, writes: 32000, writePs: 1_600_000_000_000, misc: 9500, miscPs: 12_900_000_000_000 },
+    });
   });
 
   test("have no latency for an operation that did not happen in the interval", () => {
@@ -140,19 +168,39 @@ describe("storage-monitor's I/O rates", () => {
 
   test("without performance_schema have rates but no latency, and the line says why", () => {
     const off = "0\tNULL\tNULL\tNULL\tNULL\tNULL\tNULL";
-    const figures = ioFigures({ atMs: 0, counters: counters(mysqlOutput(before, off)) }, { atMs: 10_000, reading: { counters: counters(mysqlOutput(after, off)) } });
+    const figures = ioFigures(
+      { atMs: 0, counters: counters(mysqlOutput(before, off)) },
+      { atMs: 10_000, reading: { counters: counters(mysqlOutput(after, off)) } },
+    );
     expect(figures.rates?.writesPerSecond).toBe(340.5);
     expect(figures.rates?.readLatencyMs).toBeUndefined();
-    expect(formatIo(figures)).toBe("io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, latency n/a (performance_schema off)");
-    expect(ioJson(figures)).toMatchObject({ writesPerSecond: 340.5, readLatencyMs: null, writeLatencyMs: null, fsyncLatencyMs: null, latencySource: null, latencyUnavailable: "performance_schema off" });
+    expect(formatIo(figures)).toBe(
+      "io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, latency n/a (performance_schema off)",
+    );
+    expect(ioJson(figures)).toMatchObject({
+      writesPerSecond: 340.5,
+      readLatencyMs: null,
+      writeLatencyMs: null,
+      fsyncLatencyMs: null,
+      latencySource: null,
+      latencyUnavailable: "performance_schema off",
+    });
   });
 
   test("are none, never negative, when a counter went down: the server restarted", () => {
-    const restarted = counters(mysqlOutput({ ...after, Uptime: 4, Innodb_data_reads: 300, Innodb_data_writes: 25 }, "1\t10\t1000000\t20\t2000000\t30\t3000000"));
+    const restarted = counters(
+      mysqlOutput({ ...after, Uptime: 4, Innodb_data_reads: 300, Innodb_data_writes: 25 }, "1\t10\t1000000\t20\t2000000\t30\t3000000"),
+    );
     const figures = ioFigures({ atMs: 0, counters: current }, { atMs: 10_000, reading: { counters: restarted } });
     expect(figures.rates).toEqual({ latencySource: "performance_schema", note: "counters reset (server restarted)" });
     expect(formatIo(figures)).toBe("io counters reset (server restarted): no rates this interval");
-    expect(ioJson(figures)).toMatchObject({ readsPerSecond: null, writesPerSecond: null, readLatencyMs: null, note: "counters reset (server restarted)", intervalMs: 10_000 });
+    expect(ioJson(figures)).toMatchObject({
+      readsPerSecond: null,
+      writesPerSecond: null,
+      readLatencyMs: null,
+      note: "counters reset (server restarted)",
+      intervalMs: 10_000,
+    });
   });
 
   test("keep the status rates when only performance_schema's timers were reset (TRUNCATE TABLE)", () => {
@@ -160,14 +208,21 @@ describe("storage-monitor's I/O rates", () => {
     const figures = ioFigures({ atMs: 0, counters: previous }, { atMs: 10_000, reading: { counters: truncated } });
     expect(figures.rates?.readsPerSecond).toBe(12);
     expect(figures.rates?.readLatencyMs).toBeUndefined();
-    expect(formatIo(figures)).toBe("io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, latency n/a (performance_schema counters reset)");
+    expect(formatIo(figures)).toBe(
+      "io 12.0 r/s 340.5 w/s 98.0 fsync/s, read 2.00 written 5.00 redo 1.20 MiB/s, 40.0 commit/s, latency n/a (performance_schema counters reset)",
+    );
   });
 
   test("are none on the first sample: there is nothing to diff", () => {
     const figures = ioFigures(undefined, { atMs: 0, reading: { counters: previous } });
     expect(figures.rates).toBeUndefined();
     expect(formatIo(figures)).toBe("io first sample (rates from the next one)");
-    expect(ioJson(figures)).toMatchObject({ readsPerSecond: null, intervalMs: null, latencySource: "performance_schema", note: "first sample: rates from the next one" });
+    expect(ioJson(figures)).toMatchObject({
+      readsPerSecond: null,
+      intervalMs: null,
+      latencySource: "performance_schema",
+      note: "first sample: rates from the next one",
+    });
     expect(ioJson(figures).counters?.status.Innodb_data_reads).toBe(5000);
   });
 

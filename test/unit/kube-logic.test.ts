@@ -7,7 +7,9 @@ import { redact } from "../../src/redact.ts";
 
 const waitingPod = (reason: string, restartCount = 0): V1Pod => ({
   metadata: { name: "mysql-0", namespace: "ns" },
-  status: { containerStatuses: [{ name: "mysql", image: "mysql:8.4", imageID: "", ready: false, restartCount, state: { waiting: { reason, message: "detail" } } }] },
+  status: {
+    containerStatuses: [{ name: "mysql", image: "mysql:8.4", imageID: "", ready: false, restartCount, state: { waiting: { reason, message: "detail" } } }],
+  },
 });
 
 describe("podDeadEnd", () => {
@@ -24,12 +26,24 @@ describe("podDeadEnd", () => {
     );
   });
   it("quotes a provisioner that keeps refusing the claim", () => {
-    const state = { pod: waitingPod("ContainerCreating"), missingClaims: [], failedProvisioning: [{ claim: "mysql-pvc", message: "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes" }] };
-    expect(podDeadEnd(state)).toBe("the pod cannot be scheduled: the provisioner keeps failing for its claim mysql-pvc: NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes");
+    const state = {
+      pod: waitingPod("ContainerCreating"),
+      missingClaims: [],
+      failedProvisioning: [{ claim: "mysql-pvc", message: "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes" }],
+    };
+    expect(podDeadEnd(state)).toBe(
+      "the pod cannot be scheduled: the provisioner keeps failing for its claim mysql-pvc: NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes",
+    );
   });
   it("names a claim whose StorageClass does not exist, with the classes that do", () => {
-    const state = { pod: waitingPod("ContainerCreating"), missingClaims: [], claimsWithoutClass: [{ claim: "mysql-pvc", className: "fast-ssd", classes: ["local-path", "standard"] }] };
-    expect(podDeadEnd(state)).toBe('the pod cannot be scheduled: its claim mysql-pvc names StorageClass "fast-ssd", which does not exist (classes: local-path, standard)');
+    const state = {
+      pod: waitingPod("ContainerCreating"),
+      missingClaims: [],
+      claimsWithoutClass: [{ claim: "mysql-pvc", className: "fast-ssd", classes: ["local-path", "standard"] }],
+    };
+    expect(podDeadEnd(state)).toBe(
+      'the pod cannot be scheduled: its claim mysql-pvc names StorageClass "fast-ssd", which does not exist (classes: local-path, standard)',
+    );
   });
 });
 

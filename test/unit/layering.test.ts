@@ -92,9 +92,15 @@ describe("layering of src/", () => {
 
   it("names each upward import, in every form, with its file, line and the rule it breaks", () => {
     const files = new Map([
-      ["manifests/rules.ts", `import type { LoadedObject } from "./load.ts";\nimport {\n  findDatabaseWorkload,\n  type DatabaseWorkload,\n} from "../conformance/setup.ts";\n`],
+      [
+        "manifests/rules.ts",
+        `import type { LoadedObject } from "./load.ts";\nimport {\n  findDatabaseWorkload,\n  type DatabaseWorkload,\n} from "../conformance/setup.ts";\n`,
+      ],
       ["kube/apply.ts", `import type { LoadedObject } from "../manifests/load.ts";\nexport { redact } from "../report/results.ts";\n`],
-      ["report/charts.ts", `// import { x } from "../conformance/phases.ts" in a comment is not an import\nconst phases = await import("../conformance/phases.ts");\n`],
+      [
+        "report/charts.ts",
+        `// import { x } from "../conformance/phases.ts" in a comment is not an import\nconst phases = await import("../conformance/phases.ts");\n`,
+      ],
       ["cluster/index.ts", `import "../mysql/client.ts";\nexport type Nodes = import("./multi-node.ts").ClusterNode[];\n`],
       ["paths.ts", `import { timeouts } from "./timeouts.ts";\nimport { connect } from "./kube/client.ts";\n`],
       ["cli/tool.ts", `import { a } from "../ops/status.ts";\nimport { b } from "../report/write.ts";\nimport { c } from "../../suites/support/test.ts";\n`],

@@ -20,7 +20,11 @@ const payload = (w: number, seq: number) => `${run}:${w}:${seq}:${"0123456789abc
 const line = (w: number, seq: number, state: string, tSend: number, tDone: number, extra = "") =>
   `{"w":${w},"seq":${seq},"state":"${state}","t_send":${tSend},"t_done":${tDone},"crc":${crc32(payload(w, seq)) >>> 0}${extra}}`;
 const row = (w: number, seq: number, server = "mysql-a@1764000000"): LedgerRow => ({
-  writer: w, seq, payload: payload(w, seq), payloadCrc: crc32(payload(w, seq)) >>> 0, serverIdentity: server,
+  writer: w,
+  seq,
+  payload: payload(w, seq),
+  payloadCrc: crc32(payload(w, seq)) >>> 0,
+  serverIdentity: server,
 });
 
 describe("the writer's log", () => {
@@ -35,7 +39,10 @@ describe("the writer's log", () => {
       `{"w":1,"seq":1,"sta`,
     ].join("\n");
     const log = parseWriterLog(text);
-    expect(log.commits.map((c) => [c.writer, c.seq, c.state])).toEqual([[0, 1, "ack"], [0, 2, "indoubt"]]);
+    expect(log.commits.map((c) => [c.writer, c.seq, c.state])).toEqual([
+      [0, 1, "ack"],
+      [0, 2, "indoubt"],
+    ]);
     expect(log.commits[1]).toMatchObject({ tSendMs: 1020, tDoneMs: 3020, server: "mysql-a@1764000000", err: "commit: invalid connection" });
     expect(log.events.map((e) => e.event)).toEqual(["start", "connected", "reconnect"]);
     expect(log.otherLines).toEqual(["ledger-writer: something on stderr"]);
@@ -46,7 +53,16 @@ describe("the writer's log", () => {
 
 describe("the ledger verdict", () => {
   test("acknowledged rows present and in-doubt rows either way pass, with the in-doubt split reported", () => {
-    const log = parseWriterLog([line(0, 1, "ack", 0, 5), line(0, 2, "indoubt", 10, 2010), line(1, 1, "indoubt", 11, 2011), line(1, 2, "fail", 2100, 2101), "{\"event\":\"stop\",\"t\":3000}", ""].join("\n"));
+    const log = parseWriterLog(
+      [
+        line(0, 1, "ack", 0, 5),
+        line(0, 2, "indoubt", 10, 2010),
+        line(1, 1, "indoubt", 11, 2011),
+        line(1, 2, "fail", 2100, 2101),
+        '{"event":"stop","t":3000}',
+        "",
+      ].join("\n"),
+    );
     const verdict = verifyLedger(log, [row(0, 1), row(0, 2)], run);
     expect(verdict.violations).toBe(0);
     expect(verdict.inDoubtPresent.map((c) => c.seq)).toEqual([2]);
@@ -55,7 +71,17 @@ describe("the ledger verdict", () => {
   });
 
   test("lost, failed-but-present, phantom, duplicated and corrupted rows are each violations", () => {
-    const log = parseWriterLog([line(0, 1, "ack", 0, 5), line(0, 2, "ack", 6, 9), line(0, 3, "fail", 10, 11), line(0, 4, "ack", 12, 15), line(0, 5, "ack", 16, 19), "{\"event\":\"stop\",\"t\":30}", ""].join("\n"));
+    const log = parseWriterLog(
+      [
+        line(0, 1, "ack", 0, 5),
+        line(0, 2, "ack", 6, 9),
+        line(0, 3, "fail", 10, 11),
+        line(0, 4, "ack", 12, 15),
+        line(0, 5, "ack", 16, 19),
+        '{"event":"stop","t":30}',
+        "",
+      ].join("\n"),
+    );
     const tampered = { ...row(0, 5), payload: payload(0, 5).replace("abc", "abd") };
     const verdict = verifyLedger(log, [row(0, 1), row(0, 3), row(0, 4), row(0, 4), tampered, row(7, 1)], run);
     expect(verdict.lost.map((c) => c.seq)).toEqual([2]);
@@ -90,7 +116,14 @@ describe("the ledger verdict", () => {
 
   test("the failure message names the first sequence numbers and when each was acknowledged relative to the disruption", () => {
     const log = parseWriterLog(`${[1, 2, 3, 4, 5, 6, 7].map((seq) => line(2, seq, "ack", 10_000 + seq * 100 - 5, 10_000 + seq * 100)).join("\n")}\n`);
-    const message = describeViolations(verifyLedger(log, [], run), [{ name: "pod deletion 1", tMs: 10_500 }, { name: "pod deletion 2", tMs: 40_000 }], 3);
+    const message = describeViolations(
+      verifyLedger(log, [], run),
+      [
+        { name: "pod deletion 1", tMs: 10_500 },
+        { name: "pod deletion 2", tMs: 40_000 },
+      ],
+      3,
+    );
     expect(message).toBe(
       "7 acknowledged commits lost (of 7): writer 2 seq 1 acknowledged 0.40 s before pod deletion 1; " +
         "writer 2 seq 2 acknowledged 0.30 s before pod deletion 1; writer 2 seq 3 acknowledged 0.20 s before pod deletion 1; and 4 more",
@@ -103,7 +136,8 @@ describe("the ledger verdict", () => {
 // Sequence numbers from the start time, so two spans never share one.
 function steady(fromMs: number, toMs: number, server = "mysql-a@1764000000"): CommitRecord[] {
   const commits: CommitRecord[] = [];
-  for (let t = fromMs, seq = fromMs + 1; t < toMs; t += 10, seq++) commits.push({ writer: seq % 4, seq, state: "ack", tSendMs: t - 3, tDoneMs: t, crc: 0, server });
+  for (let t = fromMs, seq = fromMs + 1; t < toMs; t += 10, seq++)
+    commits.push({ writer: seq % 4, seq, state: "ack", tSendMs: t - 3, tDoneMs: t, crc: 0, server });
   return commits;
 }
 
@@ -146,19 +180,33 @@ describe("two servers on one volume", () => {
     const commits = [...steady(0, 10_000), ...steady(12_000, 20_000, "mysql-b@1764000012")];
     expect(concurrentServers(commits, []).overlaps).toEqual([]);
     const stored = concurrentServers(commits.slice(0, 3), [row(commits[0]!.writer, commits[0]!.seq, "mysql-z@1")]);
-    expect(stored.servers.map((s) => [s.server, s.acks])).toEqual([["mysql-z@1", 1], ["mysql-a@1764000000", 2]]);
+    expect(stored.servers.map((s) => [s.server, s.acks])).toEqual([
+      ["mysql-z@1", 1],
+      ["mysql-a@1764000000", 2],
+    ]);
   });
 });
 
 test("acknowledgements bin into 100 ms bins for the chart", () => {
   const bins = binAcks(steady(0, 1_000), 500, 800);
-  expect(bins).toEqual([{ tMs: 500, acks: 10 }, { tMs: 600, acks: 10 }, { tMs: 700, acks: 10 }]);
+  expect(bins).toEqual([
+    { tMs: 500, acks: 10 },
+    { tMs: 600, acks: 10 },
+    { tMs: 700, acks: 10 },
+  ]);
   expect(binAcks([], 0, 250).map((b) => b.tMs)).toEqual([0, 100, 200]);
 });
 
 describe("durability settings", () => {
   // SHOW GLOBAL VARIABLES of Debian's MariaDB 10.11 with its defaults, binary log off.
-  const mariadbDefaults = { innodb_flush_log_at_trx_commit: "1", innodb_flush_log_at_timeout: "1", sync_binlog: "0", log_bin: "OFF", innodb_doublewrite: "ON", innodb_flush_method: "O_DIRECT" };
+  const mariadbDefaults = {
+    innodb_flush_log_at_trx_commit: "1",
+    innodb_flush_log_at_timeout: "1",
+    sync_binlog: "0",
+    log_bin: "OFF",
+    innodb_doublewrite: "ON",
+    innodb_flush_method: "O_DIRECT",
+  };
 
   test("durable defaults carry no risk; sync_binlog matters only with the binary log on", () => {
     expect(durabilityRisks(mariadbDefaults)).toEqual([]);
@@ -167,8 +215,14 @@ describe("durability settings", () => {
 
   test("a server that acknowledges before the redo log is flushed is named first, as losing commits on a mysqld crash", () => {
     const risks = durabilityRisks({ ...mariadbDefaults, innodb_doublewrite: "OFF", innodb_flush_log_at_trx_commit: "0" });
-    expect(risks.map((r) => [r.setting, r.losesOnMysqldCrash])).toEqual([["innodb_flush_log_at_trx_commit", true], ["innodb_doublewrite", false]]);
-    expect(durabilityRisks({ ...mariadbDefaults, innodb_flush_log_at_trx_commit: "2" })[0]).toMatchObject({ losesOnMysqldCrash: false, risk: expect.stringMatching(/OS crash or power loss/) });
+    expect(risks.map((r) => [r.setting, r.losesOnMysqldCrash])).toEqual([
+      ["innodb_flush_log_at_trx_commit", true],
+      ["innodb_doublewrite", false],
+    ]);
+    expect(durabilityRisks({ ...mariadbDefaults, innodb_flush_log_at_trx_commit: "2" })[0]).toMatchObject({
+      losesOnMysqldCrash: false,
+      risk: expect.stringMatching(/OS crash or power loss/),
+    });
   });
 
   test("the message about lost commits names the setting responsible", () => {

@@ -39,7 +39,9 @@ describe("files the loader cannot use are named, with the cause in words", () =>
     expect(errorOf(() => loadManifests(dir))).toMatch(/extra\.yaml is a directory, not a file$/);
   });
   it("an unreadable file (permission denied; as root it cannot be produced, so the mapping is checked)", () => {
-    expect(describeFsError(Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: "EACCES" }), "/x")).toBe("cannot be read: permission denied");
+    expect(describeFsError(Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: "EACCES" }), "/x")).toBe(
+      "cannot be read: permission denied",
+    );
     expect(describeFsError(Object.assign(new Error("weird"), { code: "EWEIRD" }), "/x")).toBe("cannot be read (EWEIRD)");
   });
   it("a binary file, without printing a byte of it", () => {
@@ -52,12 +54,21 @@ describe("files the loader cannot use are named, with the cause in words", () =>
 
 describe("what kubectl applies, the loader reads", () => {
   it("a kind: List gives its items, each with its own line", () => {
-    const dir = dirWith({ "list.yaml": `apiVersion: v1\nkind: List\nitems:\n- ${configMap("a").trimEnd().replace(/\n/g, "\n  ")}\n- ${configMap("b").trimEnd().replace(/\n/g, "\n  ")}\n` });
-    expect(loadManifests(dir).map((o) => [o.object.kind, o.object.metadata.name, o.line])).toEqual([["ConfigMap", "a", 4], ["ConfigMap", "b", 10]]);
+    const dir = dirWith({
+      "list.yaml": `apiVersion: v1\nkind: List\nitems:\n- ${configMap("a").trimEnd().replace(/\n/g, "\n  ")}\n- ${configMap("b").trimEnd().replace(/\n/g, "\n  ")}\n`,
+    });
+    expect(loadManifests(dir).map((o) => [o.object.kind, o.object.metadata.name, o.line])).toEqual([
+      ["ConfigMap", "a", 4],
+      ["ConfigMap", "b", 10],
+    ]);
   });
   it(".json manifests are read, not skipped", () => {
-    const dir = dirWith({ "claim.json": JSON.stringify({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "mysql-pvc" }, spec: {} }, null, 2) });
-    expect(loadManifests(dir).map((o) => `${o.file.replace(/^.*\//, "")}:${o.line} ${o.object.kind}/${o.object.metadata.name}`)).toEqual(["claim.json:1 PersistentVolumeClaim/mysql-pvc"]);
+    const dir = dirWith({
+      "claim.json": JSON.stringify({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "mysql-pvc" }, spec: {} }, null, 2),
+    });
+    expect(loadManifests(dir).map((o) => `${o.file.replace(/^.*\//, "")}:${o.line} ${o.object.kind}/${o.object.metadata.name}`)).toEqual([
+      "claim.json:1 PersistentVolumeClaim/mysql-pvc",
+    ]);
   });
 });
 
@@ -74,16 +85,24 @@ describe("input too large for a storage design is refused with one line, before 
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 2 ** 20);
   });
   it("more objects than the limit, in few bytes", () => {
-    const dir = dirWith({ "many.yaml": Array.from({ length: manifestLimits.objects + 1 }, (_, i) => `{apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`).join("\n---\n") });
+    const dir = dirWith({
+      "many.yaml": Array.from({ length: manifestLimits.objects + 1 }, (_, i) => `{apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`).join("\n---\n"),
+    });
     expect(errorOf(() => loadManifests(dir))).toMatch(/holds more than 2000 objects \(the limit\)/);
   });
 });
 
 describe("a failing kustomization", () => {
   it("keeps kustomize's whole reason, every line, without klog's prefix", () => {
-    const kubectl = 'E1125 13:58:48.694294    7442 run.go:72] "command failed" err="accumulating resources: accumulation err=\'accumulating resources from \'missing.yaml\': evalsymlink failure\': must build at directory: not a valid directory"\n';
-    expect(kustomizeReason(kubectl)).toBe("accumulating resources: accumulation err='accumulating resources from 'missing.yaml': evalsymlink failure': must build at directory: not a valid directory");
-    const kustomize = "Error: accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\nrecursed accumulation of path '/k/base': missing Resource metadata\n";
-    expect(kustomizeReason(kustomize)).toBe("accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\n  recursed accumulation of path '/k/base': missing Resource metadata");
+    const kubectl =
+      "E1125 13:58:48.694294    7442 run.go:72] \"command failed\" err=\"accumulating resources: accumulation err='accumulating resources from 'missing.yaml': evalsymlink failure': must build at directory: not a valid directory\"\n";
+    expect(kustomizeReason(kubectl)).toBe(
+      "accumulating resources: accumulation err='accumulating resources from 'missing.yaml': evalsymlink failure': must build at directory: not a valid directory",
+    );
+    const kustomize =
+      "Error: accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\nrecursed accumulation of path '/k/base': missing Resource metadata\n";
+    expect(kustomizeReason(kustomize)).toBe(
+      "accumulating resources: accumulation err='accumulating resources from 'base': '/k/base' must resolve to a file':\n  recursed accumulation of path '/k/base': missing Resource metadata",
+    );
   });
 });

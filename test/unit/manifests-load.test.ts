@@ -23,7 +23,10 @@ describe("loadManifests", () => {
 
   it("keeps the line of each document of a multi-document file", () => {
     const dir = dirWith({ "all.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n" });
-    expect(loadManifests(dir).map((o) => [o.object.kind, o.line])).toEqual([["Secret", 1], ["Service", 5]]);
+    expect(loadManifests(dir).map((o) => [o.object.kind, o.line])).toEqual([
+      ["Secret", 1],
+      ["Service", 5],
+    ]);
   });
 
   it("names the file, line and column of malformed YAML", () => {

@@ -41,7 +41,19 @@ describe("a node failure's timeline", () => {
   });
 
   it("takes the scheduler's word from the pod's condition, else from its latest FailedScheduling event", () => {
-    const pod: V1Pod = { metadata: { name: "mysql-2" }, status: { conditions: [{ type: "PodScheduled", status: "False", message: "0/3 nodes are available: 2 node(s) had volume node affinity conflict.", lastTransitionTime: new Date() }] } };
+    const pod: V1Pod = {
+      metadata: { name: "mysql-2" },
+      status: {
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            message: "0/3 nodes are available: 2 node(s) had volume node affinity conflict.",
+            lastTransitionTime: new Date(),
+          },
+        ],
+      },
+    };
     expect(schedulerMessage(pod, [])).toMatch(/volume node affinity conflict/);
     const bare: V1Pod = { metadata: { name: "mysql-2" } };
     const events = [
@@ -80,11 +92,29 @@ describe("a node failure's timeline", () => {
 });
 
 describe("the milestone chart", () => {
-  const check: CheckResult = { suite: "nodes", name: "a lost node", status: "passed", values: {}, message: "", durationMs: 1, milestones: { disruption: "loss of agent-1", budgetS: 30, milestones: [{ name: "node NotReady", atS: 41 }, { name: "data verified", atS: 391, detail: "x" }] } };
+  const check: CheckResult = {
+    suite: "nodes",
+    name: "a lost node",
+    status: "passed",
+    values: {},
+    message: "",
+    durationMs: 1,
+    milestones: {
+      disruption: "loss of agent-1",
+      budgetS: 30,
+      milestones: [
+        { name: "node NotReady", atS: 41 },
+        { name: "data verified", atS: 391, detail: "x" },
+      ],
+    },
+  };
 
   it("plots every milestone in order with the budget as a rule", () => {
     const spec = milestoneSpec(check) as { layer: { data: { values: Record<string, unknown>[] } }[] };
-    expect(spec.layer[0]!.data.values.map((v) => [v.label, v.atS])).toEqual([["node NotReady", 41], ["data verified", 391]]);
+    expect(spec.layer[0]!.data.values.map((v) => [v.label, v.atS])).toEqual([
+      ["node NotReady", 41],
+      ["data verified", 391],
+    ]);
     expect(spec.layer[1]!.data.values).toEqual([{ budget: 30 }]);
   });
 

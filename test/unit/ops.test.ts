@@ -19,7 +19,12 @@ describe("storage-status output", () => {
     namespace: "shop",
     claim: { name: "mysql-pvc", phase: "Bound", requested: "1Gi", capacity: "1Gi", storageClass: "standard", accessModes: ["ReadWriteOnce"], volume: "pvc-1" },
     pod: { name: "mysql-0", phase: "Running", ready: true, node: "n1", restarts: 2, mountPath: "/var/lib/mysql", readOnly: false },
-    usage: { usedBytes: 900 * 2 ** 20, claimBytes: 2 ** 30, percentOfClaim: 87.9, filesystem: { sizeBytes: 250 * 2 ** 30, availableBytes: 200 * 2 ** 30, usedPercent: 20 } },
+    usage: {
+      usedBytes: 900 * 2 ** 20,
+      claimBytes: 2 ** 30,
+      percentOfClaim: 87.9,
+      filesystem: { sizeBytes: 250 * 2 ** 30, availableBytes: 200 * 2 ** 30, usedPercent: 20 },
+    },
     problems: [],
     warnings: ["MySQL's files take 87.9% of the claim (warning at 80%)"],
   };
@@ -45,7 +50,12 @@ describe("storage-monitor trend", () => {
     const samples = [0, 1, 2, 3].map((m) => ({ at: m * 60_000, usedBytes: 100 * mib + m * 2 * mib }));
     expect(growthBytesPerMinute(samples)).toBeCloseTo(2 * mib, 6);
     expect(growthBytesPerMinute(samples.slice(0, 1))).toBeUndefined();
-    expect(growthBytesPerMinute([{ at: 0, usedBytes: 1 }, { at: 0, usedBytes: 2 }])).toBeUndefined();
+    expect(
+      growthBytesPerMinute([
+        { at: 0, usedBytes: 1 },
+        { at: 0, usedBytes: 2 },
+      ]),
+    ).toBeUndefined();
     expect(minutesUntilFull(100 * mib, 1024 * mib, 2 * mib)).toBe(462);
     expect(minutesUntilFull(100 * mib, 1024 * mib, 0)).toBeUndefined();
   });

@@ -51,13 +51,26 @@ const crash: CheckResult = {
   suite: "resilience",
   name: "mysqld killed",
   status: "passed",
-  values: { crash_recovery_s: { value: 3.2, unit: "s" }, crash_container_restarted_s: { value: 1.1, unit: "s" }, crash_mysqld_ready_s: { value: 2.9, unit: "s" } },
+  values: {
+    crash_recovery_s: { value: 3.2, unit: "s" },
+    crash_container_restarted_s: { value: 1.1, unit: "s" },
+    crash_mysqld_ready_s: { value: 2.9, unit: "s" },
+  },
   message: "",
   durationMs: 10_000,
 };
 
 function run(checks: CheckResult[]): RunResults {
-  return { runId: "r", startedAt: "2026-11-25T00:00:00.000Z", finishedAt: "2026-11-25T00:01:00.000Z", durationS: 60, manifestsDir: "manifests", timeoutOverrides: [], summary: summarise(checks), checks };
+  return {
+    runId: "r",
+    startedAt: "2026-11-25T00:00:00.000Z",
+    finishedAt: "2026-11-25T00:01:00.000Z",
+    durationS: 60,
+    manifestsDir: "manifests",
+    timeoutOverrides: [],
+    summary: summarise(checks),
+    checks,
+  };
 }
 
 describe("the claim against its baseline", () => {
@@ -75,7 +88,10 @@ describe("the claim against its baseline", () => {
 
   it("names each fio figure as results.json does, only for jobs measured on both", () => {
     const result = (job: "fsync" | "randread", iops: number, p99: number) => ({ job, iops, mbPerS: 1, latP50Ms: p99 / 2, latP99Ms: p99, latP999Ms: p99 * 2 });
-    const values = fioValues([{ job: "fsync", description: "", claim: [result("fsync", 100, 4)], baseline: [result("fsync", 200, 2)] }, { job: "randread", description: "", claim: [result("randread", 5, 1)], baseline: [] }]);
+    const values = fioValues([
+      { job: "fsync", description: "", claim: [result("fsync", 100, 4)], baseline: [result("fsync", 200, 2)] },
+      { job: "randread", description: "", claim: [result("randread", 5, 1)], baseline: [] },
+    ]);
     expect(values.fio_fsync_p99_ms).toEqual({ value: 4, unit: "ms" });
     expect(values.fio_fsync_p99_ms_ratio).toEqual({ value: 2, unit: "claim/baseline" });
     expect(values.fio_fsync_p999_ms_baseline).toEqual({ value: 4, unit: "ms" });
@@ -90,7 +106,7 @@ describe("the claim against its baseline", () => {
     ]);
     const html = await renderHtml(run([fioCheck]));
     expect(html).toContain("Storage performance: the claim against its baseline");
-    expect(html).toContain("2.9 <span class=\"muted\">(2.5–3.1)</span>");
+    expect(html).toContain('2.9 <span class="muted">(2.5–3.1)</span>');
     const svg = await renderChart(fioSpec(run([fioCheck]))!);
     expect(svg).toContain("16K write + fdatasync, p99 (ms)");
     expect(fioSpec(run([crash]))).toBeUndefined();
@@ -103,11 +119,23 @@ describe("the recovery floor", () => {
   });
 
   it("expects the checksum queries' rows per dataset table, in order, as the mysql client prints them", () => {
-    expect(expectedChecksumLines({ customers: { rows: 3, checksum: "0A0B0C0D" }, orders: { rows: 5, checksum: "00000001" }, products: { rows: 4, checksum: "FFFFFFFF" } })).toBe("3\t0A0B0C0D\n4\tFFFFFFFF\n5\t00000001");
+    expect(
+      expectedChecksumLines({
+        customers: { rows: 3, checksum: "0A0B0C0D" },
+        orders: { rows: 5, checksum: "00000001" },
+        products: { rows: 4, checksum: "FFFFFFFF" },
+      }),
+    ).toBe("3\t0A0B0C0D\n4\tFFFFFFFF\n5\t00000001");
   });
 
   it("quotes the query and the container's arguments for sh", () => {
-    const script = floorScript({ query: "SELECT 'a' FROM t", expected: "1\tX", repeats: 2, mysqldArgs: ["--innodb-flush-log-at-trx-commit=1", "it's"], deadlineS: 120 });
+    const script = floorScript({
+      query: "SELECT 'a' FROM t",
+      expected: "1\tX",
+      repeats: 2,
+      mysqldArgs: ["--innodb-flush-log-at-trx-commit=1", "it's"],
+      deadlineS: 120,
+    });
     expect(script).toContain(`QUERY='SELECT '\\''a'\\'' FROM t'`);
     expect(script).toContain(`docker-entrypoint.sh mysqld '--innodb-flush-log-at-trx-commit=1' 'it'\\''s'`);
     expect(script).toContain('while [ "$i" -lt 2 ]');
@@ -120,7 +148,9 @@ describe("the recovery floor", () => {
     expect(comparison.notes[0]).toContain("3.20 s to a verified query, 4.0× the floor of 0.80 s");
     expect(comparison.notes[0]).toContain("restarted the container at 1.10 s");
     expect(comparison.notes[1]).toContain("5.40 s (p50) to a verified query, 9.0× the floor of 0.60 s");
-    expect(comparison.notes[1]).toContain("replacement scheduled at 0.30 s, its volume mounted and container running at 1.10 s, old pod gone (its mysqld shut down) at 2.10 s, readiness probe passed at 4.50 s");
+    expect(comparison.notes[1]).toContain(
+      "replacement scheduled at 0.30 s, its volume mounted and container running at 1.10 s, old pod gone (its mysqld shut down) at 2.10 s, readiness probe passed at 4.50 s",
+    );
     expect(floorComparison([survival, crash])).toBeUndefined();
   });
 

@@ -58,9 +58,21 @@ describe("the fio jobs", () => {
 
   it("give randread 4 KiB direct reads, 16 in flight, for the runtime asked", () => {
     expect(jobs[0]!.args).toEqual([
-      "--name=randread", "--directory=/var/lib/mysql/sc-perf", "--filename=sc-fio-rand", "--time_based", "--runtime=10", "--ramp_time=0",
-      "--randrepeat=0", "--percentile_list=50:99:99.9", "--rw=randread", "--bs=4k", "--ioengine=libaio", "--iodepth=16", "--direct=1",
-      "--size=64m", "--output-format=json",
+      "--name=randread",
+      "--directory=/var/lib/mysql/sc-perf",
+      "--filename=sc-fio-rand",
+      "--time_based",
+      "--runtime=10",
+      "--ramp_time=0",
+      "--randrepeat=0",
+      "--percentile_list=50:99:99.9",
+      "--rw=randread",
+      "--bs=4k",
+      "--ioengine=libaio",
+      "--iodepth=16",
+      "--direct=1",
+      "--size=64m",
+      "--output-format=json",
     ]);
   });
 
@@ -83,7 +95,14 @@ describe("fio's JSON output", () => {
   });
 
   it("gives randwrite's from the write side", () => {
-    expect(parse("randwrite")).toEqual({ job: "randwrite", iops: 58606.393606, mbPerS: 240.051788, latP50Ms: 0.201728, latP99Ms: 0.610304, latP999Ms: 25.55904 });
+    expect(parse("randwrite")).toEqual({
+      job: "randwrite",
+      iops: 58606.393606,
+      mbPerS: 240.051788,
+      latP50Ms: 0.201728,
+      latP99Ms: 0.610304,
+      latP999Ms: 25.55904,
+    });
   });
 
   it("gives seqwrite's from the write side", () => {
@@ -107,11 +126,15 @@ describe("fio's JSON output", () => {
 
   it("names output cut short as incomplete JSON", () => {
     const text = fixture("fio/fsync.json");
-    expect(() => parseFioJson("fsync", text.slice(0, 2000))).toThrow(/^fio fsync: the output is not complete JSON \(.+\): fio was cut short or its output truncated; its output began: "\{\\n {2}\\"fio version\\" : \\"fio-3\.33\\",/);
+    expect(() => parseFioJson("fsync", text.slice(0, 2000))).toThrow(
+      /^fio fsync: the output is not complete JSON \(.+\): fio was cut short or its output truncated; its output began: "\{\\n {2}\\"fio version\\" : \\"fio-3\.33\\",/,
+    );
   });
 
   it("names output with no JSON at all, and the output of another job", () => {
-    expect(() => parseFioJson("seqwrite", "fio: failed parsing runtime=x\n")).toThrow('fio seqwrite: printed no JSON; its output began: "fio: failed parsing runtime=x\\n"');
+    expect(() => parseFioJson("seqwrite", "fio: failed parsing runtime=x\n")).toThrow(
+      'fio seqwrite: printed no JSON; its output began: "fio: failed parsing runtime=x\\n"',
+    );
     expect(() => parseFioJson("seqwrite", fixture("fio/fsync.json"))).toThrow(/^fio seqwrite: the JSON is the output of job fsync, not seqwrite;/);
   });
 
@@ -129,13 +152,27 @@ describe("fio's JSON output", () => {
 describe("sysbench's final report", () => {
   it("gives oltp_write_only's transactions, rates, 95th percentile, errors and time", () => {
     expect(parseSysbench("oltp_write_only", fixture("sysbench/oltp_write_only.txt"))).toEqual({
-      workload: "oltp_write_only", transactions: 8734, tps: 291.1, qps: 1746.62, p95Ms: 20.37, errors: 0, reconnects: 0, timeS: 30.0031,
+      workload: "oltp_write_only",
+      transactions: 8734,
+      tps: 291.1,
+      qps: 1746.62,
+      p95Ms: 20.37,
+      errors: 0,
+      reconnects: 0,
+      timeS: 30.0031,
     });
   });
 
   it("reads the final report past the interval lines of --report-interval", () => {
     expect(parseSysbench("oltp_read_write", fixture("sysbench/oltp_read_write.txt"))).toEqual({
-      workload: "oltp_read_write", transactions: 5893, tps: 196.34, qps: 3927.54, p95Ms: 30.26, errors: 3, reconnects: 0, timeS: 30.0147,
+      workload: "oltp_read_write",
+      transactions: 5893,
+      tps: 196.34,
+      qps: 3927.54,
+      p95Ms: 30.26,
+      errors: 3,
+      reconnects: 0,
+      timeS: 30.0147,
     });
   });
 
@@ -147,7 +184,9 @@ describe("sysbench's final report", () => {
 
   it("names a report cut off before its latencies", () => {
     const text = fixture("sysbench/oltp_write_only.txt");
-    expect(() => parseSysbench("oltp_write_only", text.slice(0, text.indexOf("Latency (ms):")))).toThrow(/the report has no "95th percentile: X \(under Latency \(ms\):\)" line/);
+    expect(() => parseSysbench("oltp_write_only", text.slice(0, text.indexOf("Latency (ms):")))).toThrow(
+      /the report has no "95th percentile: X \(under Latency \(ms\):\)" line/,
+    );
   });
 });
 
@@ -169,7 +208,12 @@ describe("the server's counters around a run", () => {
 
   it("keeps the numeric values and leaves out texts and empty ones", () => {
     expect(before).toEqual({
-      Com_commit: 12, Innodb_buffer_pool_read_requests: 104233, Innodb_buffer_pool_reads: 1041, Innodb_data_fsyncs: 1187, Innodb_os_log_written: 2619904, Uptime: 3604,
+      Com_commit: 12,
+      Innodb_buffer_pool_read_requests: 104233,
+      Innodb_buffer_pool_reads: 1041,
+      Innodb_data_fsyncs: 1187,
+      Innodb_os_log_written: 2619904,
+      Uptime: 3604,
     });
   });
 
@@ -182,7 +226,11 @@ describe("the server's counters around a run", () => {
   it("differ by what the run did, for the counters both readings have", () => {
     const after = { ...before, Com_commit: 8746, Innodb_data_fsyncs: 19731, Innodb_os_log_written: 41882112, Innodb_rows_inserted: 8734 };
     expect(counterDeltas(before, after)).toEqual({
-      Innodb_data_fsyncs: 18544, Innodb_os_log_written: 39262208, Innodb_buffer_pool_reads: 0, Innodb_buffer_pool_read_requests: 0, Com_commit: 8734,
+      Innodb_data_fsyncs: 18544,
+      Innodb_os_log_written: 39262208,
+      Innodb_buffer_pool_reads: 0,
+      Innodb_buffer_pool_read_requests: 0,
+      Com_commit: 8734,
     });
     expect(counterDeltas(before, after, ["Uptime"])).toEqual({ Uptime: 0 });
   });
@@ -230,7 +278,11 @@ describe("--expect", () => {
   });
 
   it("is missed by how much, and how much that is of the limit", () => {
-    expect(judge("fio_fsync_p99_ms<=10")).toMatchObject({ seen: 14.2, ok: false, message: "fio_fsync_p99_ms<=10 missed by 4.2 ms (42% over): measured 14.2 ms" });
+    expect(judge("fio_fsync_p99_ms<=10")).toMatchObject({
+      seen: 14.2,
+      ok: false,
+      message: "fio_fsync_p99_ms<=10 missed by 4.2 ms (42% over): measured 14.2 ms",
+    });
     expect(judge("fio_randread_iops>=1000")).toMatchObject({ ok: false, message: "fio_randread_iops>=1000 missed by 120 (12% under): measured 880" });
     expect(judge("fio_randread_iops=900").message).toBe("fio_randread_iops=900 missed by 20 (2.2% under): measured 880");
     expect(judge("fio_randread_iops<880").message).toBe("fio_randread_iops<880 missed: measured 880, the limit itself");
@@ -243,7 +295,9 @@ describe("--expect", () => {
       ok: false,
       message: "no value named fio_fsync_p99 was measured in this run (performance values: fio_fsync_p99_ms, fio_randread_iops, sysbench_write_tps, floor_ms)",
     });
-    expect(evaluateExpectations([parseExpectation("tps>1")], {})[0]!.message).toBe("no value named tps was measured in this run (no performance values were measured)");
+    expect(evaluateExpectations([parseExpectation("tps>1")], {})[0]!.message).toBe(
+      "no value named tps was measured in this run (no performance values were measured)",
+    );
   });
 
   it("fails when the value is not a number", () => {

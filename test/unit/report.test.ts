@@ -26,7 +26,7 @@ const checks: CheckResult[] = [
   },
   {
     suite: "binding",
-    name: "mysql-pvc > is Bound <fast> & \"right\"",
+    name: 'mysql-pvc > is Bound <fast> & "right"',
     status: "failed",
     values: {},
     message: 'gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass "fast-ssd" does not exist (classes: local-path, standard)',
@@ -51,7 +51,9 @@ describe("JUnit", () => {
     const xml = renderJUnit(results);
     expect(xml).toContain('<testsuites name="storage-conformance" tests="2" failures="1" skipped="0" time="60.000">');
     expect(xml).toContain('name="mysql-pvc &gt; is Bound &lt;fast&gt; &amp; &quot;right&quot;"');
-    expect(xml).toContain('<failure message="gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass &quot;fast-ssd&quot; does not exist');
+    expect(xml).toContain(
+      '<failure message="gave up waiting for PersistentVolumeClaim mysql-pvc to be Bound: StorageClass &quot;fast-ssd&quot; does not exist',
+    );
     expect(xml).toContain('<property name="recovery_p50_s" value="3.9 s"/>');
     expect(xml).not.toContain("\u0007");
   });
@@ -90,10 +92,26 @@ describe("the acknowledged-commits chart", () => {
   it("plots commits per second with each disruption and the first commit after it marked", async () => {
     const withTimeline: RunResults = {
       ...results,
-      checks: [{ ...checks[0]!, timeline: { binS: 0.1, acks: [10, 10, 0, 0, 0, 12, 10], marks: [{ label: "pod deletion 1", atS: 0.2 }, { label: "writes resume 1", atS: 0.5 }] } }],
+      checks: [
+        {
+          ...checks[0]!,
+          timeline: {
+            binS: 0.1,
+            acks: [10, 10, 0, 0, 0, 12, 10],
+            marks: [
+              { label: "pod deletion 1", atS: 0.2 },
+              { label: "writes resume 1", atS: 0.5 },
+            ],
+          },
+        },
+      ],
     };
     const spec = ackTimelineSpec(withTimeline.checks[0]!) as { layer: { data: { values: { s?: number; rate?: number; kind?: string }[] } }[] };
-    expect(spec.layer[0]!.data.values.slice(0, 3)).toEqual([{ s: 0, rate: 100 }, { s: 0.1, rate: 100 }, { s: 0.2, rate: 0 }]);
+    expect(spec.layer[0]!.data.values.slice(0, 3)).toEqual([
+      { s: 0, rate: 100 },
+      { s: 0.1, rate: 100 },
+      { s: 0.2, rate: 0 },
+    ]);
     expect(spec.layer[1]!.data.values.map((m) => m.kind)).toEqual(["disruption", "writes resume"]);
     const html = await renderHtml(withTimeline);
     expect(html).toContain("Acknowledged commits: the ecomdb dataset &gt; survives 2 deletions of the MySQL pod");

@@ -53,7 +53,11 @@ function backup(text = dumpText(), record?: (file: string) => BackupRecord): str
   return file;
 }
 
-const refusal = async (file: string): Promise<string> => checkDump(file).then(() => "(accepted)", (error: Error) => error.message);
+const refusal = async (file: string): Promise<string> =>
+  checkDump(file).then(
+    () => "(accepted)",
+    (error: Error) => error.message,
+  );
 
 describe("restore-db checks the dump before it touches the server", () => {
   it("a dump and its record as backup-db writes them pass, naming the databases the dump switches to", async () => {
@@ -84,12 +88,16 @@ describe("restore-db checks the dump before it touches the server", () => {
   it("a missing record is refused, naming where it should be", async () => {
     const file = join(tempDir("sc-restore-"), "copy.sql");
     writeFileSync(file, dumpText());
-    expect(await refusal(file)).toBe(`${file} has no record beside it (${file}.json, which backup-db writes with each dump): without it the dump can be neither checked nor verified`);
+    expect(await refusal(file)).toBe(
+      `${file} has no record beside it (${file}.json, which backup-db writes with each dump): without it the dump can be neither checked nor verified`,
+    );
   });
   it("a dump that changed after its record was written is refused: sha256 mismatch", async () => {
     const file = backup();
     writeFileSync(file, dumpText().replace("customer 1", "customer X"));
-    expect(await refusal(file)).toMatch(/has sha256 [0-9a-f]{16}…, its record says [0-9a-f]{16}… .*the file changed after the backup, or the record belongs to another dump$/);
+    expect(await refusal(file)).toMatch(
+      /has sha256 [0-9a-f]{16}…, its record says [0-9a-f]{16}… .*the file changed after the backup, or the record belongs to another dump$/,
+    );
   });
   it("a record beside another dump is refused the same way", async () => {
     const first = backup();
@@ -127,11 +135,15 @@ describe("which databases a dump restores", () => {
     expect(() => databasesToRestore(checked(["ecomdb", "shop"]), "shop")).toThrow("d.sql is a dump of ecomdb, shop, not of --database shop");
   });
   it("a dump of every database (the mysql system schema included) is refused", () => {
-    expect(() => databasesToRestore(checked(["ecomdb"], { allDatabases: true }), undefined)).toThrow(/dump of every database, the mysql system schema \(users and passwords\) included/);
+    expect(() => databasesToRestore(checked(["ecomdb"], { allDatabases: true }), undefined)).toThrow(
+      /dump of every database, the mysql system schema \(users and passwords\) included/,
+    );
   });
   it("a dump that names no database, or one its record does not, is refused", () => {
     expect(() => databasesToRestore({ ...checked(["ecomdb"]), databases: [] }, undefined)).toThrow(/names no database \(no USE line\)/);
-    expect(() => databasesToRestore({ ...checked(["ecomdb"]), databases: ["other"] }, undefined)).toThrow("d.sql holds database other, which its record does not name (ecomdb)");
+    expect(() => databasesToRestore({ ...checked(["ecomdb"]), databases: ["other"] }, undefined)).toThrow(
+      "d.sql holds database other, which its record does not name (ecomdb)",
+    );
   });
 });
 
@@ -161,7 +173,10 @@ describe("refuse, or drop and restore", () => {
     });
   });
   it("--replace drops every database of the dump that exists, then restores", () => {
-    expect(planRestore(["ecomdb", "shop", "new"], { ecomdb: ["customers"], shop: [], new: undefined }, true)).toEqual({ action: "restore", drop: ["ecomdb", "shop"] });
+    expect(planRestore(["ecomdb", "shop", "new"], { ecomdb: ["customers"], shop: [], new: undefined }, true)).toEqual({
+      action: "restore",
+      drop: ["ecomdb", "shop"],
+    });
   });
 });
 
@@ -169,7 +184,10 @@ describe("after the restore, every table of the record is verified", () => {
   const record = recordFor("d.sql", "", { tables: { ecomdb: { customers: { rows: 2, checksum: "0A1B2C3D" }, orders: { rows: 5, checksum: "FFFF0000" } } } });
   it("same rows and checksum are verified; a difference or a missing table is named", () => {
     const verdicts = verifyRestored(record, { ecomdb: { customers: { rows: 2, checksum: "0A1B2C3D" } } });
-    expect(verdicts.map((v) => [v.table, v.verified])).toEqual([["customers", true], ["orders", false]]);
+    expect(verdicts.map((v) => [v.table, v.verified])).toEqual([
+      ["customers", true],
+      ["orders", false],
+    ]);
     expect(formatVerdict(verdicts[0]!)).toMatch(/ecomdb\.customers\s+verified {2}2 rows \/ 0A1B2C3D$/);
     expect(formatVerdict(verdicts[1]!)).toMatch(/ecomdb\.orders\s+MISSING {3}expected 5 rows \/ FFFF0000$/);
     const changed = verifyRestored(record, { ecomdb: { customers: { rows: 1, checksum: "0A1B2C3D" }, orders: { rows: 5, checksum: "FFFF0000" } } });
@@ -191,7 +209,12 @@ describe("the record backup-db writes", () => {
       pod: "mysql-abc",
     });
     expect(parseRecord(JSON.stringify(record), "r.json")).toEqual(record);
-    expect(record).toMatchObject({ databases: ["ecomdb"], dump: { file: "shop-20261125T142315Z.sql" }, server: { engine: "mariadb" }, madeAt: "2026-11-25T14:23:15.123Z" });
+    expect(record).toMatchObject({
+      databases: ["ecomdb"],
+      dump: { file: "shop-20261125T142315Z.sql" },
+      server: { engine: "mariadb" },
+      madeAt: "2026-11-25T14:23:15.123Z",
+    });
     expect(record.measured).toMatch(/^right after the dump, in one consistent snapshot of its own/);
   });
 });

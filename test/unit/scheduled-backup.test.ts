@@ -12,7 +12,10 @@ const options = { dataDir: "/var/lib/mysql", minStorage: "1Gi" };
 /** The fixture's CronJob as the API server returns it once applied: with a namespace and a uid. */
 function liveCronJob(): V1CronJob {
   const declared = cronJobsIn(loadManifests(fixture))[0]!.object;
-  return { ...(structuredClone(declared) as unknown as V1CronJob), metadata: { ...(declared.metadata as object), namespace: "shop", uid: "6f1c2d3e-0000-4000-8000-000000000001" } };
+  return {
+    ...(structuredClone(declared) as unknown as V1CronJob),
+    metadata: { ...(declared.metadata as object), namespace: "shop", uid: "6f1c2d3e-0000-4000-8000-000000000001" },
+  };
 }
 
 describe("the scheduled-backup fixture: the design's manifests and a daily backup CronJob", () => {
@@ -30,7 +33,10 @@ describe("the scheduled-backup fixture: the design's manifests and a daily backu
     expect([spec.schedule, spec.timeZone, spec.concurrencyPolicy]).toEqual(["0 2 * * *", "Etc/UTC", "Forbid"]);
     const pod = spec.jobTemplate.spec!.template.spec!;
     expect(pod.volumes).toEqual([{ name: "backups", persistentVolumeClaim: { claimName: "mysql-backup-pvc" } }]);
-    expect(pod.containers[0]!.env![0]).toEqual({ name: "MYSQL_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "mysql-credentials", key: "root-password" } } });
+    expect(pod.containers[0]!.env![0]).toEqual({
+      name: "MYSQL_ROOT_PASSWORD",
+      valueFrom: { secretKeyRef: { name: "mysql-credentials", key: "root-password" } },
+    });
     expect(pod.containers[0]!.command!.join(" ")).not.toMatch(/(?<![\w-])-p\S|--password/);
   });
   it("the design's own manifests hold no CronJob", () => {
@@ -47,7 +53,16 @@ describe("a Job from the CronJob, as kubectl create job --from=cronjob/NAME make
       namespace: "shop",
       annotations: { "cronjob.kubernetes.io/instantiate": "manual" },
       labels: { app: "mysql-backup" },
-      ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "mysql-backup", uid: "6f1c2d3e-0000-4000-8000-000000000001", controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: "batch/v1",
+          kind: "CronJob",
+          name: "mysql-backup",
+          uid: "6f1c2d3e-0000-4000-8000-000000000001",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     });
     expect(job.spec).toEqual(cronJob.spec!.jobTemplate.spec);
     expect(job.spec).not.toBe(cronJob.spec!.jobTemplate.spec);
@@ -77,10 +92,21 @@ describe("a Job from the CronJob, as kubectl create job --from=cronjob/NAME make
 });
 
 describe("how a Job's run is judged", () => {
-  const job = (conditions: { type: string; status: string; reason?: string; message?: string }[], status: object = {}): V1Job => ({ status: { conditions, ...status } });
+  const job = (conditions: { type: string; status: string; reason?: string; message?: string }[], status: object = {}): V1Job => ({
+    status: { conditions, ...status },
+  });
   it("Complete, Failed with the controller's reason, or running with its counts", () => {
-    expect(jobOutcome(job([{ type: "SuccessCriteriaMet", status: "True" }, { type: "Complete", status: "True" }]))).toEqual({ state: "complete" });
-    expect(jobOutcome(job([{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }]))).toEqual({
+    expect(
+      jobOutcome(
+        job([
+          { type: "SuccessCriteriaMet", status: "True" },
+          { type: "Complete", status: "True" },
+        ]),
+      ),
+    ).toEqual({ state: "complete" });
+    expect(
+      jobOutcome(job([{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }])),
+    ).toEqual({
       state: "failed",
       reason: "BackoffLimitExceeded: Job has reached the specified backoff limit",
     });

@@ -51,7 +51,8 @@ async function run(what: string, name: string, args: string[], env: Record<strin
 function designWith(edits: Record<string, (text: string) => string>, extra: Record<string, string> = {}): string {
   const dir = temp("sc-corpus-");
   cpSync("manifests", dir, { recursive: true });
-  for (const [file, edit] of Object.entries(edits)) writeFileSync(join(dir, file), edit(existsSync(join(dir, file)) ? readFileSync(join(dir, file), "utf8") : ""));
+  for (const [file, edit] of Object.entries(edits))
+    writeFileSync(join(dir, file), edit(existsSync(join(dir, file)) ? readFileSync(join(dir, file), "utf8") : ""));
   for (const [file, text] of Object.entries(extra)) writeFileSync(join(dir, file), text);
   return dir;
 }
@@ -69,7 +70,9 @@ describe("no secret is ever printed or written to a report", () => {
     it("a malformed line right after Secret data and stringData values", async () => {
       const plain = secret("stringData before fault");
       const encoded = secret("data before fault");
-      const dir = designWith({ "mysql-secret.yaml": (t) => t.replace("password: conformance-user-pw", `password: ${plain}\ndata:\n  other: ${base64(encoded)}\n  broken: "unclosed`) });
+      const dir = designWith({
+        "mysql-secret.yaml": (t) => t.replace("password: conformance-user-pw", `password: ${plain}\ndata:\n  other: ${base64(encoded)}\n  broken: "unclosed`),
+      });
       const result = await run("static check, fault after Secret values", "conformance", ["--static-only", "--manifests", dir]);
       expect(result.stderr.trim()).toMatch(/^error: .*mysql-secret\.yaml:\d+:\d+: malformed YAML: [^\n]+$/);
     }, 60_000);
@@ -79,8 +82,13 @@ describe("no secret is ever printed or written to a report", () => {
       const encoded = secret("data with schema error");
       const literal = secret("PASSWD literal");
       const dir = designWith({
-        "mysql-secret.yaml": (t) => t.replace("password: conformance-user-pw", `password: ${plain}\ndata:\n  extra: ${base64(encoded)}\nstrngData:\n  typo: ${plain}`),
-        "mysql-deployment.yaml": (t) => t.replace("            - name: MYSQL_DATABASE\n", `            - name: REPLICATION_PASSWD\n              value: ${literal}\n            - name: MYSQL_DATABASE\n`),
+        "mysql-secret.yaml": (t) =>
+          t.replace("password: conformance-user-pw", `password: ${plain}\ndata:\n  extra: ${base64(encoded)}\nstrngData:\n  typo: ${plain}`),
+        "mysql-deployment.yaml": (t) =>
+          t.replace(
+            "            - name: MYSQL_DATABASE\n",
+            `            - name: REPLICATION_PASSWD\n              value: ${literal}\n            - name: MYSQL_DATABASE\n`,
+          ),
       });
       const text = await run("static check text", "conformance", ["--static-only", "--manifests", dir]);
       expect(text.stdout).toContain("REPLICATION_PASSWD of container mysql is a literal value (not shown)");
@@ -91,7 +99,12 @@ describe("no secret is ever printed or written to a report", () => {
     it("a kustomization whose secretGenerator literal has no =", async () => {
       const literal = secret("secretGenerator literal");
       const kept = secret("secretGenerator key value");
-      const dir = designWith({}, { "kustomization.yaml": `resources: [mysql-secret.yaml, mysql-pvc.yaml, mysql-deployment.yaml]\nsecretGenerator:\n- name: extra\n  literals:\n  - token=${kept}\n  - ${literal}\n` });
+      const dir = designWith(
+        {},
+        {
+          "kustomization.yaml": `resources: [mysql-secret.yaml, mysql-pvc.yaml, mysql-deployment.yaml]\nsecretGenerator:\n- name: extra\n  literals:\n  - token=${kept}\n  - ${literal}\n`,
+        },
+      );
       const result = await run("kustomize failure", "conformance", ["--static-only", "--manifests", dir]);
       expect(result.stderr).toMatch(/kustomize build .* failed: .*invalid literal source \[redacted\], expected key=value/);
       expect(result.code).toBe(2);
@@ -126,7 +139,10 @@ describe("no secret is ever printed or written to a report", () => {
     it("one whose structure the client rejects", async () => {
       const token = secret("kubeconfig bad structure");
       const path = join(temp("sc-corpus-kube-"), "config");
-      writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${token}"}\nusers:\n- name: u\n  user: {token: ${token}}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+      writeFileSync(
+        path,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${token}"}\nusers:\n- name: u\n  user: {token: ${token}}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+      );
       const status = await run("storage-status, kubeconfig structure", "storage-status", ["--kubeconfig", path]);
       expect(status.code).toBe(2);
     }, 60_000);
@@ -176,6 +192,9 @@ describe("no secret is ever printed or written to a report", () => {
     ];
     expect(found).toEqual([]);
     expect(corpus.size).toBeGreaterThanOrEqual(14);
-    expect(reportFiles.some((f) => f.endsWith("results.json")), "some runs wrote reports, and they were searched").toBe(true);
+    expect(
+      reportFiles.some((f) => f.endsWith("results.json")),
+      "some runs wrote reports, and they were searched",
+    ).toBe(true);
   });
 });

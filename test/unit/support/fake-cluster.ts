@@ -84,7 +84,9 @@ export function writeKubeconfig(dir: string, server: string, user: Record<string
       "clusters:",
       `- name: fake\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true`,
       "users:",
-      `- name: fake\n  user:\n${Object.entries(user).map(([k, v]) => `    ${k}: ${v}`).join("\n")}`,
+      `- name: fake\n  user:\n${Object.entries(user)
+        .map(([k, v]) => `    ${k}: ${v}`)
+        .join("\n")}`,
       "contexts:",
       "- name: fake\n  context: {cluster: fake, user: fake, namespace: shop}",
       "current-context: fake",
