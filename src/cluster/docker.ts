@@ -1,9 +1,5 @@
 import { getContainerRuntimeClient, ImageName } from "testcontainers";
-
-/** Labels on every container this project starts, so the reaper can find them. */
-export const managedByLabel = "app.kubernetes.io/managed-by";
-export const managedBy = "storage-conformance";
-export const runLabel = "storage-conformance.run";
+import { managedBy, runLabel } from "../labels.ts";
 
 /**
  * Whether the Docker engine can start a privileged container from `image`. On
@@ -17,7 +13,7 @@ export async function probePrivilegedMode(image: string): Promise<{ works: boole
     Image: image,
     Entrypoint: ["/bin/true"],
     Cmd: [],
-    Labels: { [managedByLabel]: managedBy, [runLabel]: "privileged-probe" },
+    Labels: { ...managedBy, [runLabel]: "privileged-probe" },
     HostConfig: { Privileged: true },
   });
   try {

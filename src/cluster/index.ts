@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { runLabel } from "../labels.ts";
 import { readKubeconfig } from "../kube/kubeconfig.ts";
 import { chooseClusterImage, type ImageChoice } from "./images.ts";
 import { startNodeContainer, type PrivilegedAdaptation } from "./k3s.ts";
@@ -65,7 +66,7 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
     throw new Error(
       `the cluster container (${image.image}) did not start: ${(error as Error).message}\n` +
         "Its logs are above when testcontainers captured them; 'docker logs' of a container labelled " +
-        `storage-conformance.run=${runId} shows the rest if it still exists.`,
+        `${runLabel}=${runId} shows the rest if it still exists.`,
     );
   }
   const startSeconds = (performance.now() - started) / 1000;

@@ -3,7 +3,8 @@ import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
 import { getContainerRuntimeClient } from "testcontainers";
 import type { HostConfig } from "dockerode";
 import { boundingSetOf, missingCapabilities } from "./capabilities.ts";
-import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
+import { managedBy, runLabel } from "../labels.ts";
+import { probePrivilegedMode } from "./docker.ts";
 
 export interface PrivilegedAdaptation {
   adapted: boolean;
@@ -18,7 +19,7 @@ export interface PrivilegedAdaptation {
 export class NodeContainer extends K3sContainer {
   constructor(image: string, runId: string) {
     super(image);
-    this.withLabels({ [managedByLabel]: managedBy, [runLabel]: runId });
+    this.withLabels({ ...managedBy, [runLabel]: runId });
   }
 
   adaptPrivilegedMode(reason: string): PrivilegedAdaptation {

@@ -3,7 +3,8 @@ import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
 import { readyCondition } from "../kube/waits.ts";
 import { timeouts } from "../timeouts.ts";
-import { managedBy, managedByLabel, probePrivilegedMode, runLabel } from "./docker.ts";
+import { managedBy, runLabel } from "../labels.ts";
+import { probePrivilegedMode } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
 import { execOnNode } from "./node.ts";
@@ -58,7 +59,7 @@ class AgentContainer extends GenericContainer {
     super(image);
     // As K3sContainer does: the node's kubelet manages cgroups in the host's namespace.
     (this.hostConfig as { CgroupnsMode?: string }).CgroupnsMode = "host";
-    this.withLabels({ [managedByLabel]: managedBy, [runLabel]: runId })
+    this.withLabels({ ...managedBy, [runLabel]: runId })
       .withCommand(["agent", `--server=${server}`, `--token=${token}`, `--node-name=${name}`])
       .withPrivilegedMode()
       .withBindMounts([{ source: "/sys/fs/cgroup", target: "/sys/fs/cgroup" }])

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { managedByLabel, managedBy, runLabel } from "./docker.ts";
+import { managedByKey, managedByValue, runLabel } from "../labels.ts";
 
 /**
  * Testcontainers' Ryuk cannot run where no image can be pulled (and its module
@@ -12,7 +12,7 @@ export function startReaper(runId: string): void {
   const filter = `label=${runLabel}=${runId}`;
   const script = [
     `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
-    `ids=$(docker ps -aq --filter '${filter}' --filter 'label=${managedByLabel}=${managedBy}')`,
+    `ids=$(docker ps -aq --filter '${filter}' --filter 'label=${managedByKey}=${managedByValue}')`,
     `[ -n "$ids" ] && docker rm -f -v $ids >/dev/null 2>&1`,
     "exit 0",
   ].join("; ");

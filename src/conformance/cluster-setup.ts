@@ -1,4 +1,5 @@
 import { PatchStrategy } from "@kubernetes/client-node";
+import { managedBy } from "../labels.ts";
 import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 
@@ -13,7 +14,7 @@ export async function provideStandardStorageClass(kube: Kube): Promise<void> {
   const body = {
     apiVersion: "storage.k8s.io/v1",
     kind: "StorageClass",
-    metadata: { name: "standard", labels: { "app.kubernetes.io/managed-by": "storage-conformance" } },
+    metadata: { name: "standard", labels: { ...managedBy } },
     provisioner: "rancher.io/local-path",
     reclaimPolicy: "Delete",
     volumeBindingMode: "WaitForFirstConsumer",

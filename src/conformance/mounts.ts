@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { managedBy } from "../labels.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { execChecked } from "../kube/exec.ts";
 import { timeouts } from "../timeouts.ts";
@@ -89,7 +90,7 @@ export async function probeSecondPod(
   await kube.core.createNamespacedPod({
     namespace,
     body: {
-      metadata: { name, labels: { "app.kubernetes.io/managed-by": "storage-conformance" } },
+      metadata: { name, labels: { ...managedBy } },
       spec: {
         nodeName: mysqlPod.spec!.nodeName,
         restartPolicy: "Never",

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 import { describeApiError } from "./client.ts";
-import { managedBy } from "./namespace.ts";
+import { managedBy } from "../labels.ts";
 import { serverSideApply } from "./raw-apply.ts";
 
 /** Kinds without a namespace; everything else is applied into the check's namespace. */

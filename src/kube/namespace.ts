@@ -3,18 +3,15 @@ import type { Kube } from "./client.ts";
 import { describeApiError, isNotFound } from "./client.ts";
 import { waitFor } from "./wait.ts";
 
-export const managedBy = { "app.kubernetes.io/managed-by": "storage-conformance" } as const;
-export const runLabel = "storage-conformance/run";
+import { managedBy, managedByKey, managedByValue, runLabel, runLabelValue } from "../labels.ts";
 
-/** A run id as a label value (letters, digits and - only). */
-export const runLabelValue = (runId: string): string => runId.replace(/[^a-zA-Z0-9-]/g, "-");
+export { runLabel, runLabelValue } from "../labels.ts";
 
 /** Namespaces of one run (what Ctrl-C removes). */
-export const runSelector = (runId: string): string =>
-  `app.kubernetes.io/managed-by=${managedBy["app.kubernetes.io/managed-by"]},${runLabel}=${runLabelValue(runId)}`;
+export const runSelector = (runId: string): string => `${managedByKey}=${managedByValue},${runLabel}=${runLabelValue(runId)}`;
 
 /** Namespaces of every run (what --cleanup removes): made by this suite, with a run label. */
-export const anyRunSelector = `app.kubernetes.io/managed-by=${managedBy["app.kubernetes.io/managed-by"]},${runLabel}`;
+export const anyRunSelector = `${managedByKey}=${managedByValue},${runLabel}`;
 
 const toIso = (t: Date | string | undefined): string => (t instanceof Date ? t.toISOString().replace(/\.\d+Z$/, "Z") : String(t ?? "?"));
 
@@ -71,7 +68,7 @@ export async function createNamespace(kube: Kube, purpose: string, runId: string
 export async function deleteNamespace(kube: Kube, name: string, options: { wait?: boolean; timeoutMs: number }): Promise<void> {
   try {
     const ns = await kube.core.readNamespace({ name });
-    if (ns.metadata?.labels?.["app.kubernetes.io/managed-by"] !== managedBy["app.kubernetes.io/managed-by"]) {
+    if (ns.metadata?.labels?.[managedByKey] !== managedByValue) {
       throw new Error(`refusing to delete namespace ${name}: this run did not create it`);
     }
     await kube.core.deleteNamespace({ name });

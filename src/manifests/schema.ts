@@ -46,10 +46,6 @@ function load() {
   return cached;
 }
 
-export function knownKind(apiVersion: string, kind: string): boolean {
-  return `${apiVersion}/${kind}` in load().file.kinds;
-}
-
 function fieldPath(segments: readonly (string | number)[]): string {
   return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(object)";
 }

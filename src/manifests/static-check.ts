@@ -1,9 +1,10 @@
 import { loadManifests, type LoadedObject } from "./load.ts";
 import { checkRules, type Finding, type RuleOptions } from "./rules.ts";
 import { schemaVersion, validateSchema } from "./schema.ts";
+import { defaultDataDir } from "./workload.ts";
 
 export const defaultRuleOptions: RuleOptions = {
-  dataDir: process.env.SC_DATA_DIR ?? "/var/lib/mysql",
+  dataDir: defaultDataDir,
   minStorage: process.env.SC_MIN_STORAGE ?? "1Gi",
 };
 
