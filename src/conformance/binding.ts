@@ -15,16 +15,49 @@ export interface BindingFacts {
   storageClass: { name: string; provisioner: string; reclaimPolicy: string; volumeBindingMode: string; allowVolumeExpansion: boolean };
   volume: { name: string; capacity: string; accessModes: string[]; reclaimPolicy: string; provisionedBy: string; path?: string };
   requested: string;
+  /** The access modes the claim declares. */
+  declaredAccessModes: string[];
   /** Where the cluster differs from what the design document states, in words. */
   designDifferences: string[];
+}
+
+/** Where the claim's volume differs from its class and from the claim, one sentence each; empty when it matches. */
+export function bindingMismatches(facts: BindingFacts, claimName: string): string[] {
+  const { volume, storageClass, requested } = facts;
+  const found: string[] = [];
+  if (volume.provisionedBy !== storageClass.provisioner) {
+    found.push(
+      `PV ${volume.name} was not dynamically provisioned by StorageClass ${storageClass.name}'s provisioner: expected annotation pv.kubernetes.io/provisioned-by=${storageClass.provisioner}, found "${volume.provisionedBy || "none"}" (a pre-created volume?)`,
+    );
+  }
+  if ((parseQuantity(volume.capacity) ?? 0) < (parseQuantity(requested) ?? 0)) {
+    found.push(`PV ${volume.name} holds ${volume.capacity}, less than the ${requested} claim ${claimName} requests`);
+  }
+  const missingModes = facts.declaredAccessModes.filter((m) => !volume.accessModes.includes(m));
+  if (missingModes.length) {
+    found.push(`PV ${volume.name} lacks the access modes the claim declares: ${missingModes.join(", ")} (it has ${volume.accessModes.join(", ")})`);
+  }
+  if (volume.reclaimPolicy !== storageClass.reclaimPolicy) {
+    found.push(`PV ${volume.name} has reclaim policy ${volume.reclaimPolicy}, not its class's ${storageClass.reclaimPolicy}`);
+  }
+  return found;
 }
 
 /**
  * After the claim is Bound: its volume was made by the class's provisioner,
  * holds at least the request, and has the declared access modes and the
- * class's reclaim policy. Throws a message naming the first mismatch.
+ * class's reclaim policy. Throws a message naming the first mismatch (for
+ * checks that need a correct binding first; the binding suite states each).
  */
 export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts> {
+  const facts = await readBinding(setup);
+  const [first] = bindingMismatches(facts, setup.claimName);
+  if (first) throw new Error(first);
+  return facts;
+}
+
+/** The claim's volume and class as the cluster has them, with where they differ from the design document. */
+export async function readBinding(setup: DeployedSetup): Promise<BindingFacts> {
   const { kube, namespace } = setup;
   const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name: setup.claimName, namespace });
   const volumeName = claim.spec?.volumeName;
@@ -39,24 +72,11 @@ export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts>
     throw new Error(`reading PV ${volumeName} / StorageClass "${className}": ${describeApiError(error)}`);
   }
   const provisionedBy = volume.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"] ?? "";
-  if (provisionedBy !== storageClass.provisioner) {
-    throw new Error(
-      `PV ${volumeName} was not dynamically provisioned by StorageClass ${className}'s provisioner: expected annotation pv.kubernetes.io/provisioned-by=${storageClass.provisioner}, found "${provisionedBy || "none"}" (a pre-created volume?)`,
-    );
-  }
   const requested = claim.spec?.resources?.requests?.storage ?? "0";
   const capacity = volume.spec?.capacity?.storage ?? "0";
-  if ((parseQuantity(capacity) ?? 0) < (parseQuantity(requested) ?? 0)) {
-    throw new Error(`PV ${volumeName} holds ${capacity}, less than the ${requested} claim ${setup.claimName} requests`);
-  }
-  const declaredModes = claim.spec?.accessModes ?? [];
   const volumeModes = volume.spec?.accessModes ?? [];
-  const missingModes = declaredModes.filter((m) => !volumeModes.includes(m));
-  if (missingModes.length)
-    throw new Error(`PV ${volumeName} lacks the access modes the claim declares: ${missingModes.join(", ")} (it has ${volumeModes.join(", ")})`);
   const classReclaim = storageClass.reclaimPolicy ?? "Delete";
   const reclaim = volume.spec?.persistentVolumeReclaimPolicy ?? "";
-  if (reclaim !== classReclaim) throw new Error(`PV ${volumeName} has reclaim policy ${reclaim}, not its class's ${classReclaim}`);
 
   const facts: BindingFacts = {
     storageClass: {
@@ -75,6 +95,7 @@ export async function verifyBinding(setup: DeployedSetup): Promise<BindingFacts>
       path: volume.spec?.hostPath?.path ?? volume.spec?.local?.path,
     },
     requested,
+    declaredAccessModes: claim.spec?.accessModes ?? [],
     designDifferences: [],
   };
   const seen = {

@@ -61,7 +61,12 @@ describe("the ecomdb dataset", () => {
     }
   });
 
-  test("survives a restart of the node (the node container killed and started again)", async ({ cluster, manifests, record, note, skip }) => {
+  test(`survives a restart of the node (the node container killed and started again), recovered within ${budgetS} s`, async ({
+    cluster,
+    manifests,
+    record,
+    skip,
+  }) => {
     if (cluster.kind !== "k3s" || !cluster.image) return skip("a node restart needs a node the suite owns: only on the embedded cluster");
     // A node of its own, so the other suites' cluster is never restarted under them.
     const node = await startEmbeddedCluster(`${cluster.runId}-node-restart`, cluster.image);
@@ -78,11 +83,12 @@ describe("the ecomdb dataset", () => {
       record("node_api_reachable_s", restart.apiReachable_s, "s");
       record("node_mysqld_ready_s", restart.mysqldReady_s, "s");
       record("node_restart_recovery_s", restart.firstVerifiedQuery_s, "s");
-      if (restart.firstVerifiedQuery_s > budgetS) {
-        note(
-          `the design's recovery time (< ${budgetS} s) holds for pods; after a node restart MySQL served verified data in ${restart.firstVerifiedQuery_s} s (node back at ${restart.nodeStarted_s} s)`,
-        );
-      }
+      // The design's recovery time, for a restart of the node MySQL runs on.
+      expect(
+        restart.firstVerifiedQuery_s,
+        `after a node restart MySQL served verified data ${restart.firstVerifiedQuery_s} s after the power cut, over the ${budgetS} s budget ` +
+          `(node back at ${restart.nodeStarted_s} s, API reachable at ${restart.apiReachable_s} s, mysqld ready at ${restart.mysqldReady_s} s)`,
+      ).toBeLessThanOrEqual(budgetS);
     } finally {
       await node.stop();
     }

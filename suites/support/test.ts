@@ -152,7 +152,7 @@ async function diagnoseInto(task: { meta: TaskMeta }, kube: Kube, namespace: str
   console.error(diagnostics.summary);
 }
 
-/** The design deployed once, with the ecomdb dataset loaded, for the checks of one file. */
+/** The design deployed once, with the ecomdb dataset loaded (unless asked not to), for the checks of one file. */
 export interface SharedDesign {
   setup: DeployedSetup;
   /** Counts and checksums of the dataset as loaded. */
@@ -168,7 +168,10 @@ export interface SharedDesign {
  * namespace's diagnostics; the namespace is deleted after the file (unless
  * KEEP_NAMESPACES=1). Call inside a test, with its fixtures.
  */
-export function designPerFile(purpose: string): (fixtures: { kube: Kube; manifests: LoadedObject[]; cluster: ClusterInfo }) => Promise<SharedDesign> {
+export function designPerFile(
+  purpose: string,
+  options: { dataset: boolean } = { dataset: true },
+): (fixtures: { kube: Kube; manifests: LoadedObject[]; cluster: ClusterInfo }) => Promise<SharedDesign> {
   type Entry = { kube: Kube; namespace?: string; design?: Promise<SharedDesign> };
   let shared: Entry | undefined;
   afterAll(async () => {
@@ -183,6 +186,10 @@ export function designPerFile(purpose: string): (fixtures: { kube: Kube; manifes
     entry.design ??= (async () => {
       entry.namespace = await createNamespace(kube, purpose, cluster.runId);
       const setup = await DeployedSetup.deploy(kube, entry.namespace, manifests);
+      if (!options.dataset) {
+        await setup.waitForReadyPod();
+        return { setup, before: {}, loadSeconds: 0 };
+      }
       const { checksums, seconds } = await setup.loadDataset();
       return { setup, before: checksums, loadSeconds: seconds };
     })();
