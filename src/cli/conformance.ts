@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { assertReachable, type Kube } from "../kube/client.ts";
 import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
@@ -157,20 +156,12 @@ async function main(): Promise<number> {
     return staticErrors > 0 ? 1 : 0;
   }
   for (const f of findings.filter((f) => f.severity !== "info")) console.error(formatFinding(f));
-  // The reporter folds the static findings into the run's results.
-  const staticResults = join(tmpdir(), `storage-conformance-static-${runId}.json`);
-  writeFileSync(staticResults, JSON.stringify(findingsAsChecks(findings)));
-  process.env.SC_STATIC_RESULTS = staticResults;
   process.env.SC_MANIFESTS = manifestsDir;
-  process.env.SC_REPORTS_DIR = reportsDir;
   process.env.SC_RUN_ID = runId;
   process.env.SC_SUITES = args.suite ?? "";
   if (args.disruptive) process.env.SC_DISRUPTIVE = "1";
   if (args.expect?.length) process.env.SC_EXPECT = JSON.stringify(args.expect);
-  if (storageClass !== undefined) {
-    process.env.SC_STORAGE_CLASS = storageClass;
-    process.env.SC_DEVIATIONS = JSON.stringify(deviations);
-  }
+  if (storageClass !== undefined) process.env.SC_STORAGE_CLASS = storageClass;
   if (kubeconfigPath) {
     // A named cluster that cannot be reached is bad input: one line, exit 2, before anything starts.
     let kube: Kube;
@@ -198,8 +189,6 @@ async function main(): Promise<number> {
     }, timeouts.apiRequestMs * 2);
   }
 
-  // The reporter redacts what it writes to files with these (the manifests' secrets, the kubeconfig's credentials).
-  process.env.SC_REDACT = knownSecrets().join("\n");
   // Loaded only for a live run: --static-only needs neither vitest nor Docker.
   const { startVitest } = await import("vitest/node");
   let failedRuns = 0;
@@ -212,13 +201,18 @@ async function main(): Promise<number> {
     if (engines.length > 1) console.error(`\n=== engine ${engine} (${engines.indexOf(engine) + 1} of ${engines.length}) ===`);
     // The suites that judge the manifests (the `cluster` project); the self-tests
     // (suites/self: broken manifests, the operator commands) belong to `npm test` only.
+    // The reporter gets its settings and the secrets to redact through vitest's
+    // provide, not through the environment (which every worker process would inherit).
+    const reportSettings = { reportsDir, secrets: knownSecrets(), staticChecks: findingsAsChecks(findings), deviations };
     const vitest = await startVitest("test", suiteFiles, {
       project: ["cluster"],
       watch: false,
       root: projectRoot,
+      provide: { reportSettings },
     });
     const failed = vitest.state.getCountOfFailedTests() + vitest.state.getUnhandledErrors().length;
-    const failedSetup = process.exitCode !== undefined && process.exitCode !== 0;
+    // The cluster did not start, or a manifest did not load: said once by the global setup, a failed run.
+    const failedSetup = Boolean(vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext().clusterError);
     process.exitCode = undefined;
     await vitest.close();
     if (failed > 0 || failedSetup) failedRuns++;

@@ -34,6 +34,18 @@ export interface CheckResult {
   milestones?: MilestoneTimeline;
 }
 
+/** What the conformance command hands the reporter of a live run. */
+export interface ReportSettings {
+  /** Where the reports go; without it (a plain `npm test`) nothing is written outside the terminal. */
+  reportsDir?: string;
+  /** Values never to appear in a report (the kubeconfig's credentials; the manifests' secrets come from the cluster's setup). */
+  secrets?: string[];
+  /** The static findings, as checks, put first in the run's results. */
+  staticChecks?: CheckResult[];
+  /** Where the run did not apply the manifests as written (e.g. --storage-class). */
+  deviations?: string[];
+}
+
 export interface RunResults {
   runId: string;
   startedAt: string;

@@ -33,6 +33,10 @@ declare module "vitest" {
     clusterError: string;
     cluster: ClusterInfo;
     runFacts: RunFacts;
+    /** The manifests' secret values, for the reporter to redact (never through the environment). */
+    secrets: string[];
+    /** The conformance command's settings for the reporter (reports folder, credentials to redact, static findings). */
+    reportSettings: import("../../src/report/results.ts").ReportSettings;
   }
   interface TaskMeta {
     values?: Record<string, MeasuredValue>;

@@ -13,7 +13,9 @@ import "./context.ts";
 
 /** The run's cluster, shared by every project that uses it (cluster, self-tests): started once, stopped after the last. */
 interface SharedRun {
-  started: Promise<{ info: Omit<Cluster, "stop" | "restartNode" | "waitForAllImages">; facts: RunFacts; stop: () => Promise<void> } | { error: string }>;
+  started: Promise<
+    { info: Omit<Cluster, "stop" | "restartNode" | "waitForAllImages">; facts: RunFacts; secrets: string[]; stop: () => Promise<void> } | { error: string }
+  >;
   users: number;
 }
 const shared = globalThis as typeof globalThis & { __storageConformanceRun?: SharedRun };
@@ -45,6 +47,7 @@ export default async function setup(project: TestProject) {
   }
   project.provide("cluster", started.info);
   project.provide("runFacts", started.facts);
+  project.provide("secrets", started.secrets);
   return async () => {
     if (--run.users === 0) {
       delete shared.__storageConformanceRun;
@@ -56,7 +59,6 @@ export default async function setup(project: TestProject) {
 async function startRun() {
   const manifestsDir = resolve(process.env.SC_MANIFESTS ?? "manifests");
   const objects = loadManifests(manifestsDir);
-  process.env.SC_REDACT = [process.env.SC_REDACT, ...secretValues(objects)].filter(Boolean).join("\n");
   const { overrides } = loadTimeouts();
   const [engine] = parseEngineOption(process.env.SC_ENGINE);
 
@@ -89,7 +91,7 @@ async function startRun() {
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
     printBanner(facts);
-    return { info, facts, stop: () => cluster.stop() };
+    return { info, facts, secrets: secretValues(objects), stop: () => cluster.stop() };
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -1,14 +1,15 @@
-import { readFileSync } from "node:fs";
 import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
 import { redact } from "../../src/redact.ts";
 import { floorComparison } from "../../src/report/performance.ts";
-import { serverVersionsOf, summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import { type CheckResult, type ReportSettings, type RunResults, serverVersionsOf, summarise } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
 import "./context.ts";
 
 /**
- * Turns vitest's results into the run's reports (results.json...). Active when
- * SC_REPORTS_DIR is set (the conformance command sets it), so a plain
+ * Turns vitest's results into the run's reports (results.json...) when it is
+ * given a reports folder: the conformance command provides its settings
+ * (`reportSettings`, through vitest's provide: no environment variable, no
+ * temp file); SC_REPORTS_DIR names a folder for a plain vitest run. A plain
  * `npm test` writes nothing outside the terminal.
  */
 export class ResultsReporter implements Reporter {
@@ -31,11 +32,13 @@ export class ResultsReporter implements Reporter {
       }
     }
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
-    const reportsDir = process.env.SC_REPORTS_DIR;
-    if (!reportsDir || !this.vitest) return;
+    if (!this.vitest) return;
+    const settings: ReportSettings = this.vitest.getRootProject().getProvidedContext().reportSettings ?? {};
+    const reportsDir = settings.reportsDir ?? process.env.SC_REPORTS_DIR;
+    if (!reportsDir) return;
     const provided = this.vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext();
     const facts = provided?.runFacts;
-    const secrets = (process.env.SC_REDACT ?? "").split("\n").filter(Boolean);
+    const secrets = [...(settings.secrets ?? []), ...(provided?.secrets ?? [])];
     const checks: CheckResult[] = [];
     for (const module of modules) {
       for (const testCase of module.children.allTests()) checks.push(toCheck(testCase, secrets));
@@ -52,9 +55,7 @@ export class ResultsReporter implements Reporter {
         durationMs: 0,
       });
     }
-    if (process.env.SC_STATIC_RESULTS) {
-      checks.unshift(...(JSON.parse(readFileSync(process.env.SC_STATIC_RESULTS, "utf8")) as CheckResult[]));
-    }
+    checks.unshift(...(settings.staticChecks ?? []));
     // Each recovery against the performance suite's floor, on the floor's check.
     const floor = floorComparison(checks);
     const floorCheck = checks.find((c) => c.values.recovery_floor_crash_s !== undefined);
@@ -72,7 +73,7 @@ export class ResultsReporter implements Reporter {
       cluster: facts?.cluster,
       ...(facts?.engine ? { engine: { ...facts.engine, serverVersions: serverVersionsOf(checks) } } : {}),
       timeoutOverrides: facts?.timeoutOverrides ?? [],
-      ...(process.env.SC_DEVIATIONS ? { deviations: JSON.parse(process.env.SC_DEVIATIONS) as string[] } : {}),
+      ...(settings.deviations?.length ? { deviations: settings.deviations } : {}),
       summary: summarise(checks),
       checks,
     };

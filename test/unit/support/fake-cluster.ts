@@ -116,7 +116,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`src/cli/${name}.ts`, ...args], {
       cwd: new URL("../../../", import.meta.url).pathname,
-      env: { ...process.env, KUBECONFIG: "", SC_REPORTS_DIR: "", GITHUB_STEP_SUMMARY: "", SC_STATIC_RESULTS: "", SC_REDACT: "", ...env },
+      env: { ...process.env, KUBECONFIG: "", SC_REPORTS_DIR: "", GITHUB_STEP_SUMMARY: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
       detached: started_ !== undefined,
     });
