@@ -29,6 +29,15 @@ case "$mode" in
   test)
     # The linter and the formatter's check first (Biome, biome.json): a second, no cluster needed.
     node node_modules/@biomejs/biome/bin/biome check --error-on-warnings . >&2 || die "the linter or the formatter found problems (above); 'npm run lint -- --write' formats and applies the safe fixes"
+    # The Go tests of the images' programs (the node's join, CNI and config logic; the
+    # ledger writer's), with the image build's settings so they share its build cache.
+    if command -v go >/dev/null; then
+      for module in images/node images/writer; do
+        (cd "$module" && CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local go test ./... >&2) || die "go test failed in $module (above)"
+      done
+    else
+      log "Go is not installed: the Go tests of images/node and images/writer are skipped (the offline image's build needs Go too)"
+    fi
     if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
     exec node node_modules/vitest/vitest.mjs run "$@" ;;
   conformance)
