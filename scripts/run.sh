@@ -38,6 +38,11 @@ case "$mode" in
     else
       log "Go is not installed: the Go tests of images/node and images/writer are skipped (the offline image's build needs Go too)"
     fi
+    # kustomize (built once from the Go module proxy when neither it nor kubectl is
+    # installed) before the tests, so no unit test carries its first build.
+    if command -v go >/dev/null || command -v kustomize >/dev/null || command -v kubectl >/dev/null; then
+      bash scripts/ensure-kustomize.sh >/dev/null || die "kustomize could not be provided (above)"
+    fi
     if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
     exec node node_modules/vitest/vitest.mjs run "$@" ;;
   conformance)
