@@ -89,6 +89,7 @@ export async function crashMysqldAndMeasure(
     (now) => containerRestarted_s !== undefined && isPodReady(now),
     {
       what: `MySQL to come back after ${command} (pid ${pid}) of pod ${name} was killed`,
+      signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
       intervalMs: 100,
       // In a crash series the kubelet's back-off (CrashLoopBackOff) is what is being measured, not a dead end.

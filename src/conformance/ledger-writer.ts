@@ -190,6 +190,7 @@ export class LedgerWriter {
       (seen) => seen.acks >= count,
       {
         what: `the ledger writer ${this.podName} to acknowledge ${count} commits through the Service`,
+        signal: kube.signal,
         timeoutMs: timeouts.podReadyMs,
         intervalMs: 250,
         deadEnd: (seen) => {
@@ -221,6 +222,7 @@ export class LedgerWriter {
       (pod) => pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed",
       {
         what: `the ledger writer ${this.podName} to exit after its stop`,
+        signal: kube.signal,
         timeoutMs: timeouts.podDeletedMs,
         intervalMs: 200,
         describe: (pod) => `pod ${pod.status?.phase}`,

@@ -31,7 +31,7 @@ export async function restartNodeAndMeasure(setup: DeployedSetup, restartNode: (
   const startedAtWall = Math.floor(Date.now() / 1000) * 1000;
   const kubeconfig = await restartNode();
   const nodeStarted_s = secondsSince(started);
-  const kube = connect(kubeconfig);
+  const kube = connect(kubeconfig, { signal: setup.kube.signal });
   await assertReachable(kube, "the restarted node");
   const apiReachable_s = secondsSince(started);
   const after = setup.reconnected(kube);
@@ -46,6 +46,7 @@ export async function restartNodeAndMeasure(setup: DeployedSetup, restartNode: (
     (items) => items.some(startedAfterKill),
     {
       what: "MySQL to be Ready again after the node restart",
+      signal: kube.signal,
       timeoutMs: Math.max(1, timeouts.podReadyMs - (performance.now() - started)),
       intervalMs: 200,
       describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",

@@ -326,6 +326,7 @@ export async function measureRecoveryFloor(setup: DeployedSetup, db: Database, c
     (pods) => pods.items.length === 0,
     {
       what: `${workload.kind}/${workload.name}'s pods to be gone (scaled to zero for the floor measurement)`,
+      signal: kube.signal,
       timeoutMs: timeouts.podDeletedMs,
       intervalMs: 200,
       describe: (pods) => `pods: ${pods.items.map((p) => `${p.metadata!.name} (${p.status?.phase})`).join(", ")}`,

@@ -66,6 +66,7 @@ export async function deletePodAndMeasureRecovery(
     (pod) => isPodReady(pod),
     {
       what: `the replacement of ${oldName} to be Ready`,
+      signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
       intervalMs: pollMs,
       deadEnd: (pod) => podDeadEnd({ pod, missingClaims: [] }),

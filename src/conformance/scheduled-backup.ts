@@ -90,6 +90,7 @@ export async function waitForJobComplete(kube: Kube, batch: BatchV1Api, namespac
     (s) => jobOutcome(s.job).state === "complete",
     {
       what: `Job ${name} (from the backup CronJob) to complete`,
+      signal: kube.signal,
       timeoutMs,
       intervalMs: 1_000,
       deadEnd: (s) => {

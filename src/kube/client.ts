@@ -25,9 +25,11 @@ export interface Kube {
   version: VersionApi;
   /** The API server URL, for messages. */
   server: string;
+  /** Ends the waits of whoever holds this client (a check's timeout, Ctrl-C). */
+  signal?: AbortSignal;
 }
 
-export function connect(kubeconfig: string): Kube {
+export function connect(kubeconfig: string, options: { signal?: AbortSignal } = {}): Kube {
   const config = new DeadlineKubeConfig();
   config.loadFromString(kubeconfig);
   return {
@@ -38,6 +40,7 @@ export function connect(kubeconfig: string): Kube {
     objects: KubernetesObjectApi.makeApiClient(config),
     version: config.makeApiClient(VersionApi),
     server: config.getCurrentCluster()?.server ?? "(no server in kubeconfig)",
+    ...(options.signal ? { signal: options.signal } : {}),
   };
 }
 

@@ -68,6 +68,7 @@ export async function waitForClaimBound(kube: Kube, namespace: string, name: str
     (s) => s.claim?.status?.phase === "Bound",
     {
       what: `PersistentVolumeClaim ${name} to be Bound`,
+      signal: kube.signal,
       timeoutMs,
       deadEnd: (s) => claimDeadEnd(name, namespace, s),
       describe: (s) => (s.claim ? `phase ${s.claim.status?.phase}` : `no PersistentVolumeClaim named ${name} in ${namespace}`),
@@ -163,6 +164,7 @@ export async function waitForReadyPod(
     (s) => done(s.pod),
     {
       what: `a ${options.runningIsEnough ? "running" : "Ready"} pod matching ${selector}`,
+      signal: kube.signal,
       timeoutMs,
       deadEnd: podDeadEnd,
       describe: (s) => (s.pod ? describePod(s.pod) : `no pod matching ${selector}`),

@@ -84,7 +84,7 @@ const nodesTest = test.extend<{ nodes: NodesCluster; kube: Kube }>({
     { scope: "file" },
   ],
   // Every check of this file (its namespace too) talks to that cluster.
-  kube: async ({ nodes }, use) => use(connect(nodes.kubeconfig)),
+  kube: async ({ nodes, signal }, use) => use(connect(nodes.kubeconfig, { signal })),
 });
 
 function skipReason(cluster: NodesCluster, needsPower: boolean): string | undefined {
@@ -133,6 +133,7 @@ async function observeUntil(
 ): Promise<void> {
   await waitFor(() => observe(setup, nodeName, oldPod, timeline), until, {
     what,
+    signal: setup.kube.signal,
     timeoutMs,
     intervalMs: 500,
     describe: () => `milestones so far: ${timeline.describe()}`,
@@ -349,6 +350,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           (n) => readyCondition(n).status === "True",
           {
             what: `node ${mysqlNode} to be Ready again`,
+            signal: kube.signal,
             timeoutMs: timeouts.clusterStartMs,
             intervalMs: 500,
             describe: (n) => `Ready=${readyCondition(n).status}`,
@@ -408,6 +410,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             (items) => items.some(startedAfter),
             {
               what: `MySQL to be Ready again after restart ${cycle} of node ${mysqlNode}`,
+              signal: kube.signal,
               timeoutMs: timeouts.clusterStartMs + timeouts.podReadyMs,
               intervalMs: 200,
               describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",

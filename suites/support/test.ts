@@ -58,7 +58,8 @@ export const test = base.extend<{
     }
     await use(inject("cluster"));
   },
-  kube: async ({ cluster }, use) => use(connect(cluster.kubeconfig)),
+  // A check's timeout (or Ctrl-C) aborts its signal, which ends every wait made through this client.
+  kube: async ({ cluster, signal }, use) => use(connect(cluster.kubeconfig, { signal })),
   // --engine swaps the database image; --storage-class NAME applies the claims with the
   // cluster's class (recorded as a deviation in every report).
   manifests: async ({}, use) => {
