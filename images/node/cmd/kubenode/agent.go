@@ -59,7 +59,10 @@ func (n *node) runAgent(ctx context.Context) error {
 		return err
 	}
 	for name, pair := range map[string]keyPair{"kubelet": creds.Kubelet, "kube-proxy": creds.KubeProxy} {
-		config := renderKubeconfig(n.opts.serverURL, []byte(creds.CA), []byte(pair.Cert), []byte(pair.Key))
+		config, err := renderKubeconfig(n.opts.serverURL, []byte(creds.CA), []byte(pair.Cert), []byte(pair.Key))
+		if err != nil {
+			return err
+		}
 		if err := writeFile(n.kubeconfig(name), config, 0o600); err != nil {
 			return err
 		}
@@ -70,10 +73,18 @@ func (n *node) runAgent(ctx context.Context) error {
 	}
 	imported := make(chan error, 1)
 	go func() { imported <- n.importImages(ctx, requiredImages()) }()
-	if err := n.start("kubelet", n.kubeletArgs()...); err != nil {
+	kubeletArgs, err := n.kubeletArgs()
+	if err != nil {
 		return err
 	}
-	if err := n.start("kube-proxy", n.proxyArgs()...); err != nil {
+	if err := n.start("kubelet", kubeletArgs...); err != nil {
+		return err
+	}
+	proxyArgs, err := n.proxyArgs()
+	if err != nil {
+		return err
+	}
+	if err := n.start("kube-proxy", proxyArgs...); err != nil {
 		return err
 	}
 	// kube-proxy's identity (system:node-proxier) may list every node, which

@@ -8,6 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	componentbasev1alpha1 "k8s.io/component-base/config/v1alpha1"
+	proxyv1alpha1 "k8s.io/kube-proxy/config/v1alpha1"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	"sigs.k8s.io/yaml"
 )
 
 type urlT = url.URL
@@ -88,33 +94,68 @@ func (n *node) schedulerArgs() []string {
 // share the host's cgroup namespace, and two nodes must not share /kubepods.
 func cgroupRoot(nodeName string) string { return "/storage-conformance/" + nodeName }
 
-func (n *node) kubeletArgs() []string {
-	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: %q}
-authorization: {mode: Webhook}
-cgroupDriver: cgroupfs
-cgroupRoot: %q
-clusterDNS: [%q]
-clusterDomain: cluster.local
-containerRuntimeEndpoint: unix://%s
-failSwapOn: false
-failCgroupV1: false
-oomScoreAdj: 0
-protectKernelDefaults: false
-resolvConf: /etc/resolv.conf
-serializeImagePulls: false
-# Laptops and CI runners run with full disks more often than nodes do; a test
-# cluster must not evict MySQL for it.
-evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-`, n.tlsFile("ca.crt"), cgroupRoot(n.opts.nodeName), clusterDNS, containerdSocket)
+// kubeletConfig is the kubelet's configuration file, typed (KubeletConfiguration v1beta1).
+func kubeletConfig(caFile, cgroupRoot, dns, socket string) kubeletv1beta1.KubeletConfiguration {
+	no, yes := false, true
+	return kubeletv1beta1.KubeletConfiguration{
+		TypeMeta: metav1.TypeMeta{APIVersion: "kubelet.config.k8s.io/v1beta1", Kind: "KubeletConfiguration"},
+		Authentication: kubeletv1beta1.KubeletAuthentication{
+			Anonymous: kubeletv1beta1.KubeletAnonymousAuthentication{Enabled: &no},
+			Webhook:   kubeletv1beta1.KubeletWebhookAuthentication{Enabled: &yes},
+			X509:      kubeletv1beta1.KubeletX509Authentication{ClientCAFile: caFile},
+		},
+		Authorization:            kubeletv1beta1.KubeletAuthorization{Mode: kubeletv1beta1.KubeletAuthorizationModeWebhook},
+		CgroupDriver:             "cgroupfs",
+		CgroupRoot:               cgroupRoot,
+		ClusterDNS:               []string{dns},
+		ClusterDomain:            "cluster.local",
+		ContainerRuntimeEndpoint: "unix://" + socket,
+		FailSwapOn:               &no,
+		FailCgroupV1:             &no,
+		OOMScoreAdj:              ptr(int32(0)),
+		ProtectKernelDefaults:    false,
+		ResolverConfig:           ptr("/etc/resolv.conf"),
+		SerializeImagePulls:      &no,
+		// Laptops and CI runners run with full disks more often than nodes do; a test
+		// cluster must not evict MySQL for it.
+		EvictionHard:                map[string]string{"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+		ImageGCHighThresholdPercent: ptr(int32(100)),
+		ImageGCLowThresholdPercent:  ptr(int32(99)),
+	}
+}
+
+// proxyConfig is kube-proxy's configuration file, typed (KubeProxyConfiguration v1alpha1).
+func proxyConfig(kubeconfig, nodeName string) proxyv1alpha1.KubeProxyConfiguration {
+	return proxyv1alpha1.KubeProxyConfiguration{
+		TypeMeta:         metav1.TypeMeta{APIVersion: "kubeproxy.config.k8s.io/v1alpha1", Kind: "KubeProxyConfiguration"},
+		ClientConnection: componentbasev1alpha1.ClientConnectionConfiguration{Kubeconfig: kubeconfig},
+		Mode:             "iptables",
+		ClusterCIDR:      clusterCIDR,
+		HostnameOverride: nodeName,
+		// A node container must not tune the host's conntrack table.
+		Conntrack: proxyv1alpha1.KubeProxyConntrackConfiguration{MaxPerCore: ptr(int32(0))},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// writeYAML writes a typed configuration as YAML (sigs.k8s.io/yaml: the JSON field names).
+func writeYAML(path string, config any) error {
+	data, err := yaml.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	if err := writeFile(path, string(data), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func (n *node) kubeletArgs() ([]string, error) {
 	path := filepath.Join(dataDir, "agent/kubelet.yaml")
-	_ = writeFile(path, config, 0o644)
+	if err := writeYAML(path, kubeletConfig(n.tlsFile("ca.crt"), cgroupRoot(n.opts.nodeName), clusterDNS, containerdSocket)); err != nil {
+		return nil, err
+	}
 	args := []string{
 		"--config=" + path,
 		"--kubeconfig=" + n.kubeconfig("kubelet"),
@@ -124,22 +165,15 @@ imageGCLowThresholdPercent: 99
 	for _, a := range n.opts.kubeletArgs {
 		args = append(args, "--"+strings.TrimPrefix(a, "--"))
 	}
-	return args
+	return args, nil
 }
 
-func (n *node) proxyArgs() []string {
-	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-clientConnection: {kubeconfig: %q}
-mode: iptables
-clusterCIDR: %q
-hostnameOverride: %q
-# A node container must not tune the host's conntrack table.
-conntrack: {maxPerCore: 0}
-`, n.kubeconfig("kube-proxy"), clusterCIDR, n.opts.nodeName)
+func (n *node) proxyArgs() ([]string, error) {
 	path := filepath.Join(dataDir, "agent/kube-proxy.yaml")
-	_ = writeFile(path, config, 0o644)
-	return []string{"--config=" + path}
+	if err := writeYAML(path, proxyConfig(n.kubeconfig("kube-proxy"), n.opts.nodeName)); err != nil {
+		return nil, err
+	}
+	return []string{"--config=" + path}, nil
 }
 
 func cniConfig(podCIDR string) string {

@@ -86,14 +86,22 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	go n.syncNetwork(ctx, client)
+	kubeletArgs, err := n.kubeletArgs()
+	if err != nil {
+		return err
+	}
+	proxyArgs, err := n.proxyArgs()
+	if err != nil {
+		return err
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 	}{
 		{"kube-controller-manager", n.controllerManagerArgs()},
 		{"kube-scheduler", n.schedulerArgs()},
-		{"kubelet", n.kubeletArgs()},
-		{"kube-proxy", n.proxyArgs()},
+		{"kubelet", kubeletArgs},
+		{"kube-proxy", proxyArgs},
 	} {
 		if err := n.start(c.name, c.args...); err != nil {
 			return err
@@ -194,9 +202,13 @@ func (n *node) prepareHost() error {
 		return fmt.Errorf("creating the pods' cgroup root: %w", err)
 	}
 	// Pod traffic leaves through the node's interface.
-	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enabling IP forwarding (pods' traffic leaves through the node): %w; the node container needs a writable /proc/sys", err)
+	}
 	// Shared mount propagation lets volume mounts made by kubelet reach containers.
-	_ = exec.Command("mount", "--make-rshared", "/").Run()
+	if out, err := exec.Command("mount", "--make-rshared", "/").CombinedOutput(); err != nil {
+		return fmt.Errorf("mount --make-rshared / (volume mounts must reach containers): %v: %s", err, out)
+	}
 	if n.agent {
 		return nil // the CNI configuration waits for the pod CIDR the server allocates (syncNetwork)
 	}
@@ -254,13 +266,21 @@ func (n *node) writePKI() error {
 	}
 	local := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	for _, name := range []string{"controller-manager", "scheduler", "kube-proxy", "kubelet"} {
-		if err := writeFile(n.kubeconfig(name), ca.kubeconfig(name, local), 0o600); err != nil {
+		config, err := ca.kubeconfig(name, local)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(n.kubeconfig(name), config, 0o600); err != nil {
 			return err
 		}
 	}
 	// k3s writes the admin kubeconfig world-readable by default only with
 	// --write-kubeconfig-mode; keep it private, the suite copies it as root.
-	return writeFile(kubeconfigPath, ca.kubeconfig("admin", local), 0o600)
+	admin, err := ca.kubeconfig("admin", local)
+	if err != nil {
+		return err
+	}
+	return writeFile(kubeconfigPath, admin, 0o600)
 }
 
 func (n *node) kubeconfig(component string) string {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	b64 "encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -15,6 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // certSpec describes one leaf certificate signed by the cluster CA.
@@ -177,34 +179,28 @@ func newServiceAccountKey(dir string) error {
 }
 
 // kubeconfig renders a client configuration that authenticates with NAME.crt.
-func (a *authority) kubeconfig(name, server string) string {
-	read := func(p string) []byte {
-		b, _ := os.ReadFile(p)
-		return b
+func (a *authority) kubeconfig(name, server string) (string, error) {
+	var pems [3][]byte
+	for i, file := range []string{"ca.crt", name + ".crt", name + ".key"} {
+		b, err := os.ReadFile(a.path(file))
+		if err != nil {
+			return "", fmt.Errorf("the kubeconfig of %s needs %w", name, err)
+		}
+		pems[i] = b
 	}
-	return renderKubeconfig(server, read(a.path("ca.crt")), read(a.path(name+".crt")), read(a.path(name+".key")))
+	return renderKubeconfig(server, pems[0], pems[1], pems[2])
 }
 
-// renderKubeconfig is a client configuration with the CA and client key pair inline.
-func renderKubeconfig(server string, caPEM, certPEM, keyPEM []byte) string {
-	enc := b64.StdEncoding.EncodeToString
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: default
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: default
-  user:
-    client-certificate-data: %s
-    client-key-data: %s
-contexts:
-- name: default
-  context:
-    cluster: default
-    user: default
-current-context: default
-`, server, enc(caPEM), enc(certPEM), enc(keyPEM))
+// renderKubeconfig is a client configuration with the CA and client key pair inline (client-go's own writer).
+func renderKubeconfig(server string, caPEM, certPEM, keyPEM []byte) (string, error) {
+	config := clientcmdapi.NewConfig()
+	config.Clusters["default"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	config.AuthInfos["default"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
+	config.Contexts["default"] = &clientcmdapi.Context{Cluster: "default", AuthInfo: "default"}
+	config.CurrentContext = "default"
+	data, err := clientcmd.Write(*config)
+	if err != nil {
+		return "", fmt.Errorf("encoding a kubeconfig: %w", err)
+	}
+	return string(data), nil
 }
