@@ -369,7 +369,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
   }
 
   nodesTest(
-    `${restartCycles} restarts of MySQL's node (the node container killed and started at once, as a reboot), each timed, with the data and every acknowledged write kept`,
+    `${restartCycles} restart${restartCycles > 1 ? "s" : ""} of MySQL's node (the node container killed and started at once, as a reboot), each timed, with the data and every acknowledged write kept`,
     async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
       const reason = skipReason(cluster, true);
       if (reason) return skip(reason);
