@@ -36,25 +36,40 @@ export async function restartNodeAndMeasure(setup: DeployedSetup, restartNode: (
   const apiReachable_s = secondsSince(started);
   const after = setup.reconnected(kube);
   const { namespace } = after;
-  // The API still shows the pre-restart status for a moment: only a container started after the kill counts.
-  const startedAfterKill = (pod: V1Pod) => {
-    const startedAt = after.mysqlContainerStatus(pod)?.state?.running?.startedAt;
-    return isPodReady(pod) && startedAt !== undefined && new Date(startedAt).getTime() >= startedAtWall;
+  const podName = await waitForMysqlStartedAfter(
+    after,
+    startedAtWall,
+    "MySQL to be Ready again after the node restart",
+    Math.max(1, timeouts.podReadyMs - (performance.now() - started)),
+  );
+  const mysqldReady_s = secondsSince(started);
+  const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, expected, `the node restart (pod ${podName})`);
+  return { nodeStarted_s, apiReachable_s, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered) };
+}
+
+/**
+ * Waits for a MySQL container that started at or after `sinceWallMs` (wall
+ * clock, whole seconds: the API's startedAt has no finer grain) to be Ready,
+ * and resolves with its pod's name. After a power cut the API still shows the
+ * pre-cut status for a moment: only a container started after the cut counts.
+ */
+export async function waitForMysqlStartedAfter(setup: DeployedSetup, sinceWallMs: number, what: string, timeoutMs: number): Promise<string> {
+  const { kube, namespace } = setup;
+  const startedAfter = (pod: V1Pod) => {
+    const startedAt = setup.mysqlContainerStatus(pod)?.state?.running?.startedAt;
+    return isPodReady(pod) && startedAt !== undefined && new Date(startedAt).getTime() >= sinceWallMs;
   };
   const pods = await waitFor(
-    async () => (await kube.core.listNamespacedPod({ namespace, labelSelector: after.selector })).items,
-    (items) => items.some(startedAfterKill),
+    async () => (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items,
+    (items) => items.some(startedAfter),
     {
-      what: "MySQL to be Ready again after the node restart",
+      what,
       signal: kube.signal,
-      timeoutMs: Math.max(1, timeouts.podReadyMs - (performance.now() - started)),
+      timeoutMs,
       intervalMs: 200,
       describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },
   );
-  const podName = pods.find(startedAfterKill)!.metadata!.name!;
-  const mysqldReady_s = secondsSince(started);
-  const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, expected, `the node restart (pod ${podName})`);
-  return { nodeStarted_s, apiReachable_s, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered) };
+  return pods.find(startedAfter)!.metadata!.name!;
 }

@@ -1,4 +1,3 @@
-import type { V1Pod } from "@kubernetes/client-node";
 import { inject } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import {
@@ -24,15 +23,15 @@ import {
   Timeline,
   uncordonRun,
 } from "../../src/conformance/node-failure.ts";
+import { waitForMysqlStartedAfter } from "../../src/conformance/node-restart.ts";
 import { verifySameData } from "../../src/conformance/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
-import { isPodReady, readyCondition } from "../../src/kube/waits.ts";
-import { percentile } from "../../src/conformance/recovery.ts";
+import { readyCondition } from "../../src/kube/waits.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, test, type Record_ } from "../support/test.ts";
+import { describe, expect, recordSpread, test, type Record_ } from "../support/test.ts";
 
 /**
  * Node failures, as the design claims MySQL's data "survives pod restarts and
@@ -401,24 +400,13 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           await powerOn(node);
           const poweredOn_s = +((performance.now() - started) / 1000).toFixed(2);
           // The same pod, or a replacement: a MySQL container started after the power cut, Ready.
-          const startedAfter = (p: V1Pod) => {
-            const at = setup.mysqlContainerStatus(p)?.state?.running?.startedAt;
-            return isPodReady(p) && at !== undefined && new Date(at).getTime() >= killedAtWall;
-          };
-          const pods = await waitFor(
-            async () => (await kube.core.listNamespacedPod({ namespace, labelSelector: setup.selector })).items,
-            (items) => items.some(startedAfter),
-            {
-              what: `MySQL to be Ready again after restart ${cycle} of node ${mysqlNode}`,
-              signal: kube.signal,
-              timeoutMs: timeouts.clusterStartMs + timeouts.podReadyMs,
-              intervalMs: 200,
-              describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",
-              diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
-            },
+          const podName = await waitForMysqlStartedAfter(
+            setup,
+            killedAtWall,
+            `MySQL to be Ready again after restart ${cycle} of node ${mysqlNode}`,
+            timeouts.clusterStartMs + timeouts.podReadyMs,
           );
           const ready_s = +((performance.now() - started) / 1000).toFixed(2);
-          const podName = pods.find(startedAfter)!.metadata!.name!;
           const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, checksums, `restart ${cycle} of node ${mysqlNode}`);
           const verified_s = +((answered - started) / 1000).toFixed(2);
           recoveries.push(verified_s);
@@ -431,9 +419,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
         await powerOn(node).catch(() => undefined);
         if (recoveries.length) {
           record("node_restart_cycles", recoveries.length, "cycles");
-          record("node_restart_p50_s", percentile(recoveries, 50), "s");
-          record("node_restart_p95_s", percentile(recoveries, 95), "s");
-          record("node_restart_max_s", Math.max(...recoveries), "s");
+          recordSpread(record, "node_restart", recoveries);
         }
       }
       const over = recoveries.filter((s) => s > budgetS);

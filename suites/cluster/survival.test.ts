@@ -5,14 +5,13 @@ import {
   assertWithinBudget,
   deletePodAndMeasureRecovery,
   overlapSeconds,
-  percentile,
   phaseNames,
   type RecoveryPhases,
   type Replacement,
 } from "../../src/conformance/recovery.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
-import { describe, designPerFile, expect, test, type Record_ } from "../support/test.ts";
+import { describe, designPerFile, expect, recordSpread, test, type Record_ } from "../support/test.ts";
 
 const cycles = Number(process.env.SC_RECOVERY_CYCLES ?? 3);
 const rolloutCycles = Number(process.env.SC_ROLLOUT_CYCLES ?? 1);
@@ -54,9 +53,7 @@ async function replaceWithWritesInFlight(
   } finally {
     const totals = runs.map((r) => r.firstVerifiedQuery_s);
     if (totals.length) {
-      record("recovery_p50_s", percentile(totals, 50), "s");
-      record("recovery_p95_s", percentile(totals, 95), "s");
-      record("recovery_max_s", Math.max(...totals), "s");
+      recordSpread(record, "recovery", totals);
     }
     record("recovery_cycles", totals.length, "cycles");
     record("recovery_budget_s", budgetS, "s");
@@ -159,9 +156,7 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     } finally {
       if (crashCycles > 1 && recoveries.length) {
         record("crash_cycles", recoveries.length, "cycles");
-        record("crash_recovery_p50_s", percentile(recoveries, 50), "s");
-        record("crash_recovery_p95_s", percentile(recoveries, 95), "s");
-        record("crash_recovery_max_s", Math.max(...recoveries), "s");
+        recordSpread(record, "crash_recovery", recoveries);
       }
       const crashes = disruptionsOf("mysqld SIGKILL", moments).map((d, i) => ({ ...d, untilMs: resets[i] }));
       ledger = summarizeLedger(await writer.stopAndVerify(), crashes);

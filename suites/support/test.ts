@@ -16,11 +16,19 @@ import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
+import { percentile } from "../../src/conformance/phases.ts";
 
 /** Lines of each node component's log (kubelet, containerd, apiserver...) kept with a failed check. */
 const nodeLogLines = 300;
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
+
+/** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
+export function recordSpread(record: Record_, prefix: string, seconds: number[]): void {
+  record(`${prefix}_p50_s`, percentile(seconds, 50), "s");
+  record(`${prefix}_p95_s`, percentile(seconds, 95), "s");
+  record(`${prefix}_max_s`, seconds.length ? Math.max(...seconds) : Number.NaN, "s");
+}
 
 /** Manifests from `dir`, with the database image of the run's engine (--engine) swapped in. */
 export function loadForEngine(dir: string): LoadedObject[] {
