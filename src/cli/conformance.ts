@@ -22,6 +22,7 @@ import { addSecrets, knownSecrets } from "./redacted-output.ts";
 import { findingsAsChecks } from "./static-results.ts";
 import { parseExpectation } from "../conformance/expectations.ts";
 import { perfProfile } from "../conformance/perf-profile.ts";
+import { type RunSettings, runSettingsFromEnv } from "../conformance/settings.ts";
 
 const usage = `usage: npm run conformance -- [options]
 
@@ -99,17 +100,19 @@ async function main(): Promise<number> {
   }
   const kubeconfigPath = args.kubeconfig ?? (process.env.KUBECONFIG || undefined);
   if (args.cleanup) return cleanup(kubeconfigPath);
-  const manifestsDir = resolve(args.manifests ?? process.env.SC_MANIFESTS ?? `${projectRoot}/manifests`);
+  const manifestsDir = resolve(args.manifests ?? (process.env.SC_MANIFESTS || `${projectRoot}/manifests`));
   const reportsDir = resolve(args.reports ?? `${projectRoot}/reports`);
   const storageClass = args["storage-class"];
   const runId = newRunId();
   let findings: Finding[];
   let engines: Engine[];
-  let suiteFiles: string[];
+  let suites: string[];
   const deviations: string[] = [];
+  let settings: RunSettings;
   try {
+    settings = runSettingsFromEnv(process.env);
     engines = parseEngineOption(args.engine);
-    suiteFiles = selectSuites(args.suite);
+    suites = namedSuites(args.suite);
     if (args.format !== undefined && args.format !== "text" && args.format !== "json") throw new Error(`--format ${args.format} is not text or json`);
     if (storageClass !== undefined && !validClassName(storageClass))
       throw new Error(`--storage-class ${JSON.stringify(storageClass)} is not a StorageClass name (lowercase letters, digits, - and .)`);
@@ -125,8 +128,6 @@ async function main(): Promise<number> {
     loadTimeouts();
     for (const text of args.expect ?? []) parseExpectation(text);
     perfProfile();
-    const cycles = process.env.SC_RECOVERY_CYCLES;
-    if (cycles !== undefined && !/^[1-9][0-9]*$/.test(cycles)) throw new Error(`SC_RECOVERY_CYCLES=${cycles} is not a positive whole number`);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 2;
@@ -156,12 +157,17 @@ async function main(): Promise<number> {
     return staticErrors > 0 ? 1 : 0;
   }
   for (const f of findings.filter((f) => f.severity !== "info")) console.error(formatFinding(f));
-  process.env.SC_MANIFESTS = manifestsDir;
-  process.env.SC_RUN_ID = runId;
-  process.env.SC_SUITES = args.suite ?? "";
-  if (args.disruptive) process.env.SC_DISRUPTIVE = "1";
-  if (args.expect?.length) process.env.SC_EXPECT = JSON.stringify(args.expect);
-  if (storageClass !== undefined) process.env.SC_STORAGE_CLASS = storageClass;
+  // The suites read the run's settings from vitest's provide, not from the environment.
+  settings = {
+    ...settings,
+    manifestsDir,
+    runId,
+    suites,
+    disruptive: Boolean(args.disruptive),
+    expectations: args.expect ?? [],
+    ...(storageClass !== undefined ? { storageClass } : {}),
+  };
+  let runInFlight = runId; // the engine's run, for Ctrl-C
   if (kubeconfigPath) {
     // A named cluster that cannot be reached is bad input: one line, exit 2, before anything starts.
     let kube: Kube;
@@ -172,11 +178,11 @@ async function main(): Promise<number> {
       console.error(`error: ${(error as Error).message}`);
       return 2;
     }
-    process.env.SC_KUBECONFIG = resolve(kubeconfigPath);
+    settings.kubeconfig = resolve(kubeconfigPath);
     // Ctrl-C: the check in flight is stopped, and every namespace of this run deleted before exiting.
     // (On the embedded cluster the run's reaper removes the whole node instead.)
     onInterrupt(async (signal) => {
-      const selector = runSelector(process.env.SC_RUN_ID ?? runId); // the engine's run in flight
+      const selector = runSelector(runInFlight);
       process.stderr.write(`\n${signal}: deleting this run's namespaces (${selector}) before exiting\n`);
       // Twice: a namespace whose creation was in flight at the first pass is found by the second.
       for (const pass of [0, 1]) {
@@ -185,7 +191,7 @@ async function main(): Promise<number> {
           process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
       }
       // A drain in flight (only with --disruptive): the node it cordoned is schedulable again.
-      if (args.disruptive) for (const node of await uncordonRun(kube, process.env.SC_RUN_ID ?? runId)) process.stderr.write(`  uncordoned node ${node}\n`);
+      if (args.disruptive) for (const node of await uncordonRun(kube, runInFlight)) process.stderr.write(`  uncordoned node ${node}\n`);
     }, timeouts.apiRequestMs * 2);
   }
 
@@ -196,20 +202,24 @@ async function main(): Promise<number> {
   for (const engine of engines) {
     // With several engines each run has reports of its own, and the side-by-side report the run id.
     const engineRunId = engines.length > 1 ? `${runId}-${engine}` : runId;
-    process.env.SC_RUN_ID = engineRunId;
-    process.env.SC_ENGINE = engine;
+    runInFlight = engineRunId;
+    const runSettings: RunSettings = { ...settings, runId: engineRunId, engine };
     if (engines.length > 1) console.error(`\n=== engine ${engine} (${engines.indexOf(engine) + 1} of ${engines.length}) ===`);
     // The suites that judge the manifests (the `cluster` project); the self-tests
     // (suites/self: broken manifests, the operator commands) belong to `npm test` only.
     // The reporter gets its settings and the secrets to redact through vitest's
     // provide, not through the environment (which every worker process would inherit).
     const reportSettings = { reportsDir, secrets: knownSecrets(), staticChecks: findingsAsChecks(findings), deviations };
-    const vitest = await startVitest("test", suiteFiles, {
-      project: ["cluster"],
-      watch: false,
-      root: projectRoot,
-      provide: { reportSettings },
-    });
+    const vitest = await startVitest(
+      "test",
+      suites.map((n) => `suites/cluster/${n}.test.ts`),
+      {
+        project: ["cluster"],
+        watch: false,
+        root: projectRoot,
+        provide: { reportSettings, runSettings },
+      },
+    );
     const failed = vitest.state.getCountOfFailedTests() + vitest.state.getUnhandledErrors().length;
     // The cluster did not start, or a manifest did not load: said once by the global setup, a failed run.
     const failedSetup = Boolean(vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext().clusterError);
@@ -233,8 +243,8 @@ function suiteNames(): string[] {
     .sort();
 }
 
-/** `--suite a,b` as vitest file filters; every suite when absent (nodes then skips itself: it runs only when named). */
-function selectSuites(option: string | undefined): string[] {
+/** `--suite a,b` as suite names, checked; none when absent (every suite: nodes then skips itself, it runs only when named). */
+function namedSuites(option: string | undefined): string[] {
   if (option === undefined) return [];
   const known = suiteNames();
   const names = option
@@ -244,7 +254,7 @@ function selectSuites(option: string | undefined): string[] {
   const unknown = names.filter((n) => !known.includes(n));
   if (names.length === 0 || unknown.length)
     throw new Error(`--suite ${option}: ${unknown.length ? `no suite named ${unknown.join(", ")}` : "names no suite"} (suites: ${known.join(", ")})`);
-  return names.map((n) => `suites/cluster/${n}.test.ts`);
+  return names;
 }
 
 function readResults(file: string): RunResults | undefined {

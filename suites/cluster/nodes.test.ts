@@ -31,7 +31,7 @@ import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { readyCondition } from "../../src/kube/waits.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, recordSpread, test, type Record_ } from "../support/test.ts";
+import { describe, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";
 
 /**
  * Node failures, as the design claims MySQL's data "survives pod restarts and
@@ -42,16 +42,17 @@ import { describe, expect, recordSpread, test, type Record_ } from "../support/t
  * cluster gets the drain only, with --disruptive.
  */
 
-const named = (process.env.SC_SUITES ?? "").split(",").includes("nodes");
-const disruptive = process.env.SC_DISRUPTIVE === "1";
+const settings = runSettings();
+const named = settings.suites.includes("nodes");
+const disruptive = settings.disruptive;
 const agents = nodesSuiteAgents;
 /** tolerationSeconds for the not-ready/unreachable taints in the shortened-tolerations case. */
-const shortTolerationS = Number(process.env.SC_NODE_LOSS_TOLERATION_S ?? 10);
+const shortTolerationS = settings.cycles.nodeLossTolerationS;
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 /** How long a drained node stays cordoned once the scheduler has said the replacement cannot run elsewhere. */
 const drainHoldS = 10;
 /** Restarts of MySQL's node in a row (power cut, then power at once: a reboot), with the writer on another node. */
-const restartCycles = Number(process.env.SC_NODE_RESTART_CYCLES ?? 3);
+const restartCycles = settings.cycles.nodeRestarts;
 /** How long the default case may take: the 300 s default toleration, the node monitor's grace period, and room. */
 const nodeLossObservationMs = 480_000;
 
@@ -372,10 +373,6 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
     async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
       const reason = skipReason(cluster, true);
       if (reason) return skip(reason);
-      expect(
-        Number.isInteger(restartCycles) && restartCycles > 0,
-        `SC_NODE_RESTART_CYCLES=${process.env.SC_NODE_RESTART_CYCLES} is not a positive whole number`,
-      ).toBe(true);
       const setup = await deployOnAgent(kube, cluster, namespace, manifests);
       const pod = await setup.waitForReadyPod();
       const mysqlNode = pod.spec!.nodeName!;

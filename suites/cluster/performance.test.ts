@@ -19,7 +19,7 @@ import { mysqlService } from "../../src/conformance/ledger-writer.ts";
 import { readDurabilitySettings } from "../../src/mysql/ledger.ts";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import type { MeasuredValue } from "../support/context.ts";
-import { describe, expect, test, type Record_ } from "../support/test.ts";
+import { describe, expect, type Record_, runSettings, test } from "../support/test.ts";
 
 /**
  * How fast the design's storage is: fio on a claim of the design's class,
@@ -32,7 +32,7 @@ import { describe, expect, test, type Record_ } from "../support/test.ts";
 
 const profile = perfProfile();
 const settings = perfProfiles[profile];
-const expectations = (JSON.parse(process.env.SC_EXPECT ?? "[]") as string[]).map(parseExpectation);
+const expectations = runSettings().expectations.map(parseExpectation);
 /** Every value this file's checks recorded, for the expectations. */
 const measured: Record<string, MeasuredValue> = {};
 

@@ -8,12 +8,11 @@ import { connect } from "../../src/kube/client.ts";
 import { createNamespace } from "../../src/kube/namespace.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { inject } from "vitest";
-import { describe, expect, test } from "../support/test.ts";
+import { describe, expect, runSettings, test } from "../support/test.ts";
 
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 /** Crashes in a row in the crash series (0 leaves the series out, as the gate does), and their interval. */
-const crashSeries = Number(process.env.SC_CRASH_SERIES ?? 0);
-const crashIntervalS = Number(process.env.SC_CRASH_INTERVAL_S ?? 10);
+const { crashSeries, crashIntervalS } = runSettings().cycles;
 
 // Crash and node restart need the node itself: the embedded cluster's container.
 // On a cluster from a kubeconfig the suite does not kill processes or nodes it does not own.

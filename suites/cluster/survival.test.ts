@@ -11,12 +11,14 @@ import {
 } from "../../src/conformance/recovery.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
-import { describe, designPerFile, expect, recordSpread, test, type Record_ } from "../support/test.ts";
+import { describe, designPerFile, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";
 
-const cycles = Number(process.env.SC_RECOVERY_CYCLES ?? 3);
-const rolloutCycles = Number(process.env.SC_ROLLOUT_CYCLES ?? 1);
-/** Crashes of mysqld, each the first crash of its container (see the crash check). */
-const crashCycles = Number(process.env.SC_CRASH_CYCLES ?? 1);
+const {
+  podDeletions: cycles,
+  rollouts: rolloutCycles,
+  /** Crashes of mysqld, each the first crash of its container (see the crash check). */
+  crashes: crashCycles,
+} = runSettings().cycles;
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 
 /**
@@ -86,7 +88,6 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     note,
     reportLedger,
   }) => {
-    expect(Number.isInteger(cycles) && cycles > 0, `SC_RECOVERY_CYCLES=${process.env.SC_RECOVERY_CYCLES} is not a positive whole number`).toBe(true);
     const { setup, before, loadSeconds } = await design({ kube, manifests, cluster });
     record("dataset_load_s", loadSeconds, "s");
     const ledger = await replaceWithWritesInFlight(setup, before, "pod deletion", cycles, record, note, reportLedger);
@@ -102,9 +103,6 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     note,
     reportLedger,
   }) => {
-    expect(Number.isInteger(rolloutCycles) && rolloutCycles > 0, `SC_ROLLOUT_CYCLES=${process.env.SC_ROLLOUT_CYCLES} is not a positive whole number`).toBe(
-      true,
-    );
     const { setup, before } = await design({ kube, manifests, cluster });
     const ledger = await replaceWithWritesInFlight(setup, before, "rollout restart", rolloutCycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");
@@ -123,7 +121,6 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     skip,
   }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
-    expect(Number.isInteger(crashCycles) && crashCycles > 0, `SC_CRASH_CYCLES=${process.env.SC_CRASH_CYCLES} is not a positive whole number`).toBe(true);
     const { setup, before } = await design({ kube, manifests, cluster });
     const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`);
     const moments: number[] = [];

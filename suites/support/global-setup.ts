@@ -1,12 +1,12 @@
-import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
 import { nodesSuiteAgents, startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
-import { engineImage, parseEngineOption } from "../../src/conformance/engines.ts";
+import { engineImage } from "../../src/conformance/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
+import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
 import { loadTimeouts } from "../../src/timeouts.ts";
 import type { RunFacts } from "./context.ts";
 import "./context.ts";
@@ -28,9 +28,20 @@ const shared = globalThis as typeof globalThis & { __storageConformanceRun?: Sha
  * in vitest's main process, one after the other, before any test).
  */
 export default async function setup(project: TestProject) {
+  // The conformance command provides the settings; a bare `npm test` has only its environment.
+  let settings: RunSettings;
+  try {
+    settings = project.getProvidedContext().runSettings ?? runSettingsFromEnv(process.env);
+  } catch (error) {
+    const message = (error as Error).message;
+    process.stderr.write(`\nstorage-conformance: the cluster checks cannot run: ${message}\n\n`);
+    project.provide("clusterError", message);
+    return undefined;
+  }
+  project.provide("runSettings", settings);
   shared.__storageConformanceRun ??= {
     users: 0,
-    started: startRun().catch((error: unknown) => {
+    started: startRun(settings).catch((error: unknown) => {
       // Said once here, then by every cluster check (the reports list each as
       // failed, with this cause); the unit tests still run.
       const message = (error as Error).message ?? String(error);
@@ -56,22 +67,21 @@ export default async function setup(project: TestProject) {
   };
 }
 
-async function startRun() {
-  const manifestsDir = resolve(process.env.SC_MANIFESTS ?? "manifests");
+async function startRun(settings: RunSettings) {
+  const { manifestsDir, engine } = settings;
   const objects = loadManifests(manifestsDir);
   const { overrides } = loadTimeouts();
-  const [engine] = parseEngineOption(process.env.SC_ENGINE);
 
   // A run of the nodes suite alone starts the cluster of three nodes it needs at once.
-  const onlyNodes = process.env.SC_SUITES === "nodes" && !process.env.SC_KUBECONFIG && !process.env.KUBECONFIG;
+  const onlyNodes = settings.suites.length === 1 && settings.suites[0] === "nodes" && !settings.kubeconfig;
   const cluster: Cluster = onlyNodes
-    ? await startMultiNodeCluster(process.env.SC_RUN_ID ?? newRunId(), nodesSuiteAgents)
-    : await startCluster({ kubeconfig: process.env.SC_KUBECONFIG, runId: process.env.SC_RUN_ID });
+    ? await startMultiNodeCluster(settings.runId ?? newRunId(), nodesSuiteAgents)
+    : await startCluster({ kubeconfig: settings.kubeconfig, runId: settings.runId });
   try {
     const kube = connect(cluster.kubeconfig);
     const serverVersion = await assertReachable(kube, cluster.origin);
     if (cluster.kind === "k3s") await provideStandardStorageClass(kube);
-    if (engineImage(engine!)) await cluster.waitForAllImages?.();
+    if (engineImage(engine)) await cluster.waitForAllImages?.();
     const facts: RunFacts = {
       runId: cluster.runId,
       manifestsDir,
@@ -86,7 +96,7 @@ async function startRun() {
         startSeconds: cluster.startSeconds,
         offlineEngines: cluster.image?.engines,
       },
-      engine: { name: engine!, image: engineImage(engine!) },
+      engine: { name: engine, image: engineImage(engine) },
       timeoutOverrides: overrides,
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;

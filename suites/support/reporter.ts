@@ -65,11 +65,11 @@ export class ResultsReporter implements Reporter {
     }
     const finished = new Date();
     const results: RunResults = {
-      runId: facts?.runId ?? process.env.SC_RUN_ID ?? this.started.toISOString(),
+      runId: facts?.runId ?? provided?.runSettings?.runId ?? this.started.toISOString(),
       startedAt: this.started.toISOString(),
       finishedAt: finished.toISOString(),
       durationS: (finished.getTime() - this.started.getTime()) / 1000,
-      manifestsDir: facts?.manifestsDir ?? process.env.SC_MANIFESTS ?? "manifests",
+      manifestsDir: facts?.manifestsDir ?? provided?.runSettings?.manifestsDir ?? "manifests",
       cluster: facts?.cluster,
       ...(facts?.engine ? { engine: { ...facts.engine, serverVersions: serverVersionsOf(checks) } } : {}),
       timeoutOverrides: facts?.timeoutOverrides ?? [],

@@ -11,6 +11,7 @@ import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
+import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
@@ -22,6 +23,15 @@ import { percentile } from "../../src/conformance/phases.ts";
 const nodeLogLines = 300;
 
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
+
+/**
+ * The run's settings (src/conformance/settings.ts), as the global setup provided them.
+ * When it could not (a malformed setting is its clusterError), the defaults
+ * let the files be collected: every check then fails on the cluster fixture with that cause.
+ */
+export function runSettings(): RunSettings {
+  return inject("runSettings") ?? runSettingsFromEnv({});
+}
 
 /** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
 export function recordSpread(record: Record_, prefix: string, seconds: number[]): void {
@@ -72,7 +82,8 @@ export const test = base.extend<{
   // cluster's class (recorded as a deviation in every report).
   manifests: async ({}, use) => {
     const objects = loadForEngine(inject("runFacts").manifestsDir);
-    await use(process.env.SC_STORAGE_CLASS ? withStorageClass(objects, process.env.SC_STORAGE_CLASS) : objects);
+    const { storageClass } = runSettings();
+    await use(storageClass ? withStorageClass(objects, storageClass) : objects);
   },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
