@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	componentbasev1alpha1 "k8s.io/component-base/config/v1alpha1"
@@ -89,10 +88,6 @@ func (n *node) schedulerArgs() []string {
 		"--profiling=false",
 	}
 }
-
-// cgroupRoot keeps each node's pods under their own cgroup: node containers
-// share the host's cgroup namespace, and two nodes must not share /kubepods.
-func cgroupRoot(nodeName string) string { return "/storage-conformance/" + nodeName }
 
 // kubeletConfig is the kubelet's configuration file, typed (KubeletConfiguration v1beta1).
 func kubeletConfig(caFile, cgroupRoot, dns, socket string) kubeletv1beta1.KubeletConfiguration {
@@ -229,65 +224,4 @@ state = "/run/k3s/containerd"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
       SystemdCgroup = false
 `, containerdSocket, sandboxImage, restrictOOM)
-}
-
-// createCgroupRoot makes the pods' cgroup root in every v1 hierarchy (kubelet
-// refuses a root that is missing from any). A new cpuset cgroup has no CPUs or
-// memory nodes until they are copied from its parent.
-func createCgroupRoot(root string) error {
-	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, h := range hierarchies {
-		if info, err := os.Lstat(h); err != nil || !info.IsDir() {
-			continue // cpu,cpuacct style symlinks point at a hierarchy already listed
-		}
-		if _, err := os.Stat(filepath.Join(h, "cgroup.procs")); err != nil {
-			continue
-		}
-		parent := h
-		for _, part := range strings.Split(strings.Trim(root, "/"), "/") {
-			dir := filepath.Join(parent, part)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-				if v, err := os.ReadFile(filepath.Join(dir, f)); err == nil && strings.TrimSpace(string(v)) == "" {
-					if pv, err := os.ReadFile(filepath.Join(parent, f)); err == nil {
-						_ = os.WriteFile(filepath.Join(dir, f), pv, 0o644)
-					}
-				}
-			}
-			parent = dir
-		}
-	}
-	return nil
-}
-
-// removeCgroups kills what is left in the node's pod cgroups and removes them
-// from every v1 hierarchy (deepest first), so a stopped node leaves no trace.
-func removeCgroups(root string) {
-	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
-	hierarchies = append(hierarchies, "/sys/fs/cgroup")
-	for _, h := range hierarchies {
-		base := filepath.Join(h, root)
-		var dirs []string
-		_ = filepath.Walk(base, func(p string, info os.FileInfo, err error) error {
-			if err == nil && info.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if procs, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil {
-				for _, pid := range strings.Fields(string(procs)) {
-					if id, err := strconv.Atoi(pid); err == nil {
-						_ = syscall.Kill(id, syscall.SIGKILL)
-					}
-				}
-			}
-			_ = syscall.Rmdir(dirs[i])
-		}
-	}
-	for _, h := range hierarchies {
-		_ = syscall.Rmdir(filepath.Join(h, filepath.Dir(root))) // fails while another node uses it
-	}
 }
