@@ -115,7 +115,7 @@ upstream_version() { local v="${1#*:}"; v="${v%%-*}"; echo "${v%%+*}"; }
 
 # MariaDB (Debian bookworm) behind the official mariadb image's contract: the
 # second engine, `mariadb:MARIADB_LINE` in the node.
-mariadb_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mariadb mariadb-server,mariadb-client,ca-certificates)
+mariadb_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mariadb mariadb-server,mariadb-client,mariadb-backup,ca-certificates)
 mariadb_version=$(upstream_version "$(docker run --rm "$mariadb_rootfs" dpkg-query -W -f '${Version}' mariadb-server)")
 case "$mariadb_version" in "$MARIADB_LINE".*) ;; *) die "Debian $DEBIAN_SUITE has MariaDB $mariadb_version, not the $MARIADB_LINE line images/versions.env pins" ;; esac
 build_image "storage-conformance/mariadb:$mariadb_version" "$PROJECT_ROOT/images/mariadb" --build-arg "ROOTFS=$mariadb_rootfs" \

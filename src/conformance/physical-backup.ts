@@ -8,16 +8,19 @@ import { withClaimPod } from "../kube/claim-pod.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
+import { withRootPassword } from "./backup.ts";
 import { DeployedSetup } from "./deployment.ts";
 import { secondsSince } from "./phases.ts";
 
 /**
- * A filesystem-level backup with MySQL's CLONE plugin: `CLONE LOCAL DATA
- * DIRECTORY` writes a consistent physical copy of the whole server (InnoDB
- * pages and redo, users included) beside the running server, which is then
- * packed with tar and streamed out of the pod. Restoring it means unpacking
- * it onto a fresh claim before any mysqld starts there: the entrypoint then
- * finds a data directory and starts on it instead of initialising one.
+ * A filesystem-level backup of the whole server, made beside the running
+ * server, packed with tar and streamed out of the pod: on MySQL with the CLONE
+ * plugin (`CLONE LOCAL DATA DIRECTORY`: InnoDB pages and redo, users
+ * included), on MariaDB, which has no CLONE, with mariadb-backup (a hot copy,
+ * then `--prepare` applies the redo it copied so the files are consistent).
+ * Restoring either means unpacking it onto a fresh claim before any mysqld
+ * starts there: the entrypoint then finds a data directory and starts on it
+ * instead of initialising one.
  */
 
 export interface CloneFacts {
@@ -40,13 +43,55 @@ export async function cloneToFile(setup: DeployedSetup, pod: V1Pod, file: string
     await db.close();
   }
   const clone_s = secondsSince(started);
-  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  return { clone_s, ...(await packToFile(setup, pod, dir, file)) };
+}
+
+export interface MariabackupFacts {
+  /** mariadb-backup --backup: the hot copy of the data directory. */
+  backup_s: number;
+  /** mariadb-backup --prepare: the copied redo applied, so the files are consistent. */
+  prepare_s: number;
+  /** Size of the tar of the prepared copy. */
+  bytes: number;
+  transfer_s: number;
+}
+
+/** Copies the running MariaDB server in `pod` with mariadb-backup, prepares the copy and streams it, as a tar, to `file`. */
+export async function mariabackupToFile(setup: DeployedSetup, pod: V1Pod, file: string): Promise<MariabackupFacts> {
+  const dir = `/tmp/sc-mariabackup-${randomBytes(4).toString("hex")}`;
+  const target = containerOf(setup, pod);
+  const step = async (what: string, command: string) => {
+    const started = performance.now();
+    const result = await execInPod(setup.kube, target, withRootPassword(command), { timeoutMs: timeouts.execMs });
+    if (result.exitCode === 127)
+      throw new Error(
+        `pod ${target.pod} has no mariadb-backup: the database image must ship it (the official mariadb image does) for a physical backup of MariaDB`,
+      );
+    if (result.exitCode !== 0) {
+      await execInPod(setup.kube, target, ["rm", "-rf", dir], { timeoutMs: timeouts.execMs }).catch(() => undefined);
+      throw new Error(
+        `mariadb-backup ${what} in pod ${target.pod} failed (exit ${result.exitCode}):\n${result.stderr.trim().split("\n").slice(-8).join("\n")}`,
+      );
+    }
+    return secondsSince(started);
+  };
+  // The user and password come from the container's own environment (MYSQL_PWD), never from this process.
+  const backup_s = await step("--backup", `mariadb-backup --backup --user=root --target-dir='${dir}'`);
+  const prepare_s = await step("--prepare", `mariadb-backup --prepare --target-dir='${dir}'`);
+  return { backup_s, prepare_s, ...(await packToFile(setup, pod, dir, file)) };
+}
+
+const containerOf = (setup: DeployedSetup, pod: V1Pod) => ({ namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name });
+
+/** Streams `dir` of the MySQL container, as a tar, to `file`, and removes it from the pod. */
+async function packToFile(setup: DeployedSetup, pod: V1Pod, dir: string, file: string): Promise<{ bytes: number; transfer_s: number }> {
+  const target = containerOf(setup, pod);
   const sent = performance.now();
   const out = createWriteStream(file);
   const result = await execInPod(setup.kube, target, ["sh", "-c", `tar -C '${dir}' -cf - . && rm -rf '${dir}'`], { stdout: out, timeoutMs: timeouts.execMs });
   await new Promise((resolve) => out.end(resolve));
-  if (result.exitCode !== 0) throw new Error(`packing the clone ${dir} in pod ${target.pod} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  return { clone_s, bytes: statSync(file).size, transfer_s: secondsSince(sent) };
+  if (result.exitCode !== 0) throw new Error(`packing the physical copy ${dir} in pod ${target.pod} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  return { bytes: statSync(file).size, transfer_s: secondsSince(sent) };
 }
 
 /**
@@ -56,7 +101,7 @@ export async function cloneToFile(setup: DeployedSetup, pod: V1Pod, file: string
  * workload is applied and starts on that data. Resolves with the setup and
  * how long unpacking and the first Ready took.
  */
-export async function restoreCloneInto(
+export async function restorePhysicalInto(
   kube: Kube,
   namespace: string,
   objects: LoadedObject[],
@@ -75,7 +120,7 @@ export async function restoreCloneInto(
   await withClaimPod(
     kube,
     namespace,
-    { purpose: "clone-loader", image: workload.container.image!, claim: workload.claimName, mountPath: dataDir, readOnly: false },
+    { purpose: "physical-loader", image: workload.container.image!, claim: workload.claimName, mountPath: dataDir, readOnly: false },
     async (pod) => {
       const result = await execInPod(
         kube,
@@ -87,7 +132,7 @@ export async function restoreCloneInto(
         },
       );
       if (result.exitCode !== 0)
-        throw new Error(`unpacking the clone onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+        throw new Error(`unpacking the physical copy onto claim ${workload.claimName} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     },
   );
   const unpack_s = secondsSince(started);

@@ -14,31 +14,72 @@ export interface BackupRow {
   outcome: string;
 }
 
-const layers: { method: string; designSays: string; marker: string; bytes: string; backup: string[]; restore: string[] }[] = [
-  {
-    method: "mysqldump (backup-db / restore-db)",
-    designSays: "Logical Backups: daily mysqldump exports",
-    marker: "backup_s",
-    bytes: "backup_bytes",
-    backup: ["backup_s"],
-    restore: ["restore_fresh_deployment_s"],
-  },
-  {
-    method: "scheduled mysqldump (a Job from the CronJob)",
-    designSays: "Automated Backup Rotation, daily",
-    marker: "scheduled_backup_cronjobs",
-    bytes: "scheduled_backup_bytes",
-    backup: ["scheduled_backup_job_s"],
-    restore: ["scheduled_backup_restore_s"],
-  },
-  {
-    method: "physical copy (MySQL's CLONE, streamed as a tar)",
-    designSays: "Disaster Recovery",
-    marker: "clone_s",
-    bytes: "clone_bytes",
-    backup: ["clone_s", "clone_transfer_s"],
-    restore: ["clone_restore_unpack_s", "clone_restore_ready_s"],
-  },
+interface Layer {
+  method: string;
+  designSays: string;
+  /** A value only this layer's check records: it finds the check. */
+  marker: string;
+  bytes?: string;
+  backup: string[];
+  restore: string[];
+  /** Words of the check's name, to find it when it was skipped (and recorded nothing). */
+  checkNamed: string;
+}
+
+/** Each layer the design names; a layer with several ways (one per engine) lists them, and the one the run took is shown. */
+const layers: Layer[][] = [
+  [
+    {
+      method: "mysqldump (backup-db / restore-db)",
+      designSays: "Logical Backups: daily mysqldump exports",
+      marker: "backup_s",
+      bytes: "backup_bytes",
+      backup: ["backup_s"],
+      restore: ["restore_fresh_deployment_s"],
+      checkNamed: "mysqldump",
+    },
+  ],
+  [
+    {
+      method: "scheduled mysqldump (a Job from the CronJob)",
+      designSays: "Automated Backup Rotation, daily",
+      marker: "scheduled_backup_cronjobs",
+      bytes: "scheduled_backup_bytes",
+      backup: ["scheduled_backup_job_s"],
+      restore: ["scheduled_backup_restore_s"],
+      checkNamed: "scheduled",
+    },
+  ],
+  [
+    {
+      method: "physical copy (MySQL's CLONE, streamed as a tar)",
+      designSays: "Disaster Recovery",
+      marker: "clone_s",
+      bytes: "clone_bytes",
+      backup: ["clone_s", "clone_transfer_s"],
+      restore: ["clone_restore_unpack_s", "clone_restore_ready_s"],
+      checkNamed: "physical",
+    },
+    {
+      method: "physical copy (mariadb-backup, prepared, streamed as a tar)",
+      designSays: "Disaster Recovery",
+      marker: "mariabackup_s",
+      bytes: "mariabackup_bytes",
+      backup: ["mariabackup_s", "mariabackup_prepare_s", "mariabackup_transfer_s"],
+      restore: ["mariabackup_restore_unpack_s", "mariabackup_restore_ready_s"],
+      checkNamed: "physical",
+    },
+  ],
+  [
+    {
+      method: "volume snapshot (CSI VolumeSnapshot, restored through dataSource)",
+      designSays: "Volume Snapshots: weekly filesystem-level backups",
+      marker: "snapshot_cut_s",
+      backup: ["snapshot_ready_s"],
+      restore: ["snapshot_restore_s"],
+      checkNamed: "volume snapshot",
+    },
+  ],
 ];
 
 const num = (check: CheckResult | undefined, name: string) => {
@@ -55,10 +96,10 @@ const sum = (check: CheckResult | undefined, names: string[]) => {
 export function backupRows(results: RunResults): BackupRow[] | undefined {
   const backupChecks = results.checks.filter((c) => c.suite === "backup");
   if (backupChecks.length === 0) return undefined;
-  const rows: BackupRow[] = layers.map((layer) => {
-    const check =
-      backupChecks.find((c) => c.values[layer.marker] !== undefined) ??
-      backupChecks.find((c) => c.status === "skipped" && c.name.toLowerCase().includes(layer.method.split(" ")[0]!.toLowerCase()));
+  return layers.map((ways) => {
+    const taken = ways.map((layer) => ({ layer, check: backupChecks.find((c) => c.values[layer.marker] !== undefined) })).find((w) => w.check);
+    const layer = taken?.layer ?? ways[0]!;
+    const check = taken?.check ?? backupChecks.find((c) => c.status !== "passed" && c.name.toLowerCase().includes(layer.checkNamed));
     const outcome = !check
       ? "not run in this run"
       : check.status === "passed"
@@ -71,16 +112,10 @@ export function backupRows(results: RunResults): BackupRow[] | undefined {
     return {
       method: layer.method,
       designSays: layer.designSays,
-      bytes: num(check, layer.bytes),
+      bytes: layer.bytes ? num(check, layer.bytes) : undefined,
       backupS: sum(check, layer.backup),
       restoreS: sum(check, layer.restore),
       outcome,
     };
   });
-  rows.push({
-    method: "volume snapshot",
-    designSays: "Volume Snapshots: weekly filesystem-level backups",
-    outcome: "not checked: the embedded cluster's local-path provisioner has no CSI snapshot support",
-  });
-  return rows;
 }

@@ -1,7 +1,15 @@
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { cloneToFile, restoreCloneInto } from "../../src/conformance/physical-backup.ts";
+import { cloneToFile, mariabackupToFile, restorePhysicalInto } from "../../src/conformance/physical-backup.ts";
+import {
+  chooseSnapshotClass,
+  dataClaimDriver,
+  listSnapshotClasses,
+  type SnapshotClass,
+  snapshotAndRestore,
+  snapshotUnavailable,
+} from "../../src/conformance/volume-snapshot.ts";
 import { backupClaimOf, copyDumpFromClaim, cronJobsIn, reportedDump, runScheduledBackupNow } from "../../src/conformance/scheduled-backup.ts";
 import { checksumTables, compareChecksums, datasetDatabase, loadDataset } from "../../src/mysql/dataset.ts";
 import { describe, expect, test } from "../support/test.ts";
@@ -103,41 +111,85 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
   });
 });
 
-describe("a physical backup of the whole server (MySQL's CLONE plugin)", () => {
-  test("clones the running server, and a server started on a fresh claim holding the clone serves the same rows", async ({
+describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup on MariaDB)", () => {
+  test("copies the running server, and a server started on a fresh claim holding the copy serves the same rows", async ({
     kube,
     namespace,
     freshNamespace,
     workDir,
     manifests,
     record,
-    skip,
   }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();
     const [[{ version }]] = (await db.connection.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
-    if (/mariadb/i.test(version)) {
-      await db.close();
-      return skip(`the server is ${version}: MariaDB has no CLONE plugin (its physical backup is mariabackup, not built into this suite yet)`);
-    }
     await loadDataset(db.connection);
     const before = await checksumTables(db.connection);
     await db.close();
     const pod = await setup.waitForReadyPod();
 
-    const file = join(workDir, "clone.tar");
-    const clone = await cloneToFile(setup, pod, file);
-    record("clone_s", +clone.clone_s.toFixed(2), "s");
-    record("clone_bytes", clone.bytes, "bytes");
-    record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
-    const restored = await restoreCloneInto(kube, freshNamespace, manifests, file);
-    record("clone_restore_unpack_s", +restored.unpack_s.toFixed(2), "s");
-    record("clone_restore_ready_s", +restored.ready_s.toFixed(2), "s");
+    const file = join(workDir, "physical.tar");
+    if (/mariadb/i.test(version)) {
+      // MariaDB has no CLONE plugin: its physical backup is mariadb-backup.
+      const copy = await mariabackupToFile(setup, pod, file);
+      record("mariabackup_s", +copy.backup_s.toFixed(2), "s");
+      record("mariabackup_prepare_s", +copy.prepare_s.toFixed(2), "s");
+      record("mariabackup_bytes", copy.bytes, "bytes");
+      record("mariabackup_transfer_s", +copy.transfer_s.toFixed(2), "s");
+    } else {
+      const clone = await cloneToFile(setup, pod, file);
+      record("clone_s", +clone.clone_s.toFixed(2), "s");
+      record("clone_bytes", clone.bytes, "bytes");
+      record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
+    }
+    const method = /mariadb/i.test(version) ? "mariabackup" : "clone";
+    const restored = await restorePhysicalInto(kube, freshNamespace, manifests, file);
+    record(`${method}_restore_unpack_s`, +restored.unpack_s.toFixed(2), "s");
+    record(`${method}_restore_ready_s`, +restored.ready_s.toFixed(2), "s");
     const freshDb = await restored.setup.open();
     try {
-      expect(compareChecksums(before, await checksumTables(freshDb.connection)), "rows served by a server started on the clone").toEqual([]);
+      expect(
+        compareChecksums(before, await checksumTables(freshDb.connection)),
+        `rows served by a server started on the ${method === "clone" ? "clone" : "prepared mariadb-backup copy"}`,
+      ).toEqual([]);
     } finally {
       await freshDb.close();
+    }
+  });
+});
+
+describe("a volume snapshot of the data claim (the design's weekly filesystem-level backups)", () => {
+  test("is cut under FLUSH TABLES WITH READ LOCK, and the claim made again from it through dataSource serves the same rows", async ({
+    kube,
+    namespace,
+    manifests,
+    record,
+    skip,
+  }) => {
+    const { className, driver } = await dataClaimDriver(kube, manifests);
+    if (!driver) return skip("the data claim names no StorageClass and the cluster has no default one: no driver to snapshot with");
+    const classes = await listSnapshotClasses(kube);
+    const unavailable = snapshotUnavailable(classes, driver);
+    if (unavailable) return skip(unavailable);
+    const snapshotClass = chooseSnapshotClass(classes as SnapshotClass[], driver)!;
+    record("snapshot_class", snapshotClass.name, "");
+    record("snapshot_driver", `${driver} (StorageClass ${className})`, "");
+
+    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const db = await setup.open();
+    await loadDataset(db.connection);
+    const before = await checksumTables(db.connection);
+    await db.close();
+    const { facts, restored } = await snapshotAndRestore(setup, snapshotClass.name);
+    record("snapshot_cut_s", +facts.cut_s.toFixed(2), "s");
+    record("snapshot_ready_s", +facts.ready_s.toFixed(2), "s");
+    if (facts.restoreSize) record("snapshot_restore_size", facts.restoreSize, "");
+    record("snapshot_restore_s", +facts.restore_s.toFixed(2), "s");
+    const restoredDb = await restored.open();
+    try {
+      expect(compareChecksums(before, await checksumTables(restoredDb.connection)), "rows served from the claim made again from the snapshot").toEqual([]);
+    } finally {
+      await restoredDb.close();
     }
   });
 });

@@ -25,10 +25,18 @@ const checks: CheckResult[] = [
   },
   {
     suite: "backup",
-    name: "a physical backup of the whole server (MySQL's CLONE plugin) > clones the running server",
+    name: "a physical backup of the whole server (CLONE on MySQL, mariadb-backup on MariaDB) > copies the running server",
+    status: "failed",
+    values: {},
+    message: "pod mysql-1 has no mariadb-backup: the database image must ship it\nmore",
+    durationMs: 1,
+  },
+  {
+    suite: "backup",
+    name: "a volume snapshot of the data claim (the design's weekly filesystem-level backups) > is cut",
     status: "skipped",
     values: {},
-    message: "MariaDB has no CLONE plugin",
+    message: "the cluster serves no VolumeSnapshot API (snapshot.storage.k8s.io/v1)",
     durationMs: 1,
   },
 ];
@@ -68,15 +76,55 @@ describe("the backup section", () => {
         bytes: undefined,
         backupS: undefined,
         restoreS: undefined,
-        outcome: "not run: MariaDB has no CLONE plugin",
+        outcome: "FAILED: pod mysql-1 has no mariadb-backup: the database image must ship it",
       },
       {
-        method: "volume snapshot",
+        method: "volume snapshot (CSI VolumeSnapshot, restored through dataSource)",
         designSays: "Volume Snapshots: weekly filesystem-level backups",
-        outcome: "not checked: the embedded cluster's local-path provisioner has no CSI snapshot support",
+        bytes: undefined,
+        backupS: undefined,
+        restoreS: undefined,
+        outcome: "not run: the cluster serves no VolumeSnapshot API (snapshot.storage.k8s.io/v1)",
       },
     ]);
     expect(backupRows({ ...results, checks: [] })).toBeUndefined();
+  });
+
+  it("shows the physical copy the engine took, and a snapshot's timings when the cluster could take one", () => {
+    const mariadb: CheckResult = {
+      suite: "backup",
+      name: "a physical backup of the whole server (CLONE on MySQL, mariadb-backup on MariaDB) > copies the running server",
+      status: "passed",
+      values: {
+        mariabackup_s: v(2.5),
+        mariabackup_prepare_s: v(1.5),
+        mariabackup_transfer_s: v(1),
+        mariabackup_bytes: v(120_000_000),
+        mariabackup_restore_unpack_s: v(4),
+        mariabackup_restore_ready_s: v(3),
+      },
+      message: "",
+      durationMs: 1,
+    };
+    const snapshot: CheckResult = {
+      suite: "backup",
+      name: "a volume snapshot of the data claim (the design's weekly filesystem-level backups) > is cut",
+      status: "passed",
+      values: { snapshot_cut_s: v(0.4), snapshot_ready_s: v(2.1), snapshot_restore_s: v(9.5) },
+      message: "",
+      durationMs: 1,
+    };
+    const rows = backupRows({ ...results, checks: [checks[0]!, mariadb, snapshot] })!;
+    expect(rows[2]).toEqual({
+      method: "physical copy (mariadb-backup, prepared, streamed as a tar)",
+      designSays: "Disaster Recovery",
+      bytes: 120_000_000,
+      backupS: 5,
+      restoreS: 7,
+      outcome: "restored and verified by checksums",
+    });
+    expect(rows[3]).toMatchObject({ backupS: 2.1, restoreS: 9.5, outcome: "restored and verified by checksums" });
+    expect(rows[1]!.outcome).toBe("not run in this run");
   });
 
   it("is in the HTML and the Markdown summary", async () => {
