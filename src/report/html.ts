@@ -1,3 +1,4 @@
+import { shardsLine } from "./merge.ts";
 import { ackTimelineSpec, backupSpec, disruptionSpec, milestoneSpec, recoverySpec, renderChart } from "./charts.ts";
 import { backupRows } from "./backups.ts";
 import { fioRows, fioSpec } from "./performance.ts";
@@ -86,6 +87,7 @@ export async function renderHtml(results: RunResults): Promise<string> {
 <h1>Storage conformance</h1>
 <p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed, ${failed} failed, ${skipped} skipped</p>
 <p class="muted">Run ${esc(results.runId)}, ${esc(results.startedAt)}, ${results.durationS.toFixed(1)} s. Manifests: ${esc(results.manifestsDir)}.</p>
+${shardsLine(results) ? `<p class="muted">${esc(shardsLine(results)!)}</p>` : ""}
 ${engineLines(results)
   .map((l) => `<p${/WARNING/.test(l) ? ' class="banner bad"' : ""}>${esc(l.replace(/\*\*|`/g, ""))}</p>`)
   .join("\n")}

@@ -1,3 +1,4 @@
+import { shardsLine } from "./merge.ts";
 import { backupRows } from "./backups.ts";
 import { fioRows } from "./performance.ts";
 import type { CheckResult, RunResults } from "./results.ts";
@@ -54,6 +55,7 @@ export function renderMarkdown(results: RunResults): string {
     `## Storage conformance: ${failed ? `❌ ${failed} failed` : "✅ all passed"} (${passed} passed, ${failed} failed, ${skipped} skipped)`,
     "",
     `Run \`${results.runId}\` in ${results.durationS.toFixed(1)} s on ${cluster ? `${cluster.kind} ${cluster.serverVersion}${cluster.image ? ` (\`${cluster.image}\`)` : ""}` : "no cluster (static checks only)"}; manifests \`${results.manifestsDir}\`.`,
+    ...(shardsLine(results) ? ["", shardsLine(results)!] : []),
     ...(results.deviations?.length ? ["", "**Deviations from the manifests:**", "", ...results.deviations.map((d) => `- ${d}`)] : []),
     "",
     ...engineLines(results).map((l) => `${l}  `),

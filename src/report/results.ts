@@ -58,6 +58,8 @@ export interface RunResults {
   timeoutOverrides: string[];
   /** Where the run did not apply the manifests as written (e.g. --storage-class). */
   deviations?: string[];
+  /** A run merged from shards (src/report/merge.ts): each shard's run, duration and suites. */
+  shards?: { name: string; runId: string; durationS: number; suites: string[] }[];
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
 }
