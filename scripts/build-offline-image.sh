@@ -17,7 +17,7 @@ source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
 export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
 
-recipe_hash=$(cd "$PROJECT_ROOT" && find images scripts/build-offline-image.sh scripts/build-rootfs.sh scripts/lib.sh -type f -print0 \
+recipe_hash=$(cd "$PROJECT_ROOT" && find images scripts/build-offline-image.sh scripts/build-project-images.sh scripts/build-rootfs.sh scripts/lib.sh -type f -print0 \
   | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 NODE_IMAGE="storage-conformance/kubenode:$recipe_hash"
 if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then echo "$NODE_IMAGE"; exit 0; fi
@@ -128,11 +128,7 @@ save_as "$ctx/node/images/deferred/mariadb.tar" "storage-conformance/mariadb:$ma
 # fio and sysbench (Debian MYSQL_DEBIAN_SUITE: sysbench's client library speaks
 # MySQL 9's caching_sha2_password) for the performance suite, imported after
 # the node is Ready like the second engine.
-bench_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" bench fio,sysbench,ca-certificates "$MYSQL_DEBIAN_SUITE")
-bench_versions=$(docker run --rm "$bench_rootfs" dpkg-query -W -f '${Package}=${Version} ' fio sysbench)
-build_image "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG" "$PROJECT_ROOT/images/bench" --build-arg "ROOTFS=$bench_rootfs" \
-  --label "org.opencontainers.image.title=fio and sysbench (Debian $MYSQL_DEBIAN_SUITE)" \
-  --label "org.opencontainers.image.version=${bench_versions% }"
+bash "$PROJECT_ROOT/scripts/build-project-images.sh" bench >/dev/null
 save_as "$ctx/node/images/deferred/bench.tar" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG"
 
 # Oracle MySQL Server from Debian's unstable suite, the default engine: the
@@ -164,14 +160,11 @@ docker save -o "$ctx/node/images/local-path-provisioner.tar" "localhost/storage-
 cp "$PROJECT_ROOT/images/local-path-provisioner/local-path-storage.yaml" "$ctx/node/manifests/local-storage.yaml"
 
 # Cluster DNS, as k3s ships it, and the ledger writer that reaches MySQL by its Service name.
-mkdir -p "$ctx/coredns" "$ctx/ledger-writer"
+mkdir -p "$ctx/coredns"
 go_build "$ctx/coredns/coredns" "github.com/coredns/coredns@$COREDNS_VERSION" github.com/coredns/coredns
-(cd "$PROJECT_ROOT/images/writer" && go build -ldflags='-s -w' -o "$ctx/ledger-writer/ledger-writer" ./cmd/ledger-writer) \
-  || die "building ledger-writer failed (see above)"
 cp "$PROJECT_ROOT/images/coredns/Dockerfile" "$ctx/coredns/"
-cp "$PROJECT_ROOT/images/writer/Dockerfile" "$ctx/ledger-writer/"
 build_image "localhost/storage-conformance/coredns:$COREDNS_VERSION" "$ctx/coredns"
-build_image "localhost/storage-conformance/ledger-writer:$LEDGER_WRITER_VERSION" "$ctx/ledger-writer"
+bash "$PROJECT_ROOT/scripts/build-project-images.sh" writer >/dev/null
 docker save -o "$ctx/node/images/coredns.tar" "localhost/storage-conformance/coredns:$COREDNS_VERSION"
 docker save -o "$ctx/node/images/ledger-writer.tar" "localhost/storage-conformance/ledger-writer:$LEDGER_WRITER_VERSION"
 sed "s|storage-conformance/coredns:.*|storage-conformance/coredns:$COREDNS_VERSION|" "$PROJECT_ROOT/images/coredns/coredns.yaml" >"$ctx/node/manifests/coredns.yaml"

@@ -20,6 +20,8 @@ export const defaultTimeouts = {
   mysqlQueryMs: 15_000,
   /** A Job made from the scheduled-backup CronJob: scheduled, its image started, the dump written and checked. */
   backupJobMs: 600_000,
+  /** A VolumeSnapshot cut and ready to use (CSI drivers that upload it, as cloud disks do, take minutes). */
+  snapshotReadyMs: 600_000,
   imagePullMs: 30_000,
 } as const;
 

@@ -164,7 +164,8 @@ async function main(): Promise<number> {
     runId,
     suites,
     disruptive: Boolean(args.disruptive),
-    expectations: args.expect ?? [],
+    // --expect wins; without it, SC_EXPECT's (checked above with the other variables).
+    expectations: args.expect?.length ? args.expect : settings.expectations,
     ...(storageClass !== undefined ? { storageClass } : {}),
   };
   let runInFlight = runId; // the engine's run, for Ctrl-C

@@ -1,3 +1,4 @@
+import { importProjectImages } from "./project-images.ts";
 import { randomBytes } from "node:crypto";
 import { runLabel } from "../labels.ts";
 import { readKubeconfig } from "../kube/kubeconfig.ts";
@@ -68,6 +69,16 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
         "Its logs are above when testcontainers captured them; 'docker logs' of a container labelled " +
         `${runLabel}=${runId} shows the rest if it still exists.`,
     );
+  }
+  // Any node but the offline one lacks the suite's own images (no registry serves them): imported now.
+  if (image.source !== "offline") {
+    try {
+      const seconds = await importProjectImages([container.getId()]);
+      process.stderr.write(`storage-conformance: the ledger writer and bench images imported into the node in ${seconds.toFixed(1)} s\n`);
+    } catch (error) {
+      await container.stop({ remove: true, removeVolumes: true }).catch(() => undefined);
+      throw error;
+    }
   }
   const startSeconds = (performance.now() - started) / 1000;
   return {

@@ -1,3 +1,4 @@
+import { importProjectImages } from "./project-images.ts";
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
 import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
@@ -7,7 +8,7 @@ import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
-import { execOnNode } from "./node.ts";
+import { execOnNode, waitForNodeFile } from "./node.ts";
 
 /** Where k3s (and the offline node) writes the token agents join with. */
 const nodeTokenPath = "/var/lib/rancher/k3s/server/node-token";
@@ -111,6 +112,8 @@ export async function startMultiNodeCluster(runId: string, agents: number): Prom
         }
       }),
     );
+    // Agents of any image but the offline one get the suite's own images, as the server did.
+    if (server.image!.source !== "offline") await importProjectImages([...containers.values()].map((c) => c.getId()));
     const kube = connect(server.kubeconfig);
     const serverNode = await waitFor(
       () => kube.core.listNode(),
@@ -132,6 +135,15 @@ export async function startMultiNodeCluster(runId: string, agents: number): Prom
       startSeconds: (server.startSeconds ?? 0) + (performance.now() - started) / 1000,
       nodes,
       stop: stopAll,
+      // MySQL may land on any node: each imports its deferred images (the second engine, fio and sysbench) after it is Ready.
+      waitForAllImages: async () => {
+        if (server.image?.source !== "offline") return;
+        await Promise.all(
+          nodes.map((n) =>
+            waitForNodeFile(n.containerId, "/run/kubenode/all-images-imported", `node ${n.name} to import its deferred images (the second database engine)`),
+          ),
+        );
+      },
     };
   } catch (error) {
     await stopAll();

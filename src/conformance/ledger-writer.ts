@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { pinnedVersions } from "../cluster/images.ts";
+import { projectImages } from "../cluster/project-images.ts";
 import { describeApiError } from "../kube/client.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { execInPod } from "../kube/exec.ts";
@@ -100,7 +100,7 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
       containers: [
         {
           name: "writer",
-          image: `localhost/storage-conformance/ledger-writer:${pinnedVersions().LEDGER_WRITER_VERSION}`,
+          image: projectImages().writer,
           imagePullPolicy: "IfNotPresent",
           args: [
             "-host",
@@ -216,7 +216,11 @@ export class LedgerWriter {
   async stopAndVerify(): Promise<LedgerOutcome> {
     const { kube, namespace } = this.setup;
     const stopped = await execInPod(kube, { namespace, pod: this.podName, container: "writer" }, ["/ledger-writer", "stop"], { timeoutMs: timeouts.execMs });
-    if (stopped.exitCode !== 0) throw new Error(`stopping the ledger writer failed (exit ${stopped.exitCode}): ${stopped.stderr.trim()}`);
+    // 137: the writer (the container's pid 1) ended before this exec returned, and the runtime
+    // killed the exec with the container (seen once in 20 cycles on MariaDB): the stop worked,
+    // which the wait for the pod's exit below confirms, and the log's stop line is checked after.
+    if (stopped.exitCode !== 0 && stopped.exitCode !== 137)
+      throw new Error(`stopping the ledger writer failed (exit ${stopped.exitCode}): ${stopped.stderr.trim()}`);
     await waitFor(
       () => kube.core.readNamespacedPod({ name: this.podName, namespace }),
       (pod) => pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed",

@@ -1,5 +1,5 @@
 import { PatchStrategy, type V1PersistentVolumeClaim, type V1Volume } from "@kubernetes/client-node";
-import { pinnedVersions } from "../cluster/images.ts";
+import { projectImages } from "../cluster/project-images.ts";
 import { withHelperPod } from "../kube/claim-pod.ts";
 import { describeApiError } from "../kube/client.ts";
 import { execInPod } from "../kube/exec.ts";
@@ -16,7 +16,7 @@ import { timeouts } from "../timeouts.ts";
 
 /** The image with fio and sysbench: the project's (images/bench), or SC_BENCH_IMAGE where the cluster cannot have it. */
 export function benchImage(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SC_BENCH_IMAGE || `localhost/storage-conformance/bench:${pinnedVersions().BENCH_IMAGE_TAG}`;
+  return env.SC_BENCH_IMAGE || projectImages().bench;
 }
 
 /**

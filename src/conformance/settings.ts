@@ -5,7 +5,8 @@
 // starts: a malformed count is one line naming the variable, not a failed
 // check ten minutes in. Pure.
 import { resolve } from "node:path";
-import { type Engine, parseEngineOption } from "./engines.ts";
+import { type Engine, engineNames } from "./engines.ts";
+import { parseExpectation } from "./expectations.ts";
 
 export interface RunSettings {
   /** The manifests under test (absolute). */
@@ -17,7 +18,7 @@ export interface RunSettings {
   suites: string[];
   /** A cluster named by the user (--kubeconfig); otherwise the embedded one. */
   kubeconfig?: string;
-  /** --storage-class: the design's claims are provisioned by this class instead. */
+  /** --storage-class (the conformance command only: it checks the name and records the deviation): the design's claims are provisioned by this class instead. */
   storageClass?: string;
   /** --disruptive: the nodes suite may drain a node of a cluster it did not start. */
   disruptive: boolean;
@@ -56,16 +57,20 @@ const counts: { key: keyof RunSettings["cycles"]; variable: string; fallback: nu
 export function runSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): RunSettings {
   const cycles = {} as RunSettings["cycles"];
   for (const { key, variable, fallback, zero } of counts) {
-    const text = env[variable];
-    if (text === undefined || text === "") {
+    const text = env[variable]?.trim();
+    if (!text) {
       cycles[key] = fallback;
       continue;
     }
-    if (!(zero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text.trim()))
-      throw new Error(`${variable}=${JSON.stringify(text)} is not a ${zero ? "whole number (0 or more)" : "positive whole number"}`);
+    if (!(zero ? /^(0|[1-9][0-9]*)$/ : /^[1-9][0-9]*$/).test(text))
+      throw new Error(`${variable}=${JSON.stringify(env[variable])} is not a ${zero ? "whole number (0 or more)" : "positive whole number"}`);
     cycles[key] = Number(text);
   }
-  const [engine] = parseEngineOption(env.SC_ENGINE || undefined);
+  const engine = env.SC_ENGINE?.trim() || "mysql";
+  if (!(engineNames as readonly string[]).includes(engine))
+    throw new Error(
+      `SC_ENGINE=${JSON.stringify(env.SC_ENGINE)} is not one of ${engineNames.join(", ")} (both engines in one run: npm run conformance -- --engine all)`,
+    );
   let expectations: unknown;
   try {
     expectations = JSON.parse(env.SC_EXPECT || "[]");
@@ -74,21 +79,24 @@ export function runSettingsFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()):
   }
   if (!Array.isArray(expectations) || !expectations.every((e) => typeof e === "string"))
     throw new Error(`SC_EXPECT=${JSON.stringify(env.SC_EXPECT)} is not a JSON list of thresholds, e.g. '["fio_fsync_p99_ms<=10"]'`);
+  for (const text of expectations) {
+    try {
+      parseExpectation(text);
+    } catch (error) {
+      throw new Error(`SC_EXPECT: ${(error as Error).message}`);
+    }
+  }
   return {
     manifestsDir: resolve(cwd, env.SC_MANIFESTS || "manifests"),
     ...(env.SC_RUN_ID ? { runId: env.SC_RUN_ID } : {}),
-    engine: engine!,
+    engine: engine as Engine,
     suites: (env.SC_SUITES ?? "")
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
     ...(env.KUBECONFIG ? { kubeconfig: resolve(cwd, env.KUBECONFIG) } : {}),
-    ...(env.SC_STORAGE_CLASS ? { storageClass: env.SC_STORAGE_CLASS } : {}),
     disruptive: env.SC_DISRUPTIVE === "1",
     expectations,
     cycles,
   };
 }
-
-/** The environment variables a run reads, for the usage text. */
-export const settingVariables = counts.map((c) => `${c.variable} (default ${c.fallback})`);

@@ -4,6 +4,7 @@ import { describeApiError, type Kube } from "../kube/client.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { LoadedObject } from "../manifests/load.ts";
+import { parseQuantity } from "../manifests/quantity.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
 import { DeployedSetup } from "./deployment.ts";
@@ -53,14 +54,21 @@ export function snapshotObject(name: string, namespace: string, claim: string, c
   };
 }
 
-/** The declared claim again, filled from the snapshot `snapshotName` (its own size at least the snapshot's restore size). */
+/**
+ * The declared claim again, filled from the snapshot `snapshotName`. It asks
+ * for at least the snapshot's restore size: a driver that rounded the volume
+ * up (cloud disks do) refuses a claim smaller than its snapshot.
+ */
 export function claimFromSnapshot(declared: V1PersistentVolumeClaim, snapshotName: string, restoreSize?: string): V1PersistentVolumeClaim {
   const claim = structuredClone(declared);
   delete claim.status;
   claim.spec ??= {};
   claim.spec.dataSource = { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: snapshotName };
   const requested = claim.spec.resources?.requests?.storage;
-  if (restoreSize && !requested) claim.spec.resources = { ...claim.spec.resources, requests: { storage: restoreSize } };
+  const requestedBytes = parseQuantity(requested);
+  const restoreBytes = parseQuantity(restoreSize);
+  if (restoreSize && restoreBytes !== undefined && (requestedBytes === undefined || restoreBytes > requestedBytes))
+    claim.spec.resources = { ...claim.spec.resources, requests: { ...claim.spec.resources?.requests, storage: restoreSize } };
   return claim;
 }
 
@@ -125,25 +133,29 @@ export async function snapshotAndRestore(setup: DeployedSetup, className: string
   const waitOptions = (what: string) => ({
     what,
     signal: kube.signal,
-    timeoutMs: timeouts.claimBoundMs,
+    timeoutMs: timeouts.snapshotReadyMs,
     intervalMs: 250,
     describe,
     diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
   });
 
+  const failed = (s: SnapshotStatus | undefined) => (s?.error?.message ? `the snapshot failed: ${s.error.message}` : undefined);
   const db = await setup.open();
   let started: number;
+  let cut_s: number;
   try {
     await db.connection.query("FLUSH TABLES WITH READ LOCK");
     started = performance.now();
     await kube.objects.create(snapshotObject(name, namespace, claimName, className));
-    await waitFor(readStatus, (s) => Boolean(s?.creationTime) || Boolean(s?.error), waitOptions(`VolumeSnapshot ${name} to be cut`));
+    // Held until the cut; a snapshot error ends the check rather than a cut taken later without the lock.
+    await waitFor(readStatus, (s) => Boolean(s?.creationTime), { ...waitOptions(`VolumeSnapshot ${name} to be cut`), deadEnd: failed });
+    cut_s = secondsSince(started);
+    // Not swallowed: a session lost while waiting had already dropped the lock, and the claim "cut under the lock" would be untrue.
+    await db.connection.query("UNLOCK TABLES");
   } finally {
-    await db.connection.query("UNLOCK TABLES").catch(() => undefined);
     await db.close();
   }
-  const cut_s = secondsSince(started);
-  const ready = await waitFor(readStatus, (s) => s?.readyToUse === true, waitOptions(`VolumeSnapshot ${name} to be ready to use`));
+  const ready = await waitFor(readStatus, (s) => s?.readyToUse === true, { ...waitOptions(`VolumeSnapshot ${name} to be ready to use`), deadEnd: failed });
   const ready_s = secondsSince(started);
 
   // The claim can be made again from the snapshot only once the old one is gone, and it is gone only once no pod uses it.
@@ -178,10 +190,10 @@ const defaultStorageClassAnnotation = "storageclass.kubernetes.io/is-default-cla
 
 /**
  * The provisioner (for CSI: the driver) that makes the manifests' data claim
- * on this cluster: its declared class's, else the cluster's default class's.
- * Undefined when neither names one.
+ * on this cluster: its declared class's, else the cluster's default class's;
+ * `missing` says why there is none.
  */
-export async function dataClaimDriver(kube: Kube, objects: LoadedObject[]): Promise<{ className?: string; driver?: string }> {
+export async function dataClaimDriver(kube: Kube, objects: LoadedObject[]): Promise<{ className?: string; driver?: string; missing?: string }> {
   const workloadClaim = findDatabaseWorkload(objects)?.claimName;
   const declared = objects.find((o) => o.object.kind === "PersistentVolumeClaim" && o.object.metadata?.name === workloadClaim)?.object as
     | V1PersistentVolumeClaim
@@ -189,5 +201,11 @@ export async function dataClaimDriver(kube: Kube, objects: LoadedObject[]): Prom
   const classes = (await kube.storage.listStorageClass()).items;
   const named = declared?.spec?.storageClassName;
   const sc = named ? classes.find((c) => c.metadata?.name === named) : classes.find((c) => c.metadata?.annotations?.[defaultStorageClassAnnotation] === "true");
-  return { ...(sc?.metadata?.name ? { className: sc.metadata.name } : {}), ...(sc?.provisioner ? { driver: sc.provisioner } : {}) };
+  if (!sc?.provisioner)
+    return {
+      missing: named
+        ? `the data claim asks for StorageClass "${named}", which this cluster does not have (--storage-class names one it has): no driver to snapshot with`
+        : "the data claim names no StorageClass and the cluster has no default one: no driver to snapshot with",
+    };
+  return { className: sc.metadata!.name!, driver: sc.provisioner };
 }

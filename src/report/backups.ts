@@ -24,6 +24,8 @@ interface Layer {
   restore: string[];
   /** Words of the check's name, to find it when it was skipped (and recorded nothing). */
   checkNamed: string;
+  /** The engine this way is for, when the layer has one way per engine. */
+  engine?: string;
 }
 
 /** Each layer the design names; a layer with several ways (one per engine) lists them, and the one the run took is shown. */
@@ -47,7 +49,7 @@ const layers: Layer[][] = [
       bytes: "scheduled_backup_bytes",
       backup: ["scheduled_backup_job_s"],
       restore: ["scheduled_backup_restore_s"],
-      checkNamed: "scheduled",
+      checkNamed: "cronjob",
     },
   ],
   [
@@ -59,6 +61,7 @@ const layers: Layer[][] = [
       backup: ["clone_s", "clone_transfer_s"],
       restore: ["clone_restore_unpack_s", "clone_restore_ready_s"],
       checkNamed: "physical",
+      engine: "mysql",
     },
     {
       method: "physical copy (mariadb-backup, prepared, streamed as a tar)",
@@ -68,6 +71,7 @@ const layers: Layer[][] = [
       backup: ["mariabackup_s", "mariabackup_prepare_s", "mariabackup_transfer_s"],
       restore: ["mariabackup_restore_unpack_s", "mariabackup_restore_ready_s"],
       checkNamed: "physical",
+      engine: "mariadb",
     },
   ],
   [
@@ -98,7 +102,8 @@ export function backupRows(results: RunResults): BackupRow[] | undefined {
   if (backupChecks.length === 0) return undefined;
   return layers.map((ways) => {
     const taken = ways.map((layer) => ({ layer, check: backupChecks.find((c) => c.values[layer.marker] !== undefined) })).find((w) => w.check);
-    const layer = taken?.layer ?? ways[0]!;
+    // Nothing recorded (skipped, or failed early): the way of the run's engine.
+    const layer = taken?.layer ?? ways.find((w) => w.engine === results.engine?.name) ?? ways[0]!;
     const check = taken?.check ?? backupChecks.find((c) => c.status !== "passed" && c.name.toLowerCase().includes(layer.checkNamed));
     const outcome = !check
       ? "not run in this run"

@@ -1,7 +1,7 @@
 // One run's results from the runs of its shards: the gate runs the suites on
 // several machines at once (each with its own cluster), and people still read
 // one report. Pure.
-import { floorComparison } from "./performance.ts";
+import { applyFloor } from "./performance.ts";
 import { type CheckResult, type RunResults, serverVersionsOf, summarise } from "./results.ts";
 
 export interface ShardRun {
@@ -37,12 +37,7 @@ export function mergeRuns(shards: ShardRun[], runId: string): RunResults {
       checks.push(structuredClone(check));
     }
   }
-  const floor = floorComparison(checks);
-  const floorCheck = checks.find((c) => c.values.recovery_floor_crash_s !== undefined);
-  if (floor && floorCheck) {
-    Object.assign(floorCheck.values, floor.values);
-    floorCheck.notes = [...new Set([...(floorCheck.notes ?? []), ...floor.notes])];
-  }
+  applyFloor(checks);
   const started = Math.min(...shards.map((s) => Date.parse(s.results.startedAt)));
   const finished = Math.max(...shards.map((s) => Date.parse(s.results.finishedAt)));
   const union = (lists: (string[] | undefined)[]) => [...new Set(lists.flatMap((l) => l ?? []))];

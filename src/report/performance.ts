@@ -142,3 +142,12 @@ export function floorComparison(checks: CheckResult[]): { values: Record<string,
   }
   return { values, notes };
 }
+
+/** Sets each recovery of `checks` against the floor, on the floor's check (values and notes, each note once). */
+export function applyFloor(checks: CheckResult[]): void {
+  const floor = floorComparison(checks);
+  const floorCheck = checks.find((c) => c.values.recovery_floor_crash_s !== undefined);
+  if (!floor || !floorCheck) return;
+  Object.assign(floorCheck.values, floor.values);
+  floorCheck.notes = [...new Set([...(floorCheck.notes ?? []), ...floor.notes])];
+}

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { engineOfVersion } from "../../src/conformance/engines.ts";
 import { cloneToFile, mariabackupToFile, restorePhysicalInto } from "../../src/conformance/physical-backup.ts";
 import {
   chooseSnapshotClass,
@@ -122,14 +123,14 @@ describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup 
   }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();
-    const [[{ version }]] = (await db.connection.query("SELECT VERSION() AS version")) as unknown as [[{ version: string }]];
+    const method = engineOfVersion(db.serverVersion) === "mariadb" ? "mariabackup" : "clone";
     await loadDataset(db.connection);
     const before = await checksumTables(db.connection);
     await db.close();
     const pod = await setup.waitForReadyPod();
 
     const file = join(workDir, "physical.tar");
-    if (/mariadb/i.test(version)) {
+    if (method === "mariabackup") {
       // MariaDB has no CLONE plugin: its physical backup is mariadb-backup.
       const copy = await mariabackupToFile(setup, pod, file);
       record("mariabackup_s", +copy.backup_s.toFixed(2), "s");
@@ -142,7 +143,6 @@ describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup 
       record("clone_bytes", clone.bytes, "bytes");
       record("clone_transfer_s", +clone.transfer_s.toFixed(2), "s");
     }
-    const method = /mariadb/i.test(version) ? "mariabackup" : "clone";
     const restored = await restorePhysicalInto(kube, freshNamespace, manifests, file);
     record(`${method}_restore_unpack_s`, +restored.unpack_s.toFixed(2), "s");
     record(`${method}_restore_ready_s`, +restored.ready_s.toFixed(2), "s");
@@ -164,16 +164,21 @@ describe("a volume snapshot of the data claim (the design's weekly filesystem-le
     namespace,
     manifests,
     record,
+    note,
     skip,
   }) => {
-    const { className, driver } = await dataClaimDriver(kube, manifests);
-    if (!driver) return skip("the data claim names no StorageClass and the cluster has no default one: no driver to snapshot with");
+    const { className, driver, missing } = await dataClaimDriver(kube, manifests);
+    if (!driver) return skip(missing!);
     const classes = await listSnapshotClasses(kube);
     const unavailable = snapshotUnavailable(classes, driver);
     if (unavailable) return skip(unavailable);
     const snapshotClass = chooseSnapshotClass(classes as SnapshotClass[], driver)!;
     record("snapshot_class", snapshotClass.name, "");
     record("snapshot_driver", `${driver} (StorageClass ${className})`, "");
+    if (snapshotClass.deletionPolicy === "Retain")
+      note(
+        `VolumeSnapshotClass ${snapshotClass.name} retains its snapshots: the one this check took stays on the storage backend after its namespace is deleted`,
+      );
 
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const db = await setup.open();

@@ -1,6 +1,6 @@
 import type { Reporter, SerializedError, TestCase, TestModule, Vitest } from "vitest/node";
 import { redact } from "../../src/redact.ts";
-import { floorComparison } from "../../src/report/performance.ts";
+import { applyFloor } from "../../src/report/performance.ts";
 import { type CheckResult, type ReportSettings, type RunResults, serverVersionsOf, summarise } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
 import "./context.ts";
@@ -57,12 +57,7 @@ export class ResultsReporter implements Reporter {
     }
     checks.unshift(...(settings.staticChecks ?? []));
     // Each recovery against the performance suite's floor, on the floor's check.
-    const floor = floorComparison(checks);
-    const floorCheck = checks.find((c) => c.values.recovery_floor_crash_s !== undefined);
-    if (floor && floorCheck) {
-      Object.assign(floorCheck.values, floor.values);
-      floorCheck.notes = [...(floorCheck.notes ?? []), ...floor.notes];
-    }
+    applyFloor(checks);
     const finished = new Date();
     const results: RunResults = {
       runId: facts?.runId ?? provided?.runSettings?.runId ?? this.started.toISOString(),

@@ -47,6 +47,7 @@ const results: RunResults = {
   durationS: 60,
   manifestsDir: "manifests",
   timeoutOverrides: [],
+  engine: { name: "mariadb", serverVersions: [] },
   summary: summarise(checks),
   checks,
 };
@@ -71,7 +72,7 @@ describe("the backup section", () => {
         outcome: checks[1]!.notes![0],
       },
       {
-        method: "physical copy (MySQL's CLONE, streamed as a tar)",
+        method: "physical copy (mariadb-backup, prepared, streamed as a tar)",
         designSays: "Disaster Recovery",
         bytes: undefined,
         backupS: undefined,

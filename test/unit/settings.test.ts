@@ -51,6 +51,10 @@ describe("the run's settings from the environment", () => {
   it("refuses SC_EXPECT that is not a JSON list of strings, and an unknown engine", () => {
     expect(() => runSettingsFromEnv({ SC_EXPECT: "fio_fsync_p99_ms<=10" })).toThrow("SC_EXPECT");
     expect(() => runSettingsFromEnv({ SC_EXPECT: "[1]" })).toThrow("is not a JSON list of thresholds");
-    expect(() => runSettingsFromEnv({ SC_ENGINE: "postgres" })).toThrow(/postgres/);
+    expect(() => runSettingsFromEnv({ SC_EXPECT: '["fio_fsync_p99<<3"]' })).toThrow(/^SC_EXPECT: /);
+    expect(() => runSettingsFromEnv({ SC_ENGINE: "postgres" })).toThrow('SC_ENGINE="postgres" is not one of mysql, mariadb');
+    expect(() => runSettingsFromEnv({ SC_ENGINE: "all" })).toThrow("both engines in one run: npm run conformance -- --engine all");
+    expect(runSettingsFromEnv({ SC_ENGINE: " mariadb " }).engine).toBe("mariadb");
+    expect(runSettingsFromEnv({ SC_CRASH_CYCLES: "  " }).cycles.crashes).toBe(1);
   });
 });

@@ -42,12 +42,14 @@ describe("volume snapshots: the class, the objects, the reason when there is non
       spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
       status: { phase: "Bound" },
     };
-    const claim = claimFromSnapshot(declared, "s1", "2Gi");
+    const claim = claimFromSnapshot(declared, "s1", "512Mi");
     expect(claim.spec).toEqual({
       accessModes: ["ReadWriteOnce"],
       resources: { requests: { storage: "1Gi" } },
       dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "s1" },
     });
+    // A driver that rounded the volume up: the claim asks for the snapshot's size, or the provisioner refuses it.
+    expect(claimFromSnapshot(declared, "s1", "10Gi").spec!.resources).toEqual({ requests: { storage: "10Gi" } });
     expect(claim.status).toBeUndefined();
     expect(declared.spec!.dataSource).toBeUndefined(); // the declared object is left as it was
   });
