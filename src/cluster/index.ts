@@ -73,8 +73,8 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
   // Any node but the offline one lacks the suite's own images (no registry serves them): imported now.
   if (image.source !== "offline") {
     try {
-      const seconds = await importProjectImages([container.getId()]);
-      process.stderr.write(`storage-conformance: the ledger writer and bench images imported into the node in ${seconds.toFixed(1)} s\n`);
+      const { images, seconds } = await importProjectImages([container.getId()]);
+      process.stderr.write(`storage-conformance: imported into the node in ${seconds.toFixed(1)} s: ${images.join(", ") || "none"}\n`);
     } catch (error) {
       await container.stop({ remove: true, removeVolumes: true }).catch(() => undefined);
       throw error;
