@@ -102,7 +102,7 @@ export interface LedgerVerdict {
   /** In the table, and never recorded as sent. */
   phantom: LedgerRow[];
   /** writer+seq found more than once. */
-  duplicated: { writer: number; seq: number; rows: number; record?: CommitRecord }[];
+  duplicated: { writer: number; seq: number; rows: number; record?: CommitRecord; ids?: number[]; servers?: string[] }[];
   corrupted: CorruptedRow[];
   /** The writer was cut off: each connection's commit after its last record is in doubt, not phantom. */
   unrecordedPresent: LedgerRow[];
@@ -158,7 +158,15 @@ export function verifyLedger(log: WriterLog, rows: LedgerRow[], run: string): Le
       if (!log.complete && first.seq === (lastSeq.get(first.writer) ?? 0) + 1) verdict.unrecordedPresent.push(first);
       else verdict.phantom.push(first);
     }
-    if (found.length > 1) verdict.duplicated.push({ writer: first.writer, seq: first.seq, rows: found.length, ...(record ? { record } : {}) });
+    if (found.length > 1)
+      verdict.duplicated.push({
+        writer: first.writer,
+        seq: first.seq,
+        rows: found.length,
+        ...(record ? { record } : {}),
+        ...(found.every((r) => r.id !== undefined) ? { ids: found.map((r) => r.id!) } : {}),
+        servers: [...new Set(found.map((r) => r.serverIdentity))],
+      });
     for (const row of found) {
       const reason = corruption(row, run, record);
       if (reason) verdict.corrupted.push({ row, reason, ...(record ? { record } : {}) });
@@ -336,7 +344,7 @@ export function describeViolations(verdict: LedgerVerdict, disruptions: Disrupti
     parts.push(`${verdict.phantom.length} phantom rows, never sent: ${list(verdict.phantom, (r) => `${name(r.writer, r.seq)} from ${r.serverIdentity}`)}`);
   if (verdict.duplicated.length)
     parts.push(
-      `${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}${when(d.record?.tDoneMs, "committed")}`)}`,
+      `${verdict.duplicated.length} commits stored more than once: ${list(verdict.duplicated, (d) => `${name(d.writer, d.seq)} ×${d.rows}${d.ids ? ` (ids ${d.ids.join(", ")}; ${d.servers!.length > 1 ? `servers ${d.servers!.join(", ")}` : `server ${d.servers![0]}`})` : ""}${when(d.record?.tDoneMs, "committed")}`)}`,
     );
   if (verdict.corrupted.length)
     parts.push(

@@ -13,6 +13,8 @@ export interface LedgerRow {
   payloadCrc: number;
   /** hostname@start of the server that committed the row. */
   serverIdentity: string;
+  /** The table's AUTO_INCREMENT key: two rows of one commit with one id would be an index read, not a second insert. */
+  id?: number;
 }
 
 /**
@@ -21,16 +23,19 @@ export interface LedgerRow {
  */
 export async function readLedgerRows(connection: Connection, run: string, database: string = ledgerDatabase): Promise<LedgerRow[]> {
   const [rows] = await connection.query(
-    `SELECT writer, seq, payload, payload_crc, server_identity FROM \`${database}\`.ledger WHERE run = ? ORDER BY writer, seq, id`,
+    `SELECT id, writer, seq, payload, payload_crc, server_identity FROM \`${database}\`.ledger WHERE run = ? ORDER BY writer, seq, id`,
     [run],
   );
-  return (rows as { writer: number; seq: number | string; payload: string; payload_crc: number | string; server_identity: string }[]).map((r) => ({
-    writer: Number(r.writer),
-    seq: Number(r.seq),
-    payload: r.payload,
-    payloadCrc: Number(r.payload_crc),
-    serverIdentity: r.server_identity,
-  }));
+  return (rows as { id: number | string; writer: number; seq: number | string; payload: string; payload_crc: number | string; server_identity: string }[]).map(
+    (r) => ({
+      id: Number(r.id),
+      writer: Number(r.writer),
+      seq: Number(r.seq),
+      payload: r.payload,
+      payloadCrc: Number(r.payload_crc),
+      serverIdentity: r.server_identity,
+    }),
+  );
 }
 
 /** The server variables that decide whether an acknowledged commit survives a crash. */

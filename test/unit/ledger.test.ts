@@ -92,6 +92,17 @@ describe("the ledger verdict", () => {
     expect(verdict.violations).toBe(5);
   });
 
+  test("a commit stored twice is named with each row's id and server: a second insert, or one row read twice", () => {
+    const log = parseWriterLog(`${line(0, 1, "ack", 0, 5)}\n{"event":"stop","t":30}\n`);
+    const twice = [
+      { ...row(0, 1), id: 41 },
+      { ...row(0, 1), id: 57, serverIdentity: "mysql-b@2" },
+    ];
+    const verdict = verifyLedger(log, twice, run);
+    expect(verdict.duplicated).toMatchObject([{ writer: 0, seq: 1, rows: 2, ids: [41, 57], servers: [twice[0]!.serverIdentity, "mysql-b@2"] }]);
+    expect(describeViolations(verdict, [])).toContain(`writer 0 seq 1 ×2 (ids 41, 57; servers ${twice[0]!.serverIdentity}, mysql-b@2)`);
+  });
+
   test("a row stored under another writer's number, or with another checksum than sent, is corrupted", () => {
     const log = parseWriterLog(`${line(0, 1, "ack", 0, 5)}\n${line(0, 2, "ack", 6, 9)}\n{"event":"stop","t":30}\n`);
     const moved = { ...row(1, 1), writer: 0, seq: 1 };
