@@ -14,7 +14,8 @@ hash=$(printf '%s\n' "$suite" "$packages" | sha256sum | cut -c1-12)
 image="storage-conformance/rootfs-$name:$hash"
 
 if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
-apt_install debootstrap
+# The Debian archive keyring: debootstrap checks the Release signature with it (Ubuntu does not install it by default).
+apt_install debootstrap debian-archive-keyring
 tarball="$CACHE_DIR/rootfs/$name-$hash.tar"
 if [ ! -s "$tarball" ]; then
   work=$(mktemp -d "$CACHE_DIR/debootstrap.XXXXXX")
