@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { backupRows } from "../../src/report/backups.ts";
 import { renderHtml } from "../../src/report/html.ts";
 import { renderMarkdown } from "../../src/report/markdown.ts";
-import { summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import type { CheckResult, RunResults } from "../../src/report/results.ts";
+import { runOf } from "./support/results.ts";
 
 const v = (value: number | string) => ({ value, unit: "" });
 const checks: CheckResult[] = [
@@ -40,17 +41,7 @@ const checks: CheckResult[] = [
     durationMs: 1,
   },
 ];
-const results: RunResults = {
-  runId: "r",
-  startedAt: "2026-11-25T00:00:00.000Z",
-  finishedAt: "2026-11-25T00:01:00.000Z",
-  durationS: 60,
-  manifestsDir: "manifests",
-  timeoutOverrides: [],
-  engine: { name: "mariadb", serverVersions: [] },
-  summary: summarise(checks),
-  checks,
-};
+const results: RunResults = runOf(checks, { engine: { name: "mariadb", serverVersions: [] } });
 
 describe("the backup section", () => {
   it("gives each layer the design names its size, durations and outcome, or why it was not run", () => {

@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import type { CheckResult, RunResults } from "../../src/report/results.ts";
 import { safeRelativePath, writeReports } from "../../src/report/write.ts";
+import { runOf } from "./support/results.ts";
 
 const failed: CheckResult = {
   suite: "survival",
@@ -23,18 +24,8 @@ const failed: CheckResult = {
 };
 const passed: CheckResult = { suite: "binding", name: "mysql-pvc > is Bound", status: "passed", values: {}, message: "", durationMs: 3_000 };
 
-function run(checks: CheckResult[]): RunResults {
-  return {
-    runId: "20261126T030000-abcdef",
-    startedAt: "2026-11-26T03:00:00.000Z",
-    finishedAt: "2026-11-26T03:01:00.000Z",
-    durationS: 60,
-    manifestsDir: "manifests",
-    timeoutOverrides: [],
-    summary: summarise(checks),
-    checks,
-  };
-}
+const run = (checks: CheckResult[]): RunResults =>
+  runOf(checks, { runId: "20261126T030000-abcdef", startedAt: "2026-11-26T03:00:00.000Z", finishedAt: "2026-11-26T03:01:00.000Z" });
 
 let dir: string | undefined;
 afterEach(() => {

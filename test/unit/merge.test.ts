@@ -2,8 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { mergeRuns, shardsLine } from "../../src/report/merge.ts";
-import { type CheckResult, type RunResults, summarise } from "../../src/report/results.ts";
+import type { CheckResult, RunResults } from "../../src/report/results.ts";
 import { removeTempDirs, runCli, tempDir } from "./support/fake-cluster.ts";
+import { runOf } from "./support/results.ts";
 
 afterAll(removeTempDirs);
 
@@ -17,18 +18,16 @@ const check = (suite: string, name: string, status: CheckResult["status"], value
   message: status === "failed" ? "expected 0 lost, saw 2" : "",
   durationMs: 1000,
 });
-const run = (runId: string, startedAt: string, durationS: number, checks: CheckResult[]): RunResults => ({
-  runId,
-  startedAt,
-  finishedAt: new Date(Date.parse(startedAt) + durationS * 1000).toISOString(),
-  durationS,
-  manifestsDir: "/work/manifests",
-  cluster: { kind: "k3s", serverVersion: "v1.34.4" },
-  engine: { name: "mysql", serverVersions: [] },
-  timeoutOverrides: [],
-  summary: summarise(checks),
-  checks,
-});
+const run = (runId: string, startedAt: string, durationS: number, checks: CheckResult[]): RunResults =>
+  runOf(checks, {
+    runId,
+    startedAt,
+    finishedAt: new Date(Date.parse(startedAt) + durationS * 1000).toISOString(),
+    durationS,
+    manifestsDir: "/work/manifests",
+    cluster: { kind: "k3s", serverVersion: "v1.34.4" },
+    engine: { name: "mysql", serverVersions: [] },
+  });
 
 const survival = run("r1-survival", "2026-11-26T05:00:00.000Z", 100, [
   staticCheck,

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { comparedValues, expectedChecksumLines, fioValues, floorScript, parseFloorOutput } from "../../src/conformance/performance.ts";
 import { renderHtml } from "../../src/report/html.ts";
 import { fioRows, fioSpec, floorComparison } from "../../src/report/performance.ts";
-import { summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import type { CheckResult, RunResults } from "../../src/report/results.ts";
 import { renderChart } from "../../src/report/charts.ts";
+import { runOf } from "./support/results.ts";
 
 const fioCheck: CheckResult = {
   suite: "performance",
@@ -60,18 +61,7 @@ const crash: CheckResult = {
   durationMs: 10_000,
 };
 
-function run(checks: CheckResult[]): RunResults {
-  return {
-    runId: "r",
-    startedAt: "2026-11-25T00:00:00.000Z",
-    finishedAt: "2026-11-25T00:01:00.000Z",
-    durationS: 60,
-    manifestsDir: "manifests",
-    timeoutOverrides: [],
-    summary: summarise(checks),
-    checks,
-  };
-}
+const run = (checks: CheckResult[]): RunResults => runOf(checks);
 
 describe("the claim against its baseline", () => {
   it("records the median, min, max of both and their ratio", () => {

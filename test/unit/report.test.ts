@@ -3,7 +3,8 @@ import { ackTimelineSpec, recoverySpec } from "../../src/report/charts.ts";
 import { renderHtml } from "../../src/report/html.ts";
 import { renderJUnit } from "../../src/report/junit.ts";
 import { renderMarkdown } from "../../src/report/markdown.ts";
-import { summarise, type CheckResult, type RunResults } from "../../src/report/results.ts";
+import type { CheckResult, RunResults } from "../../src/report/results.ts";
+import { runOf } from "./support/results.ts";
 
 const checks: CheckResult[] = [
   {
@@ -34,17 +35,10 @@ const checks: CheckResult[] = [
     diagnostics: "Events (oldest first):\n  ProvisioningFailed\u0007",
   },
 ];
-const results: RunResults = {
+const results: RunResults = runOf(checks, {
   runId: "20261125T000000-abcdef",
-  startedAt: "2026-11-25T00:00:00.000Z",
-  finishedAt: "2026-11-25T00:01:00.000Z",
-  durationS: 60,
-  manifestsDir: "manifests",
   cluster: { kind: "k3s", serverVersion: "v1.34.4", image: "storage-conformance/kubenode:abc" },
-  timeoutOverrides: [],
-  summary: summarise(checks),
-  checks,
-};
+});
 
 describe("JUnit", () => {
   it("counts checks and failures, escapes XML and drops control characters", () => {
