@@ -157,6 +157,16 @@ export class DeployedSetup {
     }
   }
 
+  /** The dataset's rows and checksum per table, read through a connection of its own. */
+  async readChecksums(): Promise<TableChecksums> {
+    const db = await this.open();
+    try {
+      return await checksumTables(db.connection);
+    } finally {
+      await db.close();
+    }
+  }
+
   /**
    * Connects to MySQL in the Ready pod; with runningIsEnough, in a pod whose
    * container runs, before its readiness probe passes (mysqld is retried).

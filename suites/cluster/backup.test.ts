@@ -75,10 +75,7 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
       return;
     }
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const db = await setup.open();
-    await loadDataset(db.connection);
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before } = await setup.loadDataset();
 
     const run = await runScheduledBackupNow(kube, namespace, manifests);
     record("scheduled_backup_cronjob", run.cronJob, "");
@@ -100,15 +97,9 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
     const freshPod = await fresh.waitForReadyPod();
     const restored = await restoreDatabase(fresh, freshPod, file);
     record("scheduled_backup_restore_s", +restored.duration_s.toFixed(2), "s");
-    const freshDb = await fresh.open();
-    try {
-      expect(
-        compareChecksums(before, await checksumTables(freshDb.connection)),
-        `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`,
-      ).toEqual([]);
-    } finally {
-      await freshDb.close();
-    }
+    expect(compareChecksums(before, await fresh.readChecksums()), `rows after restoring ${dump!.file} (from Job ${run.job}) into a fresh Deployment`).toEqual(
+      [],
+    );
   });
 });
 
@@ -146,15 +137,10 @@ describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup 
     const restored = await restorePhysicalInto(kube, freshNamespace, manifests, file);
     record(`${method}_restore_unpack_s`, +restored.unpack_s.toFixed(2), "s");
     record(`${method}_restore_ready_s`, +restored.ready_s.toFixed(2), "s");
-    const freshDb = await restored.setup.open();
-    try {
-      expect(
-        compareChecksums(before, await checksumTables(freshDb.connection)),
-        `rows served by a server started on the ${method === "clone" ? "clone" : "prepared mariadb-backup copy"}`,
-      ).toEqual([]);
-    } finally {
-      await freshDb.close();
-    }
+    expect(
+      compareChecksums(before, await restored.setup.readChecksums()),
+      `rows served by a server started on the ${method === "clone" ? "clone" : "prepared mariadb-backup copy"}`,
+    ).toEqual([]);
   });
 });
 
@@ -181,20 +167,12 @@ describe("a volume snapshot of the data claim (the design's weekly filesystem-le
       );
 
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    const db = await setup.open();
-    await loadDataset(db.connection);
-    const before = await checksumTables(db.connection);
-    await db.close();
+    const { checksums: before } = await setup.loadDataset();
     const { facts, restored } = await snapshotAndRestore(setup, snapshotClass.name);
     record("snapshot_cut_s", +facts.cut_s.toFixed(2), "s");
     record("snapshot_ready_s", +facts.ready_s.toFixed(2), "s");
     if (facts.restoreSize) record("snapshot_restore_size", facts.restoreSize, "");
     record("snapshot_restore_s", +facts.restore_s.toFixed(2), "s");
-    const restoredDb = await restored.open();
-    try {
-      expect(compareChecksums(before, await checksumTables(restoredDb.connection)), "rows served from the claim made again from the snapshot").toEqual([]);
-    } finally {
-      await restoredDb.close();
-    }
+    expect(compareChecksums(before, await restored.readChecksums()), "rows served from the claim made again from the snapshot").toEqual([]);
   });
 });
