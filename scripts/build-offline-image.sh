@@ -29,8 +29,29 @@ apt_install busybox-static gcc libc6-dev
 
 started=$(date +%s)
 ctx="$CACHE_DIR/build/$recipe_hash"
-rm -rf "$ctx"; mkdir -p "$ctx"/{node/bin,node/cni,node/images,node/manifests}
-trap 'rm -rf "$ctx"' EXIT
+rm -rf "$ctx"; mkdir -p "$ctx"/{node/bin,node/cni,node/images,node/manifests,roots}
+trap 'rm -rf "$ctx"; kill $(jobs -p) 2>/dev/null || true' EXIT
+
+# The Debian roots (debootstrap: downloads and dpkg, cached per package list)
+# build in the background while Go compiles; each is awaited where it is used.
+apt_install debootstrap debian-archive-keyring
+mysql_packages=mysql-server,mysql-client,gosu,tzdata,openssl,ca-certificates
+start_root() { # start_root NAME PACKAGES [SUITE]: bash build-rootfs.sh in the background
+  local name="$1"
+  ( bash "$PROJECT_ROOT/scripts/build-rootfs.sh" "$@" >"$ctx/roots/$name.image" 2>"$ctx/roots/$name.log"; echo $? >"$ctx/roots/$name.rc" ) &
+}
+await_root() { # await_root NAME: prints the image, or fails with the build's log
+  local name="$1"
+  while [ ! -f "$ctx/roots/$name.rc" ]; do sleep 0.2; done
+  cat "$ctx/roots/$name.log" >&2
+  [ "$(cat "$ctx/roots/$name.rc")" = 0 ] || return 1
+  cat "$ctx/roots/$name.image"
+}
+start_root mariadb mariadb-server,mariadb-client,mariadb-backup,ca-certificates
+start_root mysql "$mysql_packages" "$MYSQL_DEBIAN_SUITE"
+start_root node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables
+# The bench image's root (fio, sysbench) too: build-project-images.sh finds it cached.
+start_root bench fio,sysbench,ca-certificates "$MYSQL_DEBIAN_SUITE"
 
 # go_build OUT MODULE@VERSION PACKAGE [TAGS]: builds a command of a module from
 # the proxy. `go install pkg@version` refuses modules whose go.mod has replace or
@@ -63,6 +84,9 @@ done
 (cd "$PROJECT_ROOT/images/node" && go build -ldflags="-s -w$version_flags" -o "$ctx/node/bin/kubenode" ./cmd/kubenode) \
   || die "building kubenode failed (see above)"
 ln -s kubenode "$ctx/node/bin/kubectl"
+# The lazy storage layer (images/lazyfs): what a power cut drops.
+(cd "$PROJECT_ROOT/images/lazyfs" && go build -ldflags='-s -w' -o "$ctx/node/bin/lazyfs" ./cmd/lazyfs) \
+  || die "building lazyfs failed (see above)"
 for cmd in containerd containerd-shim-runc-v2 ctr; do
   go_build "$ctx/node/bin/$cmd" "github.com/containerd/containerd/v2@$CONTAINERD_VERSION" "github.com/containerd/containerd/v2/cmd/$cmd" no_btrfs
 done
@@ -115,7 +139,7 @@ upstream_version() { local v="${1#*:}"; v="${v%%-*}"; echo "${v%%+*}"; }
 
 # MariaDB (Debian bookworm) behind the official mariadb image's contract: the
 # second engine, `mariadb:MARIADB_LINE` in the node.
-mariadb_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mariadb mariadb-server,mariadb-client,mariadb-backup,ca-certificates)
+mariadb_rootfs=$(await_root mariadb) || die "the MariaDB root could not be built (above)"
 mariadb_version=$(upstream_version "$(docker run --rm "$mariadb_rootfs" dpkg-query -W -f '${Version}' mariadb-server)")
 case "$mariadb_version" in "$MARIADB_LINE".*) ;; *) die "Debian $DEBIAN_SUITE has MariaDB $mariadb_version, not the $MARIADB_LINE line images/versions.env pins" ;; esac
 build_image "storage-conformance/mariadb:$mariadb_version" "$PROJECT_ROOT/images/mariadb" --build-arg "ROOTFS=$mariadb_rootfs" \
@@ -128,6 +152,7 @@ save_as "$ctx/node/images/deferred/mariadb.tar" "storage-conformance/mariadb:$ma
 # fio and sysbench (Debian MYSQL_DEBIAN_SUITE: sysbench's client library speaks
 # MySQL 9's caching_sha2_password) for the performance suite, imported after
 # the node is Ready like the second engine.
+await_root bench >/dev/null || die "the bench image's root could not be built (above)"
 bash "$PROJECT_ROOT/scripts/build-project-images.sh" bench >/dev/null
 save_as "$ctx/node/images/deferred/bench.tar" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG" "localhost/storage-conformance/bench:$BENCH_IMAGE_TAG"
 
@@ -137,7 +162,7 @@ save_as "$ctx/node/images/deferred/bench.tar" "localhost/storage-conformance/ben
 # MYSQL_LINE release, the node serves MariaDB under the mysql names instead,
 # and says so in its labels (the reports' header shows it).
 mysql_engine=mysql
-if mysql_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" mysql mysql-server,mysql-client,gosu,tzdata,openssl,ca-certificates "$MYSQL_DEBIAN_SUITE"); then
+if mysql_rootfs=$(await_root mysql); then
   mysql_version=$(upstream_version "$(docker run --rm "$mysql_rootfs" dpkg-query -W -f '${Version}' mysql-server-core)")
 else
   mysql_version=none
@@ -158,6 +183,8 @@ docker save -o "$ctx/node/images/pause.tar" "registry.k8s.io/pause:$PAUSE_VERSIO
 docker save -o "$ctx/node/images/busybox.tar" "localhost/storage-conformance/busybox:debian"
 docker save -o "$ctx/node/images/local-path-provisioner.tar" "localhost/storage-conformance/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
 cp "$PROJECT_ROOT/images/local-path-provisioner/local-path-storage.yaml" "$ctx/node/manifests/local-storage.yaml"
+# Applied after local-storage.yaml (names sort): it uses that file's namespace and RBAC.
+cp "$PROJECT_ROOT/images/local-path-provisioner/storage-lazyfs.yaml" "$ctx/node/manifests/storage-lazyfs.yaml"
 
 # Cluster DNS, as k3s ships it, and the ledger writer that reaches MySQL by its Service name.
 mkdir -p "$ctx/coredns"
@@ -170,7 +197,7 @@ docker save -o "$ctx/node/images/ledger-writer.tar" "localhost/storage-conforman
 sed "s|storage-conformance/coredns:.*|storage-conformance/coredns:$COREDNS_VERSION|" "$PROJECT_ROOT/images/coredns/coredns.yaml" >"$ctx/node/manifests/coredns.yaml"
 
 # 3. The node.
-node_rootfs=$(bash "$PROJECT_ROOT/scripts/build-rootfs.sh" node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables)
+node_rootfs=$(await_root node) || die "the node's root could not be built (above)"
 cp "$PROJECT_ROOT/images/node/Dockerfile" "$ctx/node/"
 build_image "$NODE_IMAGE" "$ctx/node" --build-arg "ROOTFS=$node_rootfs" \
   --label "storage-conformance.kubernetes-version=$KUBERNETES_VERSION" \

@@ -43,9 +43,10 @@ export function adaptPrivilegedMode(hostConfig: HostConfig, reason: string): Pri
   // `--security-opt systempaths=unconfined` in the CLI: nothing masked or read-only in /proc and /sys.
   hostConfig.MaskedPaths = [];
   hostConfig.ReadonlyPaths = [];
-  if (existsSync("/dev/kmsg")) {
-    hostConfig.Devices = [{ PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", CgroupPermissions: "rwm" }];
-  }
+  // kubelet's OOM watcher reads /dev/kmsg; the lazy storage layer (the power cut's) mounts FUSE.
+  hostConfig.Devices = ["/dev/kmsg", "/dev/fuse"]
+    .filter((device) => existsSync(device))
+    .map((device) => ({ PathOnHost: device, PathInContainer: device, CgroupPermissions: "rwm" }));
   return {
     adapted: true,
     detail: `privileged mode is refused here (${reason}); running with every capability but ${missing.join(", ")}, seccomp/apparmor/systempaths unconfined`,

@@ -49,6 +49,9 @@ func (n *node) runAgent(ctx context.Context) error {
 	if err := n.prepareHost(); err != nil {
 		return err
 	}
+	if err := n.mountLazyLayers(ctx); err != nil {
+		return err
+	}
 	creds, err := fetchCredentials(ctx, n.opts.serverURL, n.opts.token, n.opts.nodeName, n.ip, 120*time.Second)
 	if err != nil {
 		return err

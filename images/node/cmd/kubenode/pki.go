@@ -204,3 +204,73 @@ func renderKubeconfig(server string, caPEM, certPEM, keyPEM []byte) (string, err
 	}
 	return string(data), nil
 }
+
+func (n *node) writePKI() error {
+	n.tls = filepath.Join(dataDir, "server/tls")
+	n.credDir = filepath.Join(dataDir, "server/cred")
+	// A restarted node container keeps its volumes, so its etcd data, tokens
+	// and CA: reuse the CA and reissue leaf certificates (the IP may change).
+	ca, err := loadAuthority(n.tls)
+	if err != nil {
+		ca, err = newAuthority(n.tls)
+	}
+	if err != nil {
+		return err
+	}
+	n.ca = ca
+	host, _ := os.Hostname()
+	apiserver := certSpec{name: "apiserver", commonName: "kube-apiserver", server: true,
+		dnsNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", host, n.opts.nodeName},
+		ips:      []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvc), n.ip}}
+	if gw := defaultGateway(); gw != nil {
+		apiserver.ips = append(apiserver.ips, gw)
+	}
+	// --tls-san as in k3s: the address the client reaches the published port by.
+	for _, san := range n.opts.tlsSANs {
+		if ip := net.ParseIP(san); ip != nil {
+			apiserver.ips = append(apiserver.ips, ip)
+		} else {
+			apiserver.dnsNames = append(apiserver.dnsNames, san)
+		}
+	}
+	specs := []certSpec{
+		apiserver,
+		{name: "admin", commonName: "system:admin", organization: []string{"system:masters"}},
+		{name: "apiserver-kubelet-client", commonName: "kube-apiserver-kubelet-client", organization: []string{"system:masters"}},
+		{name: "controller-manager", commonName: "system:kube-controller-manager"},
+		{name: "scheduler", commonName: "system:kube-scheduler"},
+		{name: "kube-proxy", commonName: "system:kube-proxy"},
+		{name: "kubelet", commonName: "system:node:" + n.opts.nodeName, organization: []string{"system:nodes"}},
+	}
+	for _, s := range specs {
+		if err := ca.issue(s); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(n.tls, "service-account.key")); err != nil {
+		if err := newServiceAccountKey(n.tls); err != nil {
+			return err
+		}
+	}
+	local := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	for _, name := range []string{"controller-manager", "scheduler", "kube-proxy", "kubelet"} {
+		config, err := ca.kubeconfig(name, local)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(n.kubeconfig(name), config, 0o600); err != nil {
+			return err
+		}
+	}
+	// k3s writes the admin kubeconfig world-readable by default only with
+	// --write-kubeconfig-mode; keep it private, the suite copies it as root.
+	admin, err := ca.kubeconfig("admin", local)
+	if err != nil {
+		return err
+	}
+	return writeFile(kubeconfigPath, admin, 0o600)
+}
+
+func (n *node) kubeconfig(component string) string {
+	return filepath.Join(n.credDir, component+".kubeconfig")
+}

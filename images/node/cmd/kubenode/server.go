@@ -23,6 +23,7 @@ const (
 	dataDir        = "/var/lib/rancher/k3s"
 	kubeconfigPath = "/etc/rancher/k3s/k3s.yaml"
 	logDir         = "/var/log/kubenode"
+	runDir         = "/run/kubenode" // markers and sockets the suite reads (a tmpfs: gone at every start)
 	clusterCIDR    = "10.42.0.0/16"
 	podCIDR        = "10.42.0.0/24" // the one node gets the first /24 of clusterCIDR
 	serviceCIDR    = "10.43.0.0/16"
