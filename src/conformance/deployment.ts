@@ -7,7 +7,7 @@ import type { LoadedObject } from "../manifests/load.ts";
 import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
 import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
 import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 import { timeouts } from "../timeouts.ts";
 
 /** The storage setup under test, applied in one namespace. */

@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { execChecked } from "../kube/exec.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 
 export interface MountFacts {
   mountPoint: string;

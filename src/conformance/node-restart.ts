@@ -6,7 +6,7 @@ import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 import { verifySameData } from "./verify.ts";
 
 /** Seconds from the kill of the node container to each milestone, on the client's clock. */

@@ -29,8 +29,3 @@ export function assertWithinBudget(phases: RecoveryPhases, budgetMs: number, cyc
       `Milestones (s since the delete): ${phaseNames.map((n) => `${n}=${phases[n]}`).join(" ")}. Look at the readiness probe's delay and period, and the image's start time.`,
   );
 }
-
-/** Seconds from `start` to `end` (both performance.now(); `end` defaults to now), to the hundredth. */
-export function secondsSince(start: number, end: number = performance.now()): number {
-  return +((end - start) / 1000).toFixed(2);
-}

@@ -10,7 +10,7 @@ import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
 import { withRootPassword } from "./backup.ts";
 import { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 
 /**
  * A filesystem-level backup of the whole server, made beside the running

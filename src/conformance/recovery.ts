@@ -7,7 +7,7 @@ import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import type { RecoveryPhases } from "../recovery-phases.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 import { verifySameData } from "./verify.ts";
 
 export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";

@@ -10,7 +10,7 @@ import { withClaimPod } from "../kube/claim-pod.ts";
 import { execInPod } from "../kube/exec.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { timeouts } from "../timeouts.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 
 /**
  * The design's "daily mysqldump exports" as the cluster runs them: a CronJob

@@ -8,7 +8,7 @@ import { parseQuantity } from "../manifests/quantity.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
 import { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 
 /**
  * The design's "Volume Snapshots: weekly filesystem-level backups" as

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { afterAll } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import type { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { secondsSince } from "../../src/conformance/phases.ts";
+import { secondsSince } from "../../src/clock.ts";
 import type { Kube } from "../../src/kube/client.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
