@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
+import { pinnedVersions } from "../../src/cluster/images.ts";
 import { nodesSuiteAgents, startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
 import { engineImage } from "../../src/conformance/engines.ts";
@@ -81,7 +82,7 @@ async function startRun(settings: RunSettings) {
     const kube = connect(cluster.kubeconfig);
     const serverVersion = await assertReachable(kube, cluster.origin);
     if (cluster.kind === "k3s") await provideStandardStorageClass(kube);
-    if (engineImage(engine)) await cluster.waitForAllImages?.();
+    if (engineImage(engine, pinnedVersions())) await cluster.waitForAllImages?.();
     const facts: RunFacts = {
       runId: cluster.runId,
       manifestsDir,
@@ -96,7 +97,7 @@ async function startRun(settings: RunSettings) {
         startSeconds: cluster.startSeconds,
         offlineEngines: cluster.image?.engines,
       },
-      engine: { name: engine, image: engineImage(engine) },
+      engine: { name: engine, image: engineImage(engine, pinnedVersions()) },
       timeoutOverrides: overrides,
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
