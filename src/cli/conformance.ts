@@ -13,7 +13,7 @@ import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
 import { reportsDirProblem, writeEngineComparison, writeReports } from "../report/write.ts";
-import { parseEngineOption, type Engine } from "../conformance/engines.ts";
+import { parseEngineOption, type Engine } from "../mysql/engines.ts";
 import { uncordonRun } from "../conformance/node-failure.ts";
 import { loadTimeouts, timeouts } from "../timeouts.ts";
 import { describeArgsError } from "./args.ts";

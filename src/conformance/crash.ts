@@ -6,7 +6,7 @@ import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { secondsSince } from "../clock.ts";
-import { verifySameData } from "./verify.ts";
+import { verifySameData } from "../mysql/verify.ts";
 
 /** Seconds from the SIGKILL to each milestone, on the client's clock. */
 export interface CrashRecovery {

@@ -8,7 +8,7 @@ import type { RecoveryPhases } from "../recovery-phases.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
 import { secondsSince } from "../clock.ts";
-import { verifySameData } from "./verify.ts";
+import { verifySameData } from "../mysql/verify.ts";
 
 export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";
 export { phaseDurations, phaseNames, type RecoveryPhases } from "../recovery-phases.ts";

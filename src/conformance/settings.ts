@@ -5,7 +5,7 @@
 // starts: a malformed count is one line naming the variable, not a failed
 // check ten minutes in. Pure.
 import { resolve } from "node:path";
-import { type Engine, engineNames } from "./engines.ts";
+import { type Engine, engineNames } from "../mysql/engines.ts";
 import { parseExpectation } from "./expectations.ts";
 
 export interface RunSettings {

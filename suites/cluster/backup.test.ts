@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { engineOfVersion } from "../../src/conformance/engines.ts";
+import { engineOfVersion } from "../../src/mysql/engines.ts";
 import { cloneToFile, mariabackupToFile, restorePhysicalInto } from "../../src/conformance/physical-backup.ts";
 import {
   chooseSnapshotClass,

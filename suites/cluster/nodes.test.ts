@@ -24,7 +24,7 @@ import {
   uncordonRun,
 } from "../../src/conformance/node-failure.ts";
 import { waitForMysqlStartedAfter } from "../../src/conformance/node-restart.ts";
-import { verifySameData } from "../../src/conformance/verify.ts";
+import { verifySameData } from "../../src/mysql/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";

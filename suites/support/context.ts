@@ -1,5 +1,5 @@
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import type { Engine } from "../../src/conformance/engines.ts";
+import type { Engine } from "../../src/mysql/engines.ts";
 
 /** Facts about the run that reports may show: no kubeconfig, no secret. */
 export interface RunFacts {

@@ -3,7 +3,7 @@ import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts
 import { pinnedVersions } from "../../src/cluster/images.ts";
 import { nodesSuiteAgents, startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
-import { engineImage } from "../../src/conformance/engines.ts";
+import { engineImage } from "../../src/mysql/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";

@@ -1,6 +1,6 @@
 import type { Kube } from "../kube/client.ts";
-import { openDatabase, type Credentials } from "../mysql/client.ts";
-import { checksumTables, compareChecksums, datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
+import { openDatabase, type Credentials } from "./client.ts";
+import { checksumTables, compareChecksums, datasetDatabase, type TableChecksums } from "./dataset.ts";
 import { timeouts } from "../timeouts.ts";
 
 /**
