@@ -20,9 +20,9 @@ import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { addSecrets, knownSecrets } from "./redacted-output.ts";
 import { findingsAsChecks } from "./static-results.ts";
-import { parseExpectation } from "../conformance/expectations.ts";
-import { perfProfile } from "../conformance/perf-profile.ts";
-import { type RunSettings, runSettingsFromEnv } from "../conformance/settings.ts";
+import { parseExpectation } from "../run/expectations.ts";
+import { perfProfile } from "../run/perf-profile.ts";
+import { type RunSettings, runSettingsFromEnv } from "../run/settings.ts";
 
 const usage = `usage: npm run conformance -- [options]
 

@@ -2,7 +2,7 @@ import { cpus, loadavg } from "node:os";
 import { waitForNodeFile } from "../../src/cluster/node.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";
 import { durabilityRisks } from "../../src/conformance/durability.ts";
-import { evaluateExpectations, parseExpectation } from "../../src/conformance/expectations.ts";
+import { evaluateExpectations, parseExpectation } from "../../src/run/expectations.ts";
 import {
   benchImage,
   describeBaseline,
@@ -14,7 +14,7 @@ import {
   sysbenchValues,
   type Baseline,
 } from "../../src/conformance/performance.ts";
-import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
+import { perfProfile, perfProfiles, spread } from "../../src/run/perf-profile.ts";
 import { mysqlService } from "../../src/conformance/ledger-writer.ts";
 import { readDurabilitySettings } from "../../src/mysql/ledger.ts";
 import type { ClusterInfo } from "../../src/cluster/index.ts";

@@ -38,7 +38,7 @@ declare module "vitest" {
     /** The conformance command's settings for the reporter (reports folder, credentials to redact, static findings). */
     reportSettings: import("../../src/report/results.ts").ReportSettings;
     /** The run's settings: from the conformance command, or from the environment under a bare `npm test`. */
-    runSettings: import("../../src/conformance/settings.ts").RunSettings;
+    runSettings: import("../../src/run/settings.ts").RunSettings;
   }
   interface TaskMeta {
     values?: Record<string, MeasuredValue>;

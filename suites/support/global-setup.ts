@@ -7,7 +7,7 @@ import { engineImage } from "../../src/mysql/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
-import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
+import { type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { loadTimeouts } from "../../src/timeouts.ts";
 import type { RunFacts } from "./context.ts";
 import "./context.ts";

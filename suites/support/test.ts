@@ -11,7 +11,7 @@ import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
-import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
+import { type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { DeployedSetup } from "../../src/conformance/deployment.ts";

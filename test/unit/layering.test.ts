@@ -13,11 +13,12 @@ const allowed: Record<string, string[]> = {
   cluster: ["kube"],
   mysql: ["kube"],
   manifests: ["kube"],
-  conformance: ["kube", "cluster", "mysql", "manifests"],
+  run: ["mysql"],
+  conformance: ["kube", "cluster", "mysql", "manifests", "run"],
   ops: ["kube", "cluster", "mysql", "manifests", "conformance"],
   // The results model renders what any producer wrote; it knows nothing of the live suites.
   report: ["kube", "cluster", "mysql", "manifests"],
-  cli: ["kube", "cluster", "mysql", "manifests", "conformance", "ops", "report"],
+  cli: ["kube", "cluster", "mysql", "manifests", "run", "conformance", "ops", "report"],
 };
 
 interface Exception {

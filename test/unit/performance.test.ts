@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluateExpectations, parseExpectation } from "../../src/conformance/expectations.ts";
+import { evaluateExpectations, parseExpectation } from "../../src/run/expectations.ts";
 import { fioJobs, parseFioJson, type FioJobName } from "../../src/conformance/fio.ts";
-import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
+import { perfProfile, perfProfiles, spread } from "../../src/run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseStatus, parseSysbench } from "../../src/conformance/sysbench.ts";
 import { projectRoot } from "../../src/paths.ts";
 

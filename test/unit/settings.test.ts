@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runSettingsFromEnv } from "../../src/conformance/settings.ts";
+import { runSettingsFromEnv } from "../../src/run/settings.ts";
 
 describe("the run's settings from the environment", () => {
   it("has the gate's defaults when nothing is set", () => {
