@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { backupDatabase } from "../conformance/backup.ts";
+import { backupDatabase } from "../design/backup.ts";
 import { openDatabase } from "../mysql/client.ts";
 import { makeRecord, measureDatabases, userDatabases } from "../ops/backup-data.ts";
 import { recordPath, writeRecord } from "../ops/backup-record.ts";

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { restoreDatabase } from "../conformance/backup.ts";
+import { restoreDatabase } from "../design/backup.ts";
 import { openDatabase, type Database } from "../mysql/client.ts";
 import { existingTables, measureRestored, quoteIdentifier } from "../ops/backup-data.ts";
 import { RecordError } from "../ops/backup-record.ts";

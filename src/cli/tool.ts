@@ -2,7 +2,7 @@ import { existsSync, lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DeployedSetup } from "../conformance/deployment.ts";
+import { DeployedSetup } from "../design/deployment.ts";
 import { assertReachable } from "../kube/client.ts";
 import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
 import { loadManifests, ManifestError } from "../manifests/load.ts";

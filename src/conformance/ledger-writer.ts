@@ -8,7 +8,7 @@ import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
 import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
 import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
 import type { AckTimeline } from "../timelines.ts";
 import {

@@ -3,7 +3,7 @@ import { managedBy } from "../labels.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { execChecked } from "../kube/exec.ts";
 import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 
 export interface MountFacts {

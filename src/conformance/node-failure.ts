@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import { describeApiError, isNotFound, type Kube } from "../kube/client.ts";
 import { isPodReady, readyCondition } from "../kube/waits.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 
 /**
  * Node failures as a cluster lives them: a node cordoned and its pod evicted

@@ -5,7 +5,7 @@ import { isPodReady } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { verifySameData } from "../mysql/verify.ts";
 

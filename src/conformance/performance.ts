@@ -7,7 +7,7 @@ import { waitFor } from "../kube/wait.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { checksumQueries, datasetTables, type TableChecksums } from "../mysql/dataset.ts";
 import type { Database } from "../mysql/client.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { fioJobs, parseFioJson, type FioJobName, type FioResult } from "./fio.ts";
 import { mysqlService } from "./ledger-writer.ts";
 import { spread, type ProfileSettings } from "../run/perf-profile.ts";

@@ -8,8 +8,8 @@ import { withClaimPod } from "../kube/claim-pod.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
-import { withRootPassword } from "./backup.ts";
-import { DeployedSetup } from "./deployment.ts";
+import { withRootPassword } from "../design/backup.ts";
+import { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 
 /**

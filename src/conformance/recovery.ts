@@ -6,7 +6,7 @@ import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import type { RecoveryPhases } from "../recovery-phases.ts";
 import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { verifySameData } from "../mysql/verify.ts";
 

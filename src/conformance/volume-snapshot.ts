@@ -7,7 +7,7 @@ import type { LoadedObject } from "../manifests/load.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
-import { DeployedSetup } from "./deployment.ts";
+import { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 
 /**

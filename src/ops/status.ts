@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { withRootPassword } from "../conformance/backup.ts";
-import type { DeployedSetup } from "../conformance/deployment.ts";
+import { withRootPassword } from "../design/backup.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { isNotFound } from "../kube/client.ts";
 import { execChecked, execInPod } from "../kube/exec.ts";
 import { isPodReady } from "../kube/waits.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { backupDatabase, restoreDatabase } from "../../src/design/backup.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { engineOfVersion } from "../../src/mysql/engines.ts";
 import { cloneToFile, mariabackupToFile, restorePhysicalInto } from "../../src/conformance/physical-backup.ts";
 import {

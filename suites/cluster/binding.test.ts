@@ -1,4 +1,4 @@
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { bindingMismatches, readBinding } from "../../src/conformance/binding.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { secondsSince } from "../../src/clock.ts";

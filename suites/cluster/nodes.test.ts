@@ -9,7 +9,7 @@ import {
   type ClusterNode,
   type MultiNodeCluster,
 } from "../../src/cluster/multi-node.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import {
   evictPod,

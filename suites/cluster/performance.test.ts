@@ -1,6 +1,6 @@
 import { cpus, loadavg } from "node:os";
 import { waitForNodeFile } from "../../src/cluster/node.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { durabilityRisks } from "../../src/conformance/durability.ts";
 import { evaluateExpectations, parseExpectation } from "../../src/run/expectations.ts";
 import {

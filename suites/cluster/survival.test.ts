@@ -1,5 +1,5 @@
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
-import type { DeployedSetup } from "../../src/conformance/deployment.ts";
+import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import {
   assertWithinBudget,

@@ -1,6 +1,6 @@
 import { verifyBinding } from "../../src/conformance/binding.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import type { DeployedSetup } from "../../src/conformance/deployment.ts";
+import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { secondsSince } from "../../src/clock.ts";
 import type { Kube } from "../../src/kube/client.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";

@@ -14,7 +14,7 @@ import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
 import { percentile } from "../../src/conformance/phases.ts";

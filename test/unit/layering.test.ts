@@ -14,11 +14,13 @@ const allowed: Record<string, string[]> = {
   mysql: ["kube"],
   manifests: ["kube"],
   run: ["mysql"],
-  conformance: ["kube", "cluster", "mysql", "manifests", "run"],
-  ops: ["kube", "cluster", "mysql", "manifests", "conformance"],
+  // What the design deploys (the DeployedSetup handle, its dump): used by the checks and the operator commands alike.
+  design: ["kube", "mysql", "manifests"],
+  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design"],
+  ops: ["kube", "cluster", "mysql", "manifests", "design"],
   // The results model renders what any producer wrote; it knows nothing of the live suites.
   report: ["kube", "cluster", "mysql", "manifests"],
-  cli: ["kube", "cluster", "mysql", "manifests", "run", "conformance", "ops", "report"],
+  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "conformance", "ops", "report"],
 };
 
 interface Exception {
@@ -115,7 +117,8 @@ describe("layering of src/", () => {
       `src/cluster/index.ts:1 imports "../mysql/client.ts" (mysql/): cluster/ may import only kube/ and the src root`,
       `src/paths.ts:2 imports "./kube/client.ts" (kube/): a file at the src root may import only other root files (every layer imports it)`,
       `src/cli/tool.ts:3 imports "../../suites/support/test.ts" (outside src): src/ imports nothing outside it (suites/, test/ and scripts/ sit on top)`,
-      `src/ops/status.ts:2 imports "../report/results.ts" (report/): ops/ may import only kube/, cluster/, mysql/, manifests/, conformance/ and the src root`,
+      `src/ops/status.ts:1 imports "../conformance/deployment.ts" (conformance/): ops/ may import only kube/, cluster/, mysql/, manifests/, design/ and the src root`,
+      `src/ops/status.ts:2 imports "../report/results.ts" (report/): ops/ may import only kube/, cluster/, mysql/, manifests/, design/ and the src root`,
       `src/report/charts.ts no longer imports "../gone.ts" upward: remove it from knownExceptions`,
     ]);
   });
