@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../conformance/ledger-writer.ts";
-import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, phaseDurations } from "../conformance/recovery.ts";
+import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, phaseDurations } from "../recovery/pod-replacement.ts";
 import { checksumTables } from "../mysql/dataset.ts";
 import { ledgerDatabase } from "../mysql/ledger.ts";
 import { timeouts } from "../timeouts.ts";

@@ -3,7 +3,7 @@
 import { crc32 } from "node:zlib";
 import type { LedgerRow } from "../mysql/ledger.ts";
 import type { DurabilityRisk } from "./durability.ts";
-import { percentile } from "./phases.ts";
+import { percentile } from "../recovery/phases.ts";
 
 /** ack: COMMIT returned OK. fail: the error came before COMMIT was sent. indoubt: COMMIT sent, no OK came back. */
 export type CommitState = "ack" | "fail" | "indoubt";

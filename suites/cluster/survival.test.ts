@@ -8,7 +8,7 @@ import {
   phaseNames,
   type RecoveryPhases,
   type Replacement,
-} from "../../src/conformance/recovery.ts";
+} from "../../src/recovery/pod-replacement.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import { describe, designPerFile, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";

@@ -3,7 +3,7 @@ import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
-import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
+import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/recovery/pod-replacement.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
 import { timeouts } from "../../src/timeouts.ts";

@@ -17,7 +17,7 @@ import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
-import { percentile } from "../../src/conformance/phases.ts";
+import { percentile } from "../../src/recovery/phases.ts";
 
 /** Lines of each node component's log (kubelet, containerd, apiserver...) kept with a failed check. */
 const nodeLogLines = 300;

@@ -16,11 +16,13 @@ const allowed: Record<string, string[]> = {
   run: ["mysql"],
   // What the design deploys (the DeployedSetup handle, its dump): used by the checks and the operator commands alike.
   design: ["kube", "mysql", "manifests"],
-  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design"],
+  // A recovery: its milestones and arithmetic (pure: report/ charts them), and the pod replacement that measures them.
+  recovery: ["kube", "mysql", "design"],
+  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery"],
   ops: ["kube", "cluster", "mysql", "manifests", "design"],
   // The results model renders what any producer wrote; it knows nothing of the live suites.
-  report: ["kube", "cluster", "mysql", "manifests"],
-  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "conformance", "ops", "report"],
+  report: ["kube", "cluster", "mysql", "manifests", "recovery"],
+  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery", "conformance", "ops", "report"],
 };
 
 interface Exception {
@@ -113,7 +115,7 @@ describe("layering of src/", () => {
       `src/manifests/rules.ts:2 imports "../conformance/setup.ts" (conformance/): manifests/ may import only kube/ and the src root`,
       `src/kube/apply.ts:1 imports "../manifests/load.ts" (manifests/): kube/ may import only the src root`,
       `src/kube/apply.ts:2 imports "../report/results.ts" (report/): kube/ may import only the src root`,
-      `src/report/charts.ts:2 imports "../conformance/phases.ts" (conformance/): report/ may import only kube/, cluster/, mysql/, manifests/ and the src root`,
+      `src/report/charts.ts:2 imports "../conformance/phases.ts" (conformance/): report/ may import only kube/, cluster/, mysql/, manifests/, recovery/ and the src root`,
       `src/cluster/index.ts:1 imports "../mysql/client.ts" (mysql/): cluster/ may import only kube/ and the src root`,
       `src/paths.ts:2 imports "./kube/client.ts" (kube/): a file at the src root may import only other root files (every layer imports it)`,
       `src/cli/tool.ts:3 imports "../../suites/support/test.ts" (outside src): src/ imports nothing outside it (suites/, test/ and scripts/ sit on top)`,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { assertWithinBudget, overlapSeconds, percentile } from "../../src/conformance/phases.ts";
-import { phaseDurations, type RecoveryPhases } from "../../src/recovery-phases.ts";
+import { assertWithinBudget, overlapSeconds, percentile } from "../../src/recovery/phases.ts";
+import { phaseDurations, type RecoveryPhases } from "../../src/recovery/milestones.ts";
 
 // Milestones as measured on the offline k3s: the ReplicaSet starts the
 // replacement before the deleted pod is gone.

@@ -1,7 +1,7 @@
 // Recovery phases: pure arithmetic on the milestones recovery.ts measures.
 // Their names and segments are in ../recovery-phases.ts, which report/ charts too.
 
-import { phaseDurations, phaseNames, type RecoveryPhases } from "../recovery-phases.ts";
+import { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
 
 /** Nearest-rank percentile of a sample. */
 export function percentile(values: number[], p: number): number {

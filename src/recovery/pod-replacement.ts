@@ -4,14 +4,14 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
-import type { RecoveryPhases } from "../recovery-phases.ts";
+import type { RecoveryPhases } from "./milestones.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { verifySameData } from "../mysql/verify.ts";
 
 export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";
-export { phaseDurations, phaseNames, type RecoveryPhases } from "../recovery-phases.ts";
+export { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
 
 const pollMs = 100;
 
