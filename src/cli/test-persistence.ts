@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../conformance/ledger-writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../ledger/writer.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, phaseDurations } from "../recovery/pod-replacement.ts";
 import { checksumTables } from "../mysql/dataset.ts";
-import { ledgerDatabase } from "../mysql/ledger.ts";
+import { ledgerDatabase } from "../ledger/table.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
 

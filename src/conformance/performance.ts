@@ -9,7 +9,7 @@ import { checksumQueries, datasetTables, type TableChecksums } from "../mysql/da
 import type { Database } from "../mysql/client.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { fioJobs, parseFioJson, type FioJobName, type FioResult } from "./fio.ts";
-import { mysqlService } from "./ledger-writer.ts";
+import { mysqlService } from "../ledger/writer.ts";
 import { spread, type ProfileSettings } from "../run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseSysbench, type SysbenchResult, type SysbenchWorkload } from "./sysbench.ts";
 import { timeouts } from "../timeouts.ts";

@@ -10,7 +10,7 @@ import {
   type MultiNodeCluster,
 } from "../../src/cluster/multi-node.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import {
   evictPod,
   milestoneValueName,

@@ -1,7 +1,7 @@
 import { cpus, loadavg } from "node:os";
 import { waitForNodeFile } from "../../src/cluster/node.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { durabilityRisks } from "../../src/conformance/durability.ts";
+import { durabilityRisks } from "../../src/ledger/durability.ts";
 import { evaluateExpectations, parseExpectation } from "../../src/run/expectations.ts";
 import {
   benchImage,
@@ -15,8 +15,8 @@ import {
   type Baseline,
 } from "../../src/conformance/performance.ts";
 import { perfProfile, perfProfiles, spread } from "../../src/run/perf-profile.ts";
-import { mysqlService } from "../../src/conformance/ledger-writer.ts";
-import { readDurabilitySettings } from "../../src/mysql/ledger.ts";
+import { mysqlService } from "../../src/ledger/writer.ts";
+import { readDurabilitySettings } from "../../src/ledger/table.ts";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import type { MeasuredValue } from "../support/context.ts";
 import { describe, expect, type Record_, runSettings, test } from "../support/test.ts";

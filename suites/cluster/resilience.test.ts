@@ -2,7 +2,7 @@ import { startEmbeddedCluster } from "../../src/cluster/index.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import { restartNodeAndMeasure } from "../../src/conformance/node-restart.ts";
 import { connect } from "../../src/kube/client.ts";
 import { createNamespace } from "../../src/kube/namespace.ts";

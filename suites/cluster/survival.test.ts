@@ -1,6 +1,6 @@
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import type { DeployedSetup } from "../../src/design/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/ledger/writer.ts";
 import {
   assertWithinBudget,
   deletePodAndMeasureRecovery,

@@ -1,7 +1,7 @@
 import { verifyBinding } from "../../src/conformance/binding.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/recovery/pod-replacement.ts";
 import { loadManifests } from "../../src/manifests/load.ts";

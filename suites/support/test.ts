@@ -13,7 +13,7 @@ import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
+import type { LedgerSummary } from "../../src/ledger/writer.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";

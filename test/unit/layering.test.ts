@@ -18,11 +18,13 @@ const allowed: Record<string, string[]> = {
   design: ["kube", "mysql", "manifests"],
   // A recovery: its milestones and arithmetic (pure: report/ charts them), and the pod replacement that measures them.
   recovery: ["kube", "mysql", "design"],
-  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery"],
+  // The ledger writer: its table, its pod, its log read against the table.
+  ledger: ["kube", "cluster", "mysql", "manifests", "design", "recovery"],
+  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery", "ledger"],
   ops: ["kube", "cluster", "mysql", "manifests", "design"],
   // The results model renders what any producer wrote; it knows nothing of the live suites.
   report: ["kube", "cluster", "mysql", "manifests", "recovery"],
-  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery", "conformance", "ops", "report"],
+  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery", "ledger", "conformance", "ops", "report"],
 };
 
 interface Exception {

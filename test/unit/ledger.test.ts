@@ -10,9 +10,9 @@ import {
   writeGap,
   writeGapFigures,
   type CommitRecord,
-} from "../../src/conformance/ledger.ts";
-import { durabilityRisks } from "../../src/conformance/durability.ts";
-import type { LedgerRow } from "../../src/mysql/ledger.ts";
+} from "../../src/ledger/analysis.ts";
+import { durabilityRisks } from "../../src/ledger/durability.ts";
+import type { LedgerRow } from "../../src/ledger/table.ts";
 
 const run = "cycle-1";
 // A payload as images/writer builds it: run:writer:seq: and 32 hex digits.

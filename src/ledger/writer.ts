@@ -6,7 +6,7 @@ import { execInPod } from "../kube/exec.ts";
 import { waitFor } from "../kube/wait.ts";
 import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
-import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
+import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "./table.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
@@ -24,7 +24,7 @@ import {
   type Disruption,
   type LedgerVerdict,
   type WriterLog,
-} from "./ledger.ts";
+} from "./analysis.ts";
 
 /** How the writer runs: the defaults, about 100 commits/s over 4 connections. */
 export interface WriterOptions {
