@@ -30,7 +30,8 @@ export type Timeouts = Record<TimeoutName, number>;
 
 export const timeoutEnvName = (name: string): string => `SC_TIMEOUT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
-export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: Timeouts; overrides: string[] } {
+/** The table with the SC_TIMEOUT_* overrides of `env` applied; throws on an unknown name or a value that is not a positive number. */
+export function loadTimeouts(env: Record<string, string | undefined>): { timeouts: Timeouts; overrides: string[] } {
   const timeouts: Timeouts = { ...defaultTimeouts };
   const overrides: string[] = [];
   const known = new Map(Object.keys(defaultTimeouts).map((k) => [timeoutEnvName(k), k as TimeoutName]));
@@ -46,4 +47,14 @@ export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: 
   return { timeouts, overrides };
 }
 
-export const timeouts: Timeouts = loadTimeouts().timeouts;
+/**
+ * The deadlines every wait uses. The defaults until the process's entry (the
+ * conformance command, an operator command, the suites' support) fills it from
+ * the run's settings (src/run/settings.ts, the one reader of the environment).
+ */
+export const timeouts: Timeouts = { ...defaultTimeouts };
+
+/** Fills the table: called once per process, by `applyRunSettings`. */
+export function useTimeouts(table: Timeouts): void {
+  Object.assign(timeouts, table);
+}

@@ -57,7 +57,7 @@ function parseKeep(raw: string | undefined, option: string): number {
   return Number(raw);
 }
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(process.argv.slice(2), options, usage);
   if (args.help) {
     print(usage);
@@ -75,7 +75,7 @@ runTool(async () => {
   };
   if (dir !== undefined && existsSync(dir) && !statIsDirectory(dir)) throw new UsageError(`--dir ${dir} is not a directory`);
 
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
   const { namespace } = setup;
   const startedAt = new Date();
   const file = resolve(

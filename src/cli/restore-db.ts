@@ -28,7 +28,7 @@ data differs from the record exits 1.
                      or the reverse) anyway
 ${commonUsage}`;
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(
     process.argv.slice(2),
     { input: { type: "string" }, database: { type: "string" }, replace: { type: "boolean" }, "cross-engine": { type: "boolean" } },
@@ -54,7 +54,7 @@ runTool(async () => {
     refused(error);
   }
 
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
   const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, 30_000) });
   const podName = pod.metadata!.name!;
   const open = async (): Promise<Database> => openDatabase(setup.kube, setup.namespace, podName, await setup.rootCredentials(), timeouts.mysqlReadyMs);

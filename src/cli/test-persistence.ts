@@ -25,7 +25,7 @@ recovery is over budget.
                      write gap; exits 1 on a lost, phantom or duplicated commit
 ${commonUsage}`;
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(
     process.argv.slice(2),
     { rows: { type: "string" }, database: { type: "string" }, keep: { type: "boolean" }, writes: { type: "boolean" } },
@@ -39,7 +39,7 @@ runTool(async () => {
   if (!(rows <= 1_000_000)) throw new UsageError(`--rows ${args.rows} is not a whole number from 1 to 1000000`);
   const database = (args.database as string | undefined) ?? "storage_persistence_test";
   if (!/^[A-Za-z0-9_]+$/.test(database)) throw new UsageError(`--database ${database}: letters, digits and _ only`);
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
 
   const run = randomBytes(8).toString("hex");
   let db = await setup.open();
@@ -57,7 +57,7 @@ runTool(async () => {
   print(`wrote ${rows} test records to ${database}.records (checksum ${expected.records!.checksum}); deleting pod ${before}`);
 
   let failure: string | undefined;
-  const writer = args.writes ? await LedgerWriter.start(setup, `test-persistence-${run}`) : undefined;
+  const writer = args.writes ? await LedgerWriter.start(setup, `test-persistence-${run}`, settings.ledger) : undefined;
   let ledger: LedgerSummary | undefined;
   try {
     const moments: number[] = [];

@@ -7,6 +7,7 @@ import { timeouts } from "../timeouts.ts";
 import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
+import type { ImageWanted } from "./images.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
 import { execOnNode, waitForNodeFile } from "./node.ts";
 
@@ -80,8 +81,8 @@ class AgentContainer extends GenericContainer {
  * the run id (the reaper removes them however the run ends). Resolves once
  * every node is Ready.
  */
-export async function startMultiNodeCluster(runId: string, agents: number): Promise<MultiNodeCluster> {
-  const server = await startEmbeddedCluster(runId);
+export async function startMultiNodeCluster(runId: string, agents: number, image: ImageWanted): Promise<MultiNodeCluster> {
+  const server = await startEmbeddedCluster(runId, image);
   const started = performance.now();
   const containers = new Map<string, StartedTestContainer>();
   const stopAll = async () => {

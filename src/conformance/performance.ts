@@ -14,9 +14,9 @@ import { spread, type ProfileSettings } from "../run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseSysbench, type SysbenchResult, type SysbenchWorkload } from "./sysbench.ts";
 import { timeouts } from "../timeouts.ts";
 
-/** The image with fio and sysbench: the project's (images/bench), or SC_BENCH_IMAGE where the cluster cannot have it. */
-export function benchImage(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SC_BENCH_IMAGE || projectImages().bench;
+/** The image with fio and sysbench: the project's (images/bench), or the one named (SC_BENCH_IMAGE) where the cluster cannot have it. */
+export function benchImage(named: string | undefined): string {
+  return named || projectImages().bench;
 }
 
 /**
@@ -68,7 +68,7 @@ export interface FioComparison {
  * (both mounted), `repeats` times. The targets alternate which goes first in
  * each repeat, so a drift of the machine does not always favour one of them.
  */
-export async function measureFio(setup: DeployedSetup, baseline: Baseline, settings: ProfileSettings): Promise<FioComparison[]> {
+export async function measureFio(setup: DeployedSetup, baseline: Baseline, settings: ProfileSettings, image: string): Promise<FioComparison[]> {
   const { kube, namespace } = setup;
   const claim = claimLikeDesign(setup, "fio-claim");
   try {
@@ -79,7 +79,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
   const pod = {
     purpose: "fio",
     container: {
-      image: benchImage(),
+      image,
       command: ["sleep", "infinity"],
       volumeMounts: [
         { name: "claim", mountPath: "/claim" },
@@ -164,14 +164,14 @@ export const sysbenchTables = { tables: 2, tableSize: 10_000, threads: 4 };
  * The password reaches sysbench from the design's Secret in the pod's
  * environment, never through the suite's command lines.
  */
-export async function measureSysbench(setup: DeployedSetup, db: Database, settings: ProfileSettings): Promise<SysbenchMeasurement[]> {
+export async function measureSysbench(setup: DeployedSetup, db: Database, settings: ProfileSettings, image: string): Promise<SysbenchMeasurement[]> {
   const { kube, namespace } = setup;
   const service = mysqlService(setup);
   await db.connection.query("CREATE DATABASE IF NOT EXISTS sbtest");
   const common = `--mysql-host=${service.name} --mysql-port=${service.port} --mysql-user=root --mysql-password="$SC_PASSWORD" --mysql-db=sbtest --tables=${sysbenchTables.tables} --table-size=${sysbenchTables.tableSize}`;
   const pod = {
     purpose: "sysbench",
-    container: { image: benchImage(), command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] },
+    container: { image, command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] },
     volumes: [],
   };
   return withHelperPod(kube, namespace, pod, async (name) => {

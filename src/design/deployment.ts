@@ -4,7 +4,7 @@ import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { waitForClaimBound, waitForReadyPod } from "../kube/waits.ts";
 import type { LoadedObject } from "../manifests/load.ts";
-import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
+import { currentDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
 import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
 import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
 import { secondsSince } from "../clock.ts";
@@ -73,7 +73,7 @@ export class DeployedSetup {
 
   /** Where MySQL's data directory is mounted (the design's /var/lib/mysql when nothing is). */
   get dataDir(): string {
-    return this.workload.dataMount?.mountPath ?? defaultDataDir;
+    return this.workload.dataMount?.mountPath ?? currentDataDir();
   }
 
   get selector(): string {

@@ -26,18 +26,13 @@ import {
   type WriterLog,
 } from "./analysis.ts";
 
-/** How the writer runs: the defaults, about 100 commits/s over 4 connections. */
+/** How the writer runs: the run's pace (RunSettings.ledger: about 100 commits/s over 4 connections), on a node of its own when asked. */
 export interface WriterOptions {
   connections: number;
   ratePerS: number;
   /** The node the writer runs on (a node other than MySQL's, when that node is to fail). */
   nodeName?: string;
 }
-
-export const defaultWriterOptions: WriterOptions = {
-  connections: Number(process.env.SC_LEDGER_CONNECTIONS ?? 4),
-  ratePerS: Number(process.env.SC_LEDGER_RATE ?? 100),
-};
 
 /** What the writer and the table said once the writer stopped. */
 export interface LedgerOutcome {
@@ -144,7 +139,7 @@ export class LedgerWriter {
   }
 
   /** Starts the writer and waits until it has acknowledged its first commits. */
-  static async start(setup: DeployedSetup, run: string, options: WriterOptions = defaultWriterOptions): Promise<LedgerWriter> {
+  static async start(setup: DeployedSetup, run: string, options: WriterOptions): Promise<LedgerWriter> {
     const pod = writerPod(setup, run, options);
     try {
       await setup.kube.core.createNamespacedPod({ namespace: setup.namespace, body: pod });

@@ -10,7 +10,7 @@ import {
   type MultiNodeCluster,
 } from "../../src/cluster/multi-node.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import {
   evictPod,
   milestoneValueName,
@@ -74,7 +74,7 @@ const nodesTest = test.extend<{ nodes: NodesCluster; kube: Kube }>({
       }
       let own: MultiNodeCluster | undefined;
       try {
-        own = await startMultiNodeCluster(run.runId, agents);
+        own = await startMultiNodeCluster(run.runId, agents, settings.clusterImage);
         const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = own;
         await use({ ...info, nodeContainers: own.nodes });
       } finally {
@@ -179,7 +179,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       const mysqlNode = pod.spec!.nodeName!;
       record("drain_node", mysqlNode, "");
       const { checksums } = await setup.loadDataset();
-      const writer = await LedgerWriter.start(setup, `drain-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+      const writer = await LedgerWriter.start(setup, `drain-${Date.now()}`, { ...runSettings().ledger, nodeName: await writerNode(kube, cluster, mysqlNode) });
       const timeline = new Timeline();
       const moment = Date.now();
       try {
@@ -279,7 +279,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           record(`memory_${cluster.nodeContainers.find((n) => n.name === name)!.role}_${name}_mib`, Math.round(bytes / 2 ** 20), "MiB");
         const { checksums } = await setup.loadDataset();
         const writer = await LedgerWriter.start(setup, `node-loss-${c.key.replace(/_/g, "-")}-${Date.now()}`, {
-          ...defaultWriterOptions,
+          ...runSettings().ledger,
           nodeName: await writerNode(kube, cluster, mysqlNode),
         });
         const oldPod = pod.metadata!.name!;
@@ -383,7 +383,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       const { checksums } = await setup.loadDataset();
       const credentials = await setup.rootCredentials();
       const writer = await LedgerWriter.start(setup, `node-restart-${Date.now()}`, {
-        ...defaultWriterOptions,
+        ...runSettings().ledger,
         nodeName: await writerNode(kube, cluster, mysqlNode),
       });
       const moments: number[] = [];

@@ -2,7 +2,7 @@ import { cpus, loadavg } from "node:os";
 import { waitForNodeFile } from "../../src/cluster/node.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import { durabilityRisks } from "../../src/ledger/durability.ts";
-import { evaluateExpectations, parseExpectation } from "../../src/run/expectations.ts";
+import { evaluateExpectations } from "../../src/run/expectations.ts";
 import {
   benchImage,
   describeBaseline,
@@ -14,7 +14,7 @@ import {
   sysbenchValues,
   type Baseline,
 } from "../../src/conformance/performance.ts";
-import { perfProfile, perfProfiles, spread } from "../../src/run/perf-profile.ts";
+import { perfProfiles, spread } from "../../src/run/perf-profile.ts";
 import { mysqlService } from "../../src/ledger/writer.ts";
 import { readDurabilitySettings } from "../../src/ledger/table.ts";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
@@ -30,9 +30,10 @@ import { describe, expect, type Record_, runSettings, test } from "../support/te
  * SC_PERF_PROFILE=short (the gate's, default) or long (the nightly's).
  */
 
-const profile = perfProfile();
+const { perfProfile: profile, benchImage: namedBenchImage } = runSettings();
 const settings = perfProfiles[profile];
-const expectations = runSettings().expectations.map(parseExpectation);
+const image = benchImage(namedBenchImage);
+const expectations = runSettings().expectations;
 /** Every value this file's checks recorded, for the expectations. */
 const measured: Record<string, MeasuredValue> = {};
 
@@ -51,8 +52,8 @@ function machine(record: Record_, when: "before" | "after"): void {
 
 /** The offline node imports the bench image after it is Ready (like the second engine): wait for it. */
 async function benchImageImported(cluster: ClusterInfo): Promise<void> {
-  if (cluster.kind === "k3s" && cluster.image?.source === "offline" && cluster.nodeContainerId && !process.env.SC_BENCH_IMAGE) {
-    await waitForNodeFile(cluster.nodeContainerId, "/run/kubenode/all-images-imported", `the offline node to import its deferred images (${benchImage()})`);
+  if (cluster.kind === "k3s" && cluster.image?.source === "offline" && cluster.nodeContainerId && !namedBenchImage) {
+    await waitForNodeFile(cluster.nodeContainerId, "/run/kubenode/all-images-imported", `the offline node to import its deferred images (${image})`);
   }
 }
 
@@ -76,7 +77,7 @@ describe("performance", () => {
     record("fio_baseline", describeBaseline(baseline), "");
     machine(record, "before");
     const started = performance.now();
-    const comparisons = await measureFio(setup, baseline, settings);
+    const comparisons = await measureFio(setup, baseline, settings, image);
     record("fio_seconds", +((performance.now() - started) / 1000).toFixed(1), "s");
     machine(record, "after");
     const values = fioValues(comparisons);
@@ -122,7 +123,7 @@ describe("performance", () => {
         "",
       );
       machine(record, "before");
-      const measurements = await measureSysbench(setup, db, settings);
+      const measurements = await measureSysbench(setup, db, settings, image);
       machine(record, "after");
       const values = sysbenchValues(measurements);
       for (const [name, { value, unit }] of Object.entries(values)) record(name, value, unit);

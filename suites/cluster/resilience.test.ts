@@ -31,7 +31,7 @@ describe("the ecomdb dataset", () => {
     if (crashSeries < 2) return skip("SC_CRASH_SERIES is below 2 (the gate leaves the series to the nightly run)");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const { checksums: before } = await setup.loadDataset();
-    const writer = await LedgerWriter.start(setup, `crash-series-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `crash-series-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     const recoveries: number[] = [];
     try {

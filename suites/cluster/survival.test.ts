@@ -37,7 +37,7 @@ async function replaceWithWritesInFlight(
 ): Promise<{ violations: string; acknowledged: number }> {
   record("replacement", how, "");
   for (const [table, { rows }] of Object.entries(before)) record(`rows_${table}`, rows, "rows");
-  const writer = await LedgerWriter.start(setup, `${how.replace(/ /g, "-")}-${Date.now()}`);
+  const writer = await LedgerWriter.start(setup, `${how.replace(/ /g, "-")}-${Date.now()}`, runSettings().ledger);
 
   // A cycle over budget ends the check at once (a broken setup fails fast);
   // the figures of every cycle measured so far are recorded either way.
@@ -122,7 +122,7 @@ describe("the ecomdb dataset and every acknowledged write", () => {
   }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const { setup, before } = await design({ kube, manifests, cluster });
-    const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     const resets: number[] = [];
     const recoveries: number[] = [];

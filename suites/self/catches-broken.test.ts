@@ -7,7 +7,7 @@ import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/recov
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, loadForEngine, test } from "../support/test.ts";
+import { describe, expect, loadForEngine, test, runSettings } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
 // must fail with a finding a person understands. Variants run side by side,
@@ -75,7 +75,7 @@ describe.concurrent("the live checks catch broken manifests", () => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const setup = await DeployedSetup.deploy(kube, namespace, variant("acks-before-durable"));
     await setup.waitForReadyPod();
-    const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     await crashMysqldAndMeasure(setup, cluster.nodeContainerId, {}, { onDisrupted: (t) => moments.push(t) });
     await writer.settle();

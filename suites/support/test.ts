@@ -11,7 +11,7 @@ import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
-import { type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
+import { applyRunSettings, type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/ledger/writer.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
@@ -32,6 +32,9 @@ export type Record_ = (name: string, value: MeasuredValue["value"], unit: string
 export function runSettings(): RunSettings {
   return inject("runSettings") ?? runSettingsFromEnv({});
 }
+
+// This worker's deadlines and data directory, from the run's settings (never from its environment).
+applyRunSettings(runSettings());
 
 /** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
 export function recordSpread(record: Record_, prefix: string, seconds: number[]): void {
@@ -145,7 +148,7 @@ async function inNamespace(
     await use(namespace);
   } finally {
     if (task.result?.state === "fail") await diagnoseInto(task, kube, namespace, nodeContainerId);
-    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    if (runSettings().keepNamespaces) console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   }
 }
@@ -197,7 +200,7 @@ export function designPerFile(
   afterAll(async () => {
     const namespace = shared?.namespace;
     if (!shared || !namespace) return;
-    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    if (runSettings().keepNamespaces) console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(shared.kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   });
   return ({ kube, manifests, cluster }) => {

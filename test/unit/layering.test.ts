@@ -13,7 +13,7 @@ const allowed: Record<string, string[]> = {
   cluster: ["kube"],
   mysql: ["kube"],
   manifests: ["kube"],
-  run: ["mysql"],
+  run: ["mysql", "manifests"],
   // What the design deploys (the DeployedSetup handle, its dump): used by the checks and the operator commands alike.
   design: ["kube", "mysql", "manifests"],
   // A recovery: its milestones and arithmetic (pure: report/ charts them), and the pod replacement that measures them.
