@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../ledger/writer.ts";
-import { assertWithinBudget, deletePodAndMeasureRecovery, overlapSeconds, phaseDurations } from "../recovery/pod-replacement.ts";
+import { deletePodAndMeasureRecovery, overBudget, overlapSeconds, phaseDurations } from "../recovery/pod-replacement.ts";
+import { dataChanged } from "../mysql/verify.ts";
 import { checksumTables } from "../mysql/dataset.ts";
 import { ledgerDatabase } from "../ledger/table.ts";
 import { timeouts } from "../timeouts.ts";
@@ -62,6 +63,8 @@ runTool(async (settings) => {
   try {
     const moments: number[] = [];
     const phases = await deletePodAndMeasureRecovery(setup, expected, database, { onDisrupted: (t) => moments.push(t) });
+    // Changed data is this command's error (exit 1, one line), as before anything else is said.
+    if (phases.dataDifferences.length) throw new Error(dataChanged(phases.across, phases.dataDifferences));
     if (writer) {
       await writer.settle();
       ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("pod deletion", moments));
@@ -70,11 +73,7 @@ runTool(async (settings) => {
     const segments = phaseDurations(phases)
       .map((d) => `${d.phase.replace(/_s$/, "")} +${d.seconds}s`)
       .join(", ");
-    try {
-      assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1);
-    } catch (error) {
-      failure = (error as Error).message;
-    }
+    failure = overBudget(phases, timeouts.recoveryBudgetMs, 1) ?? failure;
     const summary = {
       verdict: failure ? "over budget" : "verified",
       server_version: serverVersion,

@@ -8,9 +8,9 @@ import type { RecoveryPhases } from "./milestones.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
-import { verifySameData } from "../mysql/verify.ts";
+import { compareData } from "../mysql/verify.ts";
 
-export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";
+export { overBudget, overlapSeconds, percentile } from "./phases.ts";
 export { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
 
 const pollMs = 100;
@@ -22,17 +22,25 @@ const pollMs = 100;
  */
 export type Replacement = "pod deletion" | "rollout restart";
 
+/** A replacement's milestones, and what its server answered when its data was compared. */
+export interface ReplacementRecovery extends RecoveryPhases {
+  /** What happened, in words: "the pod deletion (mysql-a → mysql-b)". */
+  across: string;
+  /** Each table that differs from before (empty: the same data); the spec expects it empty. */
+  dataDifferences: string[];
+}
+
 /**
  * Deletes the MySQL pod (or restarts its workload) and measures until the
- * replacement serves the same data. Throws when the data differs, or when
- * recovery does not finish within the deadline (diagnosed).
+ * replacement answers the query that compares its data with `expected`.
+ * Throws only when there is no replacement within the deadline (diagnosed).
  */
 export async function deletePodAndMeasureRecovery(
   setup: DeployedSetup,
   expected: TableChecksums,
   database: string = datasetDatabase,
   options: { runningIsEnough?: boolean; how?: Replacement; onDisrupted?: (atMs: number) => void } = {},
-): Promise<RecoveryPhases> {
+): Promise<ReplacementRecovery> {
   const { kube, namespace } = setup;
   const how = options.how ?? "pod deletion";
   const old = await setup.waitForReadyPod({ runningIsEnough: options.runningIsEnough });
@@ -80,7 +88,7 @@ export async function deletePodAndMeasureRecovery(
   phases.containerStarted_s ??= phases.mysqldReady_s;
 
   const newName = replacement!.metadata!.name!;
-  const answered = await verifySameData(kube, { namespace, pod: newName, credentials }, expected, `the ${how} (${oldName} → ${newName})`, database);
-  phases.firstVerifiedQuery_s = secondsSince(started, answered);
-  return phases as RecoveryPhases;
+  const { answeredAt, differences } = await compareData(kube, { namespace, pod: newName, credentials }, expected, database);
+  phases.firstVerifiedQuery_s = secondsSince(started, answeredAt);
+  return { ...(phases as RecoveryPhases), across: `the ${how} (${oldName} → ${newName})`, dataDifferences: differences };
 }

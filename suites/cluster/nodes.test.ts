@@ -24,7 +24,7 @@ import {
   uncordonRun,
 } from "../../src/conformance/node-failure.ts";
 import { waitForMysqlStartedAfter } from "../../src/conformance/node-restart.ts";
-import { verifySameData } from "../../src/mysql/verify.ts";
+import { compareData } from "../../src/mysql/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
@@ -222,12 +222,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           timeouts.podReadyMs,
         );
         const replacement = await setup.waitForReadyPod({ exclude: pod.metadata!.name! });
-        await verifySameData(
-          kube,
-          { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
-          checksums,
-          `the drain of ${mysqlNode}`,
-        );
+        const data = await compareData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums);
+        expect(data.differences, `the dataset is unchanged across the drain of ${mysqlNode}`).toEqual([]);
         timeline.mark("data verified");
         record("drain_replacement_node", replacement.spec!.nodeName!, "");
         recordMilestones(record, "drain_", timeline);
@@ -331,12 +327,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             );
           }
           const replacement = await setup.waitForReadyPod({ exclude: oldPod });
-          await verifySameData(
-            kube,
-            { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
-            checksums,
-            `the loss of node ${mysqlNode}`,
-          );
+          const data = await compareData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums);
+          expect(data.differences, `the dataset is unchanged across the loss of node ${mysqlNode}`).toEqual([]);
           timeline.mark("data verified");
         } finally {
           if (!powered) await powerOn(node).catch(() => undefined);
@@ -404,8 +396,9 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             timeouts.clusterStartMs + timeouts.podReadyMs,
           );
           const ready_s = +((performance.now() - started) / 1000).toFixed(2);
-          const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, checksums, `restart ${cycle} of node ${mysqlNode}`);
-          const verified_s = +((answered - started) / 1000).toFixed(2);
+          const data = await compareData(kube, { namespace, pod: podName, credentials }, checksums);
+          expect(data.differences, `the dataset is unchanged across restart ${cycle} of node ${mysqlNode}`).toEqual([]);
+          const verified_s = +((data.answeredAt - started) / 1000).toFixed(2);
           recoveries.push(verified_s);
           record(`cycle${cycle}_node_powered_on_s`, poweredOn_s, "s");
           record(`cycle${cycle}_mysqld_ready_s`, ready_s, "s");

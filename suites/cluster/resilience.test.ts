@@ -41,6 +41,7 @@ describe("the ecomdb dataset", () => {
         const due = (moments[0] ?? Date.now()) + (crash - 1) * crashIntervalS * 1000;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
         const result = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t), crashLoopIsExpected: true });
+        expect(result.dataDifferences, `the dataset is unchanged across ${result.across}`).toEqual([]);
         recoveries.push(result.firstVerifiedQuery_s);
         await writer.settle();
         record(`crash${crash}_recovery_s`, result.firstVerifiedQuery_s, "s");
@@ -78,6 +79,7 @@ describe("the ecomdb dataset", () => {
       const { checksums: before } = await setup.loadDataset();
 
       const restart = await restartNodeAndMeasure(setup, node.restartNode!, before);
+      expect(restart.dataDifferences, `the dataset is unchanged across ${restart.across}`).toEqual([]);
       record("node_started_s", restart.nodeStarted_s, "s");
       record("node_api_reachable_s", restart.apiReachable_s, "s");
       record("node_mysqld_ready_s", restart.mysqldReady_s, "s");

@@ -2,8 +2,8 @@ import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/ledger/writer.ts";
 import {
-  assertWithinBudget,
   deletePodAndMeasureRecovery,
+  overBudget,
   overlapSeconds,
   phaseNames,
   type RecoveryPhases,
@@ -46,10 +46,11 @@ async function replaceWithWritesInFlight(
   try {
     for (let cycle = 1; cycle <= count; cycle++) {
       const phases = await deletePodAndMeasureRecovery(setup, before, undefined, { how, onDisrupted: (t) => moments.push(t) });
+      expect(phases.dataDifferences, `the dataset is unchanged across ${phases.across}`).toEqual([]);
       runs.push(phases);
       for (const name of phaseNames) record(`cycle${cycle}_${name}`, phases[name], "s");
       record(`cycle${cycle}_overlap_s`, overlapSeconds(phases), "s");
-      assertWithinBudget(phases, timeouts.recoveryBudgetMs, cycle);
+      expect(overBudget(phases, timeouts.recoveryBudgetMs, cycle), `recovery ${cycle} within the ${budgetS} s budget`).toBeUndefined();
       await writer.settle();
     }
   } finally {
@@ -132,10 +133,12 @@ describe("the ecomdb dataset and every acknowledged write", () => {
         if (cycle > 1) {
           // The reset's own pause in writes ends the previous crash's window.
           resets.push(Date.now());
-          await deletePodAndMeasureRecovery(setup, before);
+          const reset = await deletePodAndMeasureRecovery(setup, before);
+          expect(reset.dataDifferences, `the dataset is unchanged across ${reset.across}, the reset between crashes`).toEqual([]);
           await writer.settle();
         }
         const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t) });
+        expect(crash.dataDifferences, `the dataset is unchanged across ${crash.across}`).toEqual([]);
         recoveries.push(crash.firstVerifiedQuery_s);
         // The first crash under the plain names (the report puts it against the floor); every cycle's with its number.
         for (const prefix of [...(cycle === 1 ? [""] : []), ...(crashCycles > 1 ? [`cycle${cycle}_`] : [])]) {
