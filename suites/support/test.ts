@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, inject, onTestFailed, test as base, type TaskMeta } from "vitest";
+import { afterAll, inject, onTestFailed, type RunnerTask, test as base, type TaskMeta } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
@@ -18,6 +18,7 @@ import { DeployedSetup } from "../../src/design/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
 import { percentile } from "../../src/recovery/phases.ts";
+import type { MeasuringCheck } from "../../src/run/expectations.ts";
 
 /** Lines of each node component's log (kubelet, containerd, apiserver...) kept with a failed check. */
 const nodeLogLines = 300;
@@ -35,6 +36,22 @@ export function runSettings(): RunSettings {
 
 // This worker's deadlines and data directory, from the run's settings (never from its environment).
 applyRunSettings(runSettings());
+
+/**
+ * The other checks of `task`'s file, finished or not, with the values they
+ * recorded: what a check that judges measured values reads (never module state
+ * filled by whichever test ran before it).
+ */
+export function otherChecksOf(task: RunnerTask): MeasuringCheck[] {
+  const all = (tasks: RunnerTask[]): RunnerTask[] => tasks.flatMap((t) => (t.type === "suite" ? all(t.tasks) : [t]));
+  return all(task.file.tasks)
+    .filter((t) => t.id !== task.id)
+    .map((t) => ({
+      name: t.name,
+      finished: t.mode === "skip" || t.mode === "todo" || ["pass", "fail", "skip", "todo"].includes(t.result?.state ?? ""),
+      values: t.meta.values ?? {},
+    }));
+}
 
 /** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
 export function recordSpread(record: Record_, prefix: string, seconds: number[]): void {
