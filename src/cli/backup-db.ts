@@ -99,7 +99,7 @@ runTool(async (settings) => {
     if (existsSync(path)) throw new UsageError(`${path} exists; a backup never overwrites one (pass another --output)`);
   }
   mkdirSync(resolve(file, ".."), { recursive: true });
-  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, 30_000) });
+  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, timeouts.toolPodReadyMs) });
   const backup = await backupDatabase(setup, pod, file, databases);
 
   // The record: without it restore-db can neither check nor verify the dump, so a dump whose record fails is removed.

@@ -15,7 +15,8 @@ import { summarise, type RunResults } from "../report/results.ts";
 import { reportsDirProblem, writeEngineComparison, writeReports } from "../report/write.ts";
 import { parseEngineOption, type Engine } from "../mysql/engines.ts";
 import { uncordonRun } from "../conformance/node-failure.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { waitFor } from "../kube/wait.ts";
 import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { addSecrets, knownSecrets } from "./redacted-output.ts";
@@ -194,12 +195,17 @@ async function main(): Promise<number> {
     onInterrupt(async (signal) => {
       const selector = runSelector(runInFlight);
       process.stderr.write(`\n${signal}: deleting this run's namespaces (${selector}) before exiting\n`);
-      // Twice: a namespace whose creation was in flight at the first pass is found by the second.
-      for (const pass of [0, 1]) {
-        if (pass) await new Promise((r) => setTimeout(r, 1000));
-        for (const ns of await deleteNamespacesLabelled(kube, selector))
-          process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
-      }
+      // Two passes a second apart: a namespace whose creation was in flight at the first is found by the second.
+      let passes = 0;
+      await waitFor(
+        async () => {
+          for (const ns of await deleteNamespacesLabelled(kube, selector))
+            process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
+          return ++passes;
+        },
+        (done) => done >= 2,
+        { what: `the second pass over this run's namespaces (${selector})`, timeoutMs: timeouts.apiRequestMs * 2, intervalMs: pollIntervals.slowMs },
+      );
       // A drain in flight (only with --disruptive): the node it cordoned is schedulable again.
       if (args.disruptive) for (const node of await uncordonRun(kube, runInFlight)) process.stderr.write(`  uncordoned node ${node}\n`);
     }, timeouts.apiRequestMs * 2);

@@ -55,7 +55,7 @@ runTool(async (settings) => {
   }
 
   const setup = await connectTool(args, settings);
-  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, 30_000) });
+  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, timeouts.toolPodReadyMs) });
   const podName = pod.metadata!.name!;
   const open = async (): Promise<Database> => openDatabase(setup.kube, setup.namespace, podName, await setup.rootCredentials(), timeouts.mysqlReadyMs);
   let db = await open();

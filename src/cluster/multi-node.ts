@@ -3,7 +3,7 @@ import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestCont
 import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
 import { readyCondition } from "../kube/waits.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
@@ -122,7 +122,7 @@ export async function startMultiNodeCluster(runId: string, agents: number, image
       {
         what: `${agents + 1} Ready nodes`,
         timeoutMs: timeouts.clusterStartMs,
-        intervalMs: 500,
+        intervalMs: pollIntervals.clusterMs,
         describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${readyCondition(n).status}`).join(", ") || "no nodes",
       },
     ).then((list) => list.items.find((n) => !names.includes(n.metadata!.name!))!.metadata!.name!);

@@ -3,7 +3,7 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
@@ -96,7 +96,7 @@ export async function crashMysqldAndMeasure(
       what: `MySQL to come back after ${command} (pid ${pid}) of pod ${name} was killed`,
       signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
-      intervalMs: 100,
+      intervalMs: pollIntervals.milestoneMs,
       // In a crash series the kubelet's back-off (CrashLoopBackOff) is what is being measured, not a dead end.
       deadEnd: (now) => {
         const why = podDeadEnd({ pod: now, missingClaims: [] });

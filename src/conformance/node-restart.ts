@@ -4,7 +4,7 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
@@ -77,7 +77,7 @@ export async function waitForMysqlStartedAfter(setup: DeployedSetup, sinceWallMs
       what,
       signal: kube.signal,
       timeoutMs,
-      intervalMs: 200,
+      intervalMs: pollIntervals.podMs,
       describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },

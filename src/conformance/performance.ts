@@ -12,7 +12,7 @@ import { fioJobs, parseFioJson, type FioJobName, type FioResult } from "./fio.ts
 import { mysqlService } from "../ledger/writer.ts";
 import { spread, type ProfileSettings } from "../run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseSysbench, type SysbenchResult, type SysbenchWorkload } from "./sysbench.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 
 /** The image with fio and sysbench: the project's (images/bench), or the one named (SC_BENCH_IMAGE) where the cluster cannot have it. */
 export function benchImage(named: string | undefined): string {
@@ -97,7 +97,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
         for (const where of order) {
           for (const job of fioJobs(`/${where}`, settings.fioRuntimeS)) {
             // Laying out the files takes a while the first time; the runtime is the rest.
-            const ran = await execInPod(kube, target, ["fio", ...job.args], { timeoutMs: settings.fioRuntimeS * 1000 + 180_000 });
+            const ran = await execInPod(kube, target, ["fio", ...job.args], { timeoutMs: settings.fioRuntimeS * 1000 + timeouts.fioSetupMs });
             if (ran.exitCode !== 0)
               throw new Error(
                 `fio job ${job.name} on ${where === "claim" ? `the claim ${claim.metadata!.name}` : describeBaseline(baseline)} exited ${ran.exitCode}: ${(ran.stderr || ran.stdout).trim().slice(0, 400)}`,
@@ -108,7 +108,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
       }
     } finally {
       // The node-disk baseline outlives the pod: its files go now.
-      await execInPod(kube, target, ["sh", "-c", "rm -f /baseline/sc-fio-* /claim/sc-fio-*"], { timeoutMs: 30_000 }).catch(() => undefined);
+      await execInPod(kube, target, ["sh", "-c", "rm -f /baseline/sc-fio-* /claim/sc-fio-*"], { timeoutMs: timeouts.cleanupMs }).catch(() => undefined);
     }
     return comparisons;
   });
@@ -184,14 +184,14 @@ export async function measureSysbench(setup: DeployedSetup, db: Database, settin
         );
       return ran.stdout;
     };
-    await sysbench(`oltp_read_write ${common} prepare`, 180_000);
+    await sysbench(`oltp_read_write ${common} prepare`, timeouts.sysbenchPrepareMs);
     const measurements: SysbenchMeasurement[] = (["oltp_write_only", "oltp_read_write"] as const).map((workload) => ({ workload, runs: [], counters: {} }));
     for (let repeat = 0; repeat < settings.sysbenchRepeats; repeat++) {
       for (const m of measurements) {
         const before = await globalStatus(db);
         const out = await sysbench(
           `${m.workload} ${common} --threads=${sysbenchTables.threads} --time=${settings.sysbenchTimeS} --percentile=95 run`,
-          settings.sysbenchTimeS * 1000 + 120_000,
+          settings.sysbenchTimeS * 1000 + timeouts.sysbenchMarginMs,
         );
         const deltas = counterDeltas(before, await globalStatus(db), innodbCounters);
         m.runs.push(parseSysbench(m.workload, out));
@@ -328,7 +328,7 @@ export async function measureRecoveryFloor(setup: DeployedSetup, db: Database, c
       what: `${workload.kind}/${workload.name}'s pods to be gone (scaled to zero for the floor measurement)`,
       signal: kube.signal,
       timeoutMs: timeouts.podDeletedMs,
-      intervalMs: 200,
+      intervalMs: pollIntervals.podMs,
       describe: (pods) => `pods: ${pods.items.map((p) => `${p.metadata!.name} (${p.status?.phase})`).join(", ")}`,
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },

@@ -9,7 +9,7 @@ import { podDeadEnd } from "../kube/waits.ts";
 import { withClaimPod } from "../kube/claim-pod.ts";
 import { execInPod } from "../kube/exec.ts";
 import type { LoadedObject } from "../manifests/load.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import { secondsSince } from "../clock.ts";
 
 /**
@@ -92,7 +92,7 @@ export async function waitForJobComplete(kube: Kube, batch: BatchV1Api, namespac
       what: `Job ${name} (from the backup CronJob) to complete`,
       signal: kube.signal,
       timeoutMs,
-      intervalMs: 1_000,
+      intervalMs: pollIntervals.slowMs,
       deadEnd: (s) => {
         const outcome = jobOutcome(s.job);
         if (outcome.state === "failed") return `Job ${name} failed: ${outcome.reason}`;

@@ -6,7 +6,7 @@ import { waitFor } from "../kube/wait.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 
@@ -134,7 +134,7 @@ export async function snapshotAndRestore(setup: DeployedSetup, className: string
     what,
     signal: kube.signal,
     timeoutMs: timeouts.snapshotReadyMs,
-    intervalMs: 250,
+    intervalMs: pollIntervals.defaultMs,
     describe,
     diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
   });

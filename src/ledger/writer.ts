@@ -7,7 +7,7 @@ import { waitFor } from "../kube/wait.ts";
 import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
 import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "./table.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
 import type { AckTimeline } from "../timelines.ts";
@@ -187,7 +187,7 @@ export class LedgerWriter {
         what: `the ledger writer ${this.podName} to acknowledge ${count} commits through the Service`,
         signal: kube.signal,
         timeoutMs: timeouts.podReadyMs,
-        intervalMs: 250,
+        intervalMs: pollIntervals.defaultMs,
         deadEnd: (seen) => {
           const state = seen.pod.status?.containerStatuses?.[0]?.state;
           if (state?.terminated)
@@ -223,7 +223,7 @@ export class LedgerWriter {
         what: `the ledger writer ${this.podName} to exit after its stop`,
         signal: kube.signal,
         timeoutMs: timeouts.podDeletedMs,
-        intervalMs: 200,
+        intervalMs: pollIntervals.podMs,
         describe: (pod) => `pod ${pod.status?.phase}`,
       },
     );

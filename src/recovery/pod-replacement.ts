@@ -5,15 +5,13 @@ import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
 import type { RecoveryPhases } from "./milestones.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
 
 export { overBudget, overlapSeconds, percentile } from "./phases.ts";
 export { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
-
-const pollMs = 100;
 
 /**
  * How the MySQL pod is replaced: deleted (as a person or an eviction would),
@@ -76,7 +74,7 @@ export async function deletePodAndMeasureRecovery(
       what: `the replacement of ${oldName} to be Ready`,
       signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
-      intervalMs: pollMs,
+      intervalMs: pollIntervals.milestoneMs,
       deadEnd: (pod) => podDeadEnd({ pod, missingClaims: [] }),
       describe: (pod) => `${pod ? `pod ${pod.metadata?.name} phase ${pod.status?.phase}` : "no replacement pod"}; phases so far: ${JSON.stringify(phases)}`,
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,

@@ -30,7 +30,7 @@ import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { readyCondition } from "../../src/kube/waits.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
-import { timeouts } from "../../src/timeouts.ts";
+import { pollIntervals, timeouts } from "../../src/timeouts.ts";
 import { describe, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";
 
 /**
@@ -53,8 +53,6 @@ const budgetS = timeouts.recoveryBudgetMs / 1000;
 const drainHoldS = 10;
 /** Restarts of MySQL's node in a row (power cut, then power at once: a reboot), with the writer on another node. */
 const restartCycles = settings.cycles.nodeRestarts;
-/** How long the default case may take: the 300 s default toleration, the node monitor's grace period, and room. */
-const nodeLossObservationMs = 480_000;
 
 interface NodesCluster extends ClusterInfo {
   /** Node containers, on a cluster this run started; none on a --kubeconfig cluster. */
@@ -135,7 +133,7 @@ async function observeUntil(
     what,
     signal: setup.kube.signal,
     timeoutMs,
-    intervalMs: 500,
+    intervalMs: pollIntervals.clusterMs,
     describe: () => `milestones so far: ${timeline.describe()}`,
     diagnose: async () => (await collectDiagnostics(setup.kube, setup.namespace)).summary,
   });
@@ -294,7 +292,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
               timeline,
               `node ${mysqlNode} to be NotReady`,
               () => Boolean(timeline.get("node NotReady")),
-              nodeLossObservationMs,
+              timeouts.nodeLossObservationMs,
             );
             await setTaint(kube, mysqlNode, outOfServiceTaint, true);
             timeline.mark("out-of-service taint added");
@@ -306,7 +304,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             timeline,
             "a replacement pod that is Ready, or unschedulable",
             () => Boolean(timeline.get("replacement Ready") || timeline.get("replacement unschedulable")),
-            nodeLossObservationMs,
+            timeouts.nodeLossObservationMs,
           );
           if (!timeline.get("replacement Ready")) {
             if (c.oos) {
@@ -344,7 +342,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             what: `node ${mysqlNode} to be Ready again`,
             signal: kube.signal,
             timeoutMs: timeouts.clusterStartMs,
-            intervalMs: 500,
+            intervalMs: pollIntervals.clusterMs,
             describe: (n) => `Ready=${readyCondition(n).status}`,
           },
         );
