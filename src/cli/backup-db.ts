@@ -8,6 +8,7 @@ import { checkDump } from "../ops/restore.ts";
 import { backupFileName, chooseRetention, datedDumpsIn, removeDump, type RetentionChoice } from "../ops/rotation.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
+import { nameOf } from "../kube/names.ts";
 
 const usage = `usage: npm run backup-db -- [options]     (or: make backup-db)
 
@@ -105,7 +106,7 @@ runTool(async (settings) => {
   // The record: without it restore-db can neither check nor verify the dump, so a dump whose record fails is removed.
   let recordFile: string;
   try {
-    const db = await openDatabase(setup.kube, namespace, pod.metadata!.name!, await setup.rootCredentials(), timeouts.mysqlReadyMs);
+    const db = await openDatabase(setup.kube, namespace, nameOf(pod), await setup.rootCredentials(), timeouts.mysqlReadyMs);
     try {
       const measuredDatabases = databases === "all" ? await userDatabases(db.connection) : databases;
       const tables = await measureDatabases(db.connection, measuredDatabases);
@@ -116,7 +117,7 @@ runTool(async (settings) => {
         serverVersion: db.serverVersion,
         madeAt: startedAt,
         namespace,
-        pod: pod.metadata!.name!,
+        pod: nameOf(pod),
       });
       recordFile = writeRecord(file, record);
     } finally {

@@ -6,6 +6,7 @@ import { RecordError } from "../ops/backup-record.ts";
 import { checkDump, databasesToRestore, engineRefusal, formatVerdict, planRestore, RestoreRefused, verifyRestored } from "../ops/restore.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
+import { nameOf } from "../kube/names.ts";
 
 const usage = `usage: npm run restore-db -- --input FILE [options]     (or: make restore-db)
 
@@ -56,7 +57,7 @@ runTool(async (settings) => {
 
   const setup = await connectTool(args, settings);
   const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, timeouts.toolPodReadyMs) });
-  const podName = pod.metadata!.name!;
+  const podName = nameOf(pod);
   const open = async (): Promise<Database> => openDatabase(setup.kube, setup.namespace, podName, await setup.rootCredentials(), timeouts.mysqlReadyMs);
   let db = await open();
   const serverVersion = db.serverVersion;

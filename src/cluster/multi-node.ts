@@ -10,6 +10,7 @@ import { startEmbeddedCluster, type Cluster } from "./index.ts";
 import type { ImageWanted } from "./images.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
 import { execOnNode, waitForNodeFile } from "./node.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Where k3s (and the offline node) writes the token agents join with. */
 const nodeTokenPath = "/var/lib/rancher/k3s/server/node-token";
@@ -125,7 +126,7 @@ export async function startMultiNodeCluster(runId: string, agents: number, image
         intervalMs: pollIntervals.clusterMs,
         describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${readyCondition(n).status}`).join(", ") || "no nodes",
       },
-    ).then((list) => list.items.find((n) => !names.includes(n.metadata!.name!))!.metadata!.name!);
+    ).then((list) => nameOf(list.items.find((n) => !names.includes(nameOf(n)))!));
     const nodes: ClusterNode[] = [
       { name: serverNode, role: "server", containerId: server.nodeContainerId! },
       ...names.map((name) => ({ name, role: "agent" as const, containerId: containers.get(name)!.getId() })),

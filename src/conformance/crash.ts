@@ -7,6 +7,7 @@ import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Seconds from the SIGKILL to each milestone, on the client's clock. */
 export interface CrashRecovery {
@@ -63,7 +64,7 @@ export async function crashMysqldAndMeasure(
 ): Promise<CrashRecovery> {
   const { kube, namespace } = setup;
   const pod = await setup.waitForReadyPod();
-  const name = pod.metadata!.name!;
+  const name = nameOf(pod);
   const restartsBefore = setup.mysqlContainerStatus(pod)?.restartCount ?? 0;
   const found = await execOnNode(nodeContainerId, ["sh", "-c", mysqldPidsScript(pod.metadata!.uid!)]);
   const processes = found.output.trim().split("\n").filter(Boolean);

@@ -6,6 +6,7 @@ import { pollIntervals, timeouts } from "../timeouts.ts";
 import { WaitError, waitFor } from "../kube/wait.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
+import { nameOf } from "../kube/names.ts";
 
 export interface MountFacts {
   mountPoint: string;
@@ -36,7 +37,7 @@ export function findMount(mountinfo: string, mountPoint: string): { root: string
  */
 export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string }): Promise<MountFacts> {
   const dataDir = setup.dataDir;
-  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const target = { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name };
   const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
   if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);

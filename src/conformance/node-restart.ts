@@ -8,6 +8,7 @@ import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Seconds from the kill of the node container to each milestone, on the client's clock. */
 export interface NodeRestartRecovery {
@@ -82,5 +83,5 @@ export async function waitForMysqlStartedAfter(setup: DeployedSetup, sinceWallMs
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },
   );
-  return pods.find(startedAfter)!.metadata!.name!;
+  return nameOf(pods.find(startedAfter)!);
 }

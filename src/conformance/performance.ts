@@ -13,6 +13,7 @@ import { mysqlService } from "../ledger/writer.ts";
 import { spread, type ProfileSettings } from "../run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseSysbench, type SysbenchResult, type SysbenchWorkload } from "./sysbench.ts";
 import { pollIntervals, timeouts } from "../timeouts.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** The image with fio and sysbench: the project's (images/bench), or the one named (SC_BENCH_IMAGE) where the cluster cannot have it. */
 export function benchImage(named: string | undefined): string {
@@ -86,7 +87,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
         { name: "baseline", mountPath: "/baseline" },
       ],
     },
-    volumes: [{ name: "claim", persistentVolumeClaim: { claimName: claim.metadata!.name! } }, baselineVolume(baseline)],
+    volumes: [{ name: "claim", persistentVolumeClaim: { claimName: nameOf(claim) } }, baselineVolume(baseline)],
   };
   return withHelperPod(kube, namespace, pod, async (name) => {
     const target = { namespace, pod: name, container: "helper" };

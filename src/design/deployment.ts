@@ -9,6 +9,7 @@ import { openDatabase, type Credentials, type Database } from "../mysql/client.t
 import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
 import { secondsSince } from "../clock.ts";
 import { timeouts } from "../timeouts.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** The storage setup under test, applied in one namespace. */
 export class DeployedSetup {
@@ -173,6 +174,6 @@ export class DeployedSetup {
    */
   async open(options: { exclude?: string; runningIsEnough?: boolean } = {}): Promise<Database> {
     const pod = await this.waitForReadyPod(options);
-    return openDatabase(this.kube, this.namespace, pod.metadata!.name!, await this.rootCredentials(), timeouts.mysqlReadyMs);
+    return openDatabase(this.kube, this.namespace, nameOf(pod), await this.rootCredentials(), timeouts.mysqlReadyMs);
   }
 }

@@ -25,6 +25,7 @@ import {
   type LedgerVerdict,
   type WriterLog,
 } from "./analysis.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** How the writer runs: the run's pace (RunSettings.ledger: about 100 commits/s over 4 connections), on a node of its own when asked. */
 export interface WriterOptions {
@@ -146,7 +147,7 @@ export class LedgerWriter {
     } catch (error) {
       throw new Error(`creating the ledger writer's pod failed: ${describeApiError(error)}`);
     }
-    const writer = new LedgerWriter(setup, run, pod.metadata!.name!, options);
+    const writer = new LedgerWriter(setup, run, nameOf(pod), options);
     await writer.settle();
     return writer;
   }

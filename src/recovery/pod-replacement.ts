@@ -9,6 +9,7 @@ import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { secondsSince } from "../clock.ts";
 import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
 export { overBudget, overlapSeconds, percentile } from "./phases.ts";
 export { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
@@ -42,7 +43,7 @@ export async function deletePodAndMeasureRecovery(
   const { kube, namespace } = setup;
   const how = options.how ?? "pod deletion";
   const old = await setup.waitForReadyPod({ runningIsEnough: options.runningIsEnough });
-  const oldName = old.metadata!.name!;
+  const oldName = nameOf(old);
   const credentials = await setup.rootCredentials();
   const started = performance.now();
   options.onDisrupted?.(Date.now());
@@ -85,7 +86,7 @@ export async function deletePodAndMeasureRecovery(
   phases.newPodScheduled_s ??= phases.mysqldReady_s;
   phases.containerStarted_s ??= phases.mysqldReady_s;
 
-  const newName = replacement!.metadata!.name!;
+  const newName = nameOf(replacement!);
   const { answeredAt, differences } = await compareData(kube, { namespace, pod: newName, credentials }, expected, database);
   phases.firstVerifiedQuery_s = secondsSince(started, answeredAt);
   return { ...(phases as RecoveryPhases), across: `the ${how} (${oldName} → ${newName})`, dataDifferences: differences };
