@@ -1,5 +1,5 @@
 // Recovery phases: pure arithmetic on the milestones recovery.ts measures.
-// Their names and segments are in ../recovery-phases.ts, which report/ charts too.
+// Their names and segments are in ./milestones.ts, which report/ charts too.
 
 import { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
 

@@ -26,7 +26,7 @@ const nodeLogLines = 300;
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
 
 /**
- * The run's settings (src/conformance/settings.ts), as the global setup provided them.
+ * The run's settings (src/run/settings.ts), as the global setup provided them.
  * When it could not (a malformed setting is its clusterError), the defaults
  * let the files be collected: every check then fails on the cluster fixture with that cause.
  */
