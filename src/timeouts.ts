@@ -23,6 +23,40 @@ export const defaultTimeouts = {
   /** A VolumeSnapshot cut and ready to use (CSI drivers that upload it, as cloud disks do, take minutes). */
   snapshotReadyMs: 600_000,
   imagePullMs: 30_000,
+  /** One TCP connection to MySQL (through the port-forward) before it is retried. */
+  mysqlConnectMs: 5_000,
+  /** The operator commands' wait for MySQL's pod (never longer than podReadyMs): a command on a down server says so soon. */
+  toolPodReadyMs: 30_000,
+  /** A second pod mounting the data claim beside MySQL's (mounts), to run or be refused. */
+  secondPodMs: 30_000,
+  /** A fio job beyond its runtime: laying out its files the first time. */
+  fioSetupMs: 180_000,
+  /** sysbench's prepare of its tables. */
+  sysbenchPrepareMs: 180_000,
+  /** A sysbench run beyond its measured time: connecting, warming, reporting. */
+  sysbenchMarginMs: 120_000,
+  /** Removing a check's files from a helper pod, afterwards. */
+  cleanupMs: 30_000,
+  /** A node lost with Kubernetes' defaults observed to the end: the 300 s default toleration, the node monitor's grace period, and room. */
+  nodeLossObservationMs: 480_000,
+} as const;
+
+/**
+ * How often the waits poll, by the grain of what they watch: one place, so a
+ * wait's grain is chosen here and not at each call. Not deadlines, so not
+ * overridable: the recovery milestones' 100 ms is part of what the reports state.
+ */
+export const pollIntervals = {
+  /** Recovery milestones on the client's clock (old pod gone, scheduled, started, Ready). */
+  milestoneMs: 100,
+  /** A pod's or container's state (the writer, a restarted MySQL, a helper pod). */
+  podMs: 200,
+  /** Any other wait (waitFor's default). */
+  defaultMs: 250,
+  /** The cluster's slower state: nodes, namespaces, a MySQL connection retried. */
+  clusterMs: 500,
+  /** A Job of minutes; the passes of the cleanup on Ctrl-C. */
+  slowMs: 1_000,
 } as const;
 
 export type TimeoutName = keyof typeof defaultTimeouts;
@@ -30,7 +64,8 @@ export type Timeouts = Record<TimeoutName, number>;
 
 export const timeoutEnvName = (name: string): string => `SC_TIMEOUT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
-export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: Timeouts; overrides: string[] } {
+/** The table with the SC_TIMEOUT_* overrides of `env` applied; throws on an unknown name or a value that is not a positive number. */
+export function loadTimeouts(env: Record<string, string | undefined>): { timeouts: Timeouts; overrides: string[] } {
   const timeouts: Timeouts = { ...defaultTimeouts };
   const overrides: string[] = [];
   const known = new Map(Object.keys(defaultTimeouts).map((k) => [timeoutEnvName(k), k as TimeoutName]));
@@ -46,4 +81,14 @@ export function loadTimeouts(env: NodeJS.ProcessEnv = process.env): { timeouts: 
   return { timeouts, overrides };
 }
 
-export const timeouts: Timeouts = loadTimeouts().timeouts;
+/**
+ * The deadlines every wait uses. The defaults until the process's entry (the
+ * conformance command, an operator command, the suites' support) fills it from
+ * the run's settings (src/run/settings.ts, the one reader of the environment).
+ */
+export const timeouts: Timeouts = { ...defaultTimeouts };
+
+/** Fills the table: called once per process, by `applyRunSettings`. */
+export function useTimeouts(table: Timeouts): void {
+  Object.assign(timeouts, table);
+}

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { backupDatabase } from "../conformance/backup.ts";
+import { backupDatabase } from "../design/backup.ts";
 import { openDatabase } from "../mysql/client.ts";
 import { makeRecord, measureDatabases, userDatabases } from "../ops/backup-data.ts";
 import { recordPath, writeRecord } from "../ops/backup-record.ts";
@@ -8,6 +8,7 @@ import { checkDump } from "../ops/restore.ts";
 import { backupFileName, chooseRetention, datedDumpsIn, removeDump, type RetentionChoice } from "../ops/rotation.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
+import { nameOf } from "../kube/names.ts";
 
 const usage = `usage: npm run backup-db -- [options]     (or: make backup-db)
 
@@ -57,7 +58,7 @@ function parseKeep(raw: string | undefined, option: string): number {
   return Number(raw);
 }
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(process.argv.slice(2), options, usage);
   if (args.help) {
     print(usage);
@@ -75,7 +76,7 @@ runTool(async () => {
   };
   if (dir !== undefined && existsSync(dir) && !statIsDirectory(dir)) throw new UsageError(`--dir ${dir} is not a directory`);
 
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
   const { namespace } = setup;
   const startedAt = new Date();
   const file = resolve(
@@ -99,13 +100,13 @@ runTool(async () => {
     if (existsSync(path)) throw new UsageError(`${path} exists; a backup never overwrites one (pass another --output)`);
   }
   mkdirSync(resolve(file, ".."), { recursive: true });
-  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, 30_000) });
+  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, timeouts.toolPodReadyMs) });
   const backup = await backupDatabase(setup, pod, file, databases);
 
   // The record: without it restore-db can neither check nor verify the dump, so a dump whose record fails is removed.
   let recordFile: string;
   try {
-    const db = await openDatabase(setup.kube, namespace, pod.metadata!.name!, await setup.rootCredentials(), timeouts.mysqlReadyMs);
+    const db = await openDatabase(setup.kube, namespace, nameOf(pod), await setup.rootCredentials(), timeouts.mysqlReadyMs);
     try {
       const measuredDatabases = databases === "all" ? await userDatabases(db.connection) : databases;
       const tables = await measureDatabases(db.connection, measuredDatabases);
@@ -116,7 +117,7 @@ runTool(async () => {
         serverVersion: db.serverVersion,
         madeAt: startedAt,
         namespace,
-        pod: pod.metadata!.name!,
+        pod: nameOf(pod),
       });
       recordFile = writeRecord(file, record);
     } finally {

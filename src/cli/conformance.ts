@@ -13,16 +13,16 @@ import type { Finding } from "../manifests/rules.ts";
 import { projectRoot } from "../paths.ts";
 import { summarise, type RunResults } from "../report/results.ts";
 import { reportsDirProblem, writeEngineComparison, writeReports } from "../report/write.ts";
-import { parseEngineOption, type Engine } from "../conformance/engines.ts";
+import { parseEngineOption, type Engine } from "../mysql/engines.ts";
 import { uncordonRun } from "../conformance/node-failure.ts";
-import { loadTimeouts, timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { waitFor } from "../kube/wait.ts";
 import { describeArgsError } from "./args.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { addSecrets, knownSecrets } from "./redacted-output.ts";
 import { findingsAsChecks } from "./static-results.ts";
-import { parseExpectation } from "../conformance/expectations.ts";
-import { perfProfile } from "../conformance/perf-profile.ts";
-import { type RunSettings, runSettingsFromEnv } from "../conformance/settings.ts";
+import { parseExpectation } from "../run/expectations.ts";
+import { applyRunSettings, readRunSettings, readToolSettings, type RunSettings } from "../run/settings.ts";
 
 const usage = `usage: npm run conformance -- [options]
 
@@ -98,9 +98,16 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const kubeconfigPath = args.kubeconfig ?? (process.env.KUBECONFIG || undefined);
-  if (args.cleanup) return cleanup(kubeconfigPath);
-  const manifestsDir = resolve(args.manifests ?? (process.env.SC_MANIFESTS || `${projectRoot}/manifests`));
+  if (args.cleanup) {
+    let kubeconfig: string | undefined;
+    try {
+      ({ kubeconfig } = readToolSettings());
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`);
+      return 2;
+    }
+    return cleanup(args.kubeconfig ?? kubeconfig);
+  }
   const reportsDir = resolve(args.reports ?? `${projectRoot}/reports`);
   const storageClass = args["storage-class"];
   const runId = newRunId();
@@ -109,8 +116,13 @@ async function main(): Promise<number> {
   let suites: string[];
   const deviations: string[] = [];
   let settings: RunSettings;
+  let manifestsDir: string;
+  let kubeconfigPath: string | undefined;
   try {
-    settings = runSettingsFromEnv(process.env);
+    settings = readRunSettings();
+    applyRunSettings(settings);
+    manifestsDir = args.manifests === undefined ? settings.manifestsDir : resolve(args.manifests);
+    kubeconfigPath = args.kubeconfig ?? settings.kubeconfig;
     engines = parseEngineOption(args.engine);
     suites = namedSuites(args.suite);
     if (args.format !== undefined && args.format !== "text" && args.format !== "json") throw new Error(`--format ${args.format} is not text or json`);
@@ -123,11 +135,11 @@ async function main(): Promise<number> {
     // From here on every line printed (ours, vitest's, the suites') is redacted.
     addSecrets(secretValues(objects));
     // The manifests are judged as the run applies them: with --storage-class, on that class.
-    findings = checkObjects(storageClass === undefined ? objects : withStorageClass(objects, storageClass));
+    const ruleOptions = { dataDir: settings.dataDir, minStorage: settings.minStorage };
+    findings = checkObjects(storageClass === undefined ? objects : withStorageClass(objects, storageClass), ruleOptions);
     if (storageClass !== undefined) deviations.push(storageClassDeviation(objects, storageClass));
-    loadTimeouts();
-    for (const text of args.expect ?? []) parseExpectation(text);
-    perfProfile();
+    // --expect wins; without it, SC_EXPECT's (parsed with the other variables).
+    if (args.expect?.length) settings.expectations = args.expect.map(parseExpectation);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 2;
@@ -153,7 +165,7 @@ async function main(): Promise<number> {
       summary: summarise(checks),
       checks,
     };
-    await writeReports(reportsDir, results);
+    await writeReports(reportsDir, results, { stepSummary: settings.stepSummary });
     return staticErrors > 0 ? 1 : 0;
   }
   for (const f of findings.filter((f) => f.severity !== "info")) console.error(formatFinding(f));
@@ -164,8 +176,6 @@ async function main(): Promise<number> {
     runId,
     suites,
     disruptive: Boolean(args.disruptive),
-    // --expect wins; without it, SC_EXPECT's (checked above with the other variables).
-    expectations: args.expect?.length ? args.expect : settings.expectations,
     ...(storageClass !== undefined ? { storageClass } : {}),
   };
   let runInFlight = runId; // the engine's run, for Ctrl-C
@@ -185,12 +195,17 @@ async function main(): Promise<number> {
     onInterrupt(async (signal) => {
       const selector = runSelector(runInFlight);
       process.stderr.write(`\n${signal}: deleting this run's namespaces (${selector}) before exiting\n`);
-      // Twice: a namespace whose creation was in flight at the first pass is found by the second.
-      for (const pass of [0, 1]) {
-        if (pass) await new Promise((r) => setTimeout(r, 1000));
-        for (const ns of await deleteNamespacesLabelled(kube, selector))
-          process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
-      }
+      // Two passes a second apart: a namespace whose creation was in flight at the first is found by the second.
+      let passes = 0;
+      await waitFor(
+        async () => {
+          for (const ns of await deleteNamespacesLabelled(kube, selector))
+            process.stderr.write(`  deleted namespace ${ns.name}${ns.note ? ` (${ns.note})` : ""}\n`);
+          return ++passes;
+        },
+        (done) => done >= 2,
+        { what: `the second pass over this run's namespaces (${selector})`, timeoutMs: timeouts.apiRequestMs * 2, intervalMs: pollIntervals.slowMs },
+      );
       // A drain in flight (only with --disruptive): the node it cordoned is schedulable again.
       if (args.disruptive) for (const node of await uncordonRun(kube, runInFlight)) process.stderr.write(`  uncordoned node ${node}\n`);
     }, timeouts.apiRequestMs * 2);
@@ -230,7 +245,7 @@ async function main(): Promise<number> {
     perEngine.push({ engine, results: readResults(join(reportsDir, engineRunId, "results.json")) });
   }
   if (engines.length > 1) {
-    const dir = await writeEngineComparison(reportsDir, runId, perEngine);
+    const dir = await writeEngineComparison(reportsDir, runId, perEngine, { stepSummary: settings.stepSummary });
     console.error(`engines side by side: ${dir} (and ${reportsDir}/latest)`);
   }
   return failedRuns > 0 || staticErrors > 0 ? 1 : 0;

@@ -5,6 +5,7 @@ import { newRunId } from "../cluster/index.ts";
 import { mergeRuns, type ShardRun } from "../report/merge.ts";
 import type { RunResults } from "../report/results.ts";
 import { reportsDirProblem, writeReports } from "../report/write.ts";
+import { readToolSettings } from "../run/settings.ts";
 import { describeArgsError } from "./args.ts";
 
 const usage = `usage: npm run merge-reports -- [--out DIR] [--run-id ID] SHARD_REPORTS...
@@ -71,7 +72,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const out = resolve(args.values.out ?? "reports");
   let merged: RunResults;
+  let stepSummary: string | undefined;
   try {
+    ({ stepSummary } = readToolSettings());
     if (args.positionals.length === 0) throw new Error("name the shards' reports folders to merge");
     const problem = reportsDirProblem(out);
     if (problem) throw new Error(`--out ${problem}`);
@@ -93,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
-  const dir = await writeReports(out, merged);
+  const dir = await writeReports(out, merged, { stepSummary });
   const { passed, failed, skipped } = merged.summary;
   console.log(`merged ${merged.shards!.length} runs: ${passed} passed, ${failed} failed, ${skipped} skipped; reports: ${dir} (and ${out}/latest)`);
   return failed > 0 ? 1 : 0;

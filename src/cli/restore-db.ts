@@ -1,11 +1,12 @@
 import { resolve } from "node:path";
-import { restoreDatabase } from "../conformance/backup.ts";
+import { restoreDatabase } from "../design/backup.ts";
 import { openDatabase, type Database } from "../mysql/client.ts";
 import { existingTables, measureRestored, quoteIdentifier } from "../ops/backup-data.ts";
 import { RecordError } from "../ops/backup-record.ts";
 import { checkDump, databasesToRestore, engineRefusal, formatVerdict, planRestore, RestoreRefused, verifyRestored } from "../ops/restore.ts";
 import { timeouts } from "../timeouts.ts";
 import { commonUsage, connectTool, parseToolArgs, print, runTool, UsageError } from "./tool.ts";
+import { nameOf } from "../kube/names.ts";
 
 const usage = `usage: npm run restore-db -- --input FILE [options]     (or: make restore-db)
 
@@ -28,7 +29,7 @@ data differs from the record exits 1.
                      or the reverse) anyway
 ${commonUsage}`;
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(
     process.argv.slice(2),
     { input: { type: "string" }, database: { type: "string" }, replace: { type: "boolean" }, "cross-engine": { type: "boolean" } },
@@ -54,9 +55,9 @@ runTool(async () => {
     refused(error);
   }
 
-  const setup = await connectTool(args);
-  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, 30_000) });
-  const podName = pod.metadata!.name!;
+  const setup = await connectTool(args, settings);
+  const pod = await setup.waitForReadyPod({ timeoutMs: Math.min(timeouts.podReadyMs, timeouts.toolPodReadyMs) });
+  const podName = nameOf(pod);
   const open = async (): Promise<Database> => openDatabase(setup.kube, setup.namespace, podName, await setup.rootCredentials(), timeouts.mysqlReadyMs);
   let db = await open();
   const serverVersion = db.serverVersion;

@@ -51,7 +51,7 @@ function line(status: StorageStatus, samples: UsageSample[], io: IoFigures): str
   ].join("  ");
 }
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(process.argv.slice(2), { interval: { type: "string" }, count: { type: "string" } }, usage);
   if (args.help) {
     print(usage);
@@ -65,7 +65,7 @@ runTool(async () => {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
   const { namespace } = setup;
 
   const stop = new AbortController();

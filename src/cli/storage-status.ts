@@ -11,13 +11,13 @@ usage over ${90}%), 2 on bad input.
 
 ${commonUsage}`;
 
-runTool(async () => {
+runTool(async (settings) => {
   const args = parseToolArgs(process.argv.slice(2), {}, usage);
   if (args.help) {
     print(usage);
     return 0;
   }
-  const setup = await connectTool(args);
+  const setup = await connectTool(args, settings);
   const status = await readStorageStatus(setup);
   print(args.json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return status.problems.length ? 1 : 0;

@@ -2,12 +2,13 @@ import { existsSync, lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DeployedSetup } from "../conformance/deployment.ts";
+import { DeployedSetup } from "../design/deployment.ts";
 import { assertReachable } from "../kube/client.ts";
 import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
 import { loadManifests, ManifestError } from "../manifests/load.ts";
 import { secretValues } from "../manifests/secrets.ts";
 import { projectRoot } from "../paths.ts";
+import { applyRunSettings, readToolSettings, type ToolSettings } from "../run/settings.ts";
 import { describeArgsError } from "./args.ts";
 import { addSecrets } from "./redacted-output.ts";
 
@@ -43,12 +44,15 @@ export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>
   return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
 }
 
-export async function connectTool(values: {
-  kubeconfig?: string | boolean;
-  namespace?: string | boolean;
-  manifests?: string | boolean;
-}): Promise<DeployedSetup> {
-  const path = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG ?? resolve(homedir(), ".kube/config");
+export async function connectTool(
+  values: {
+    kubeconfig?: string | boolean;
+    namespace?: string | boolean;
+    manifests?: string | boolean;
+  },
+  settings: ToolSettings,
+): Promise<DeployedSetup> {
+  const path = (values.kubeconfig as string | undefined) ?? settings.kubeconfig ?? resolve(homedir(), ".kube/config");
   const isLink = (() => {
     try {
       return lstatSync(path).isSymbolicLink();
@@ -92,8 +96,18 @@ export async function connectTool(values: {
 }
 
 /** Runs a command's main, mapping bad input to exit 2 and failures to exit 1, with one clear line each. */
-export function runTool(main: () => Promise<number>): void {
-  main().then(
+export function runTool(main: (settings: ToolSettings) => Promise<number>): void {
+  const start = async () => {
+    let settings: ToolSettings;
+    try {
+      settings = readToolSettings();
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    applyRunSettings(settings);
+    return main(settings);
+  };
+  start().then(
     (code) => process.exit(code),
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);

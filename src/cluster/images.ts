@@ -25,14 +25,20 @@ export interface ImageChoice {
   engines?: string;
 }
 
+/** The image the run asks for (the settings' K3S_IMAGE and SC_OFFLINE=1). */
+export interface ImageWanted {
+  k3sImage?: string;
+  offline: boolean;
+}
+
 /**
  * K3S_IMAGE when set; else the pinned upstream rancher/k3s image when it is
  * present or can be pulled; else the offline image, built here on demand.
  */
-export async function chooseClusterImage(env: NodeJS.ProcessEnv = process.env): Promise<ImageChoice> {
-  if (env.K3S_IMAGE) return { image: env.K3S_IMAGE, source: "K3S_IMAGE", reason: "named by K3S_IMAGE" };
+export async function chooseClusterImage(wanted: ImageWanted): Promise<ImageChoice> {
+  if (wanted.k3sImage) return { image: wanted.k3sImage, source: "K3S_IMAGE", reason: "named by K3S_IMAGE" };
   const upstream = pinnedVersions().UPSTREAM_K3S_IMAGE!;
-  if (env.SC_OFFLINE !== "1") {
+  if (!wanted.offline) {
     if (await imageExists(upstream)) return { image: upstream, source: "upstream", reason: `${upstream} is present locally` };
     const pulled = await tryPull(upstream, timeouts.imagePullMs);
     if (pulled.ok) return { image: upstream, source: "upstream", reason: `pulled ${upstream}` };

@@ -2,7 +2,7 @@ import { importProjectImages } from "./project-images.ts";
 import { randomBytes } from "node:crypto";
 import { runLabel } from "../labels.ts";
 import { readKubeconfig } from "../kube/kubeconfig.ts";
-import { chooseClusterImage, type ImageChoice } from "./images.ts";
+import { chooseClusterImage, type ImageChoice, type ImageWanted } from "./images.ts";
 import { startNodeContainer, type PrivilegedAdaptation } from "./k3s.ts";
 import { waitForNodeFile } from "./node.ts";
 import { startReaper } from "./reaper.ts";
@@ -49,12 +49,13 @@ export function clusterFromKubeconfig(path: string, runId: string): Cluster {
   return { kind: "kubeconfig", kubeconfig, origin: path, runId, stop: async () => undefined };
 }
 
-/** A new single-node k3s (or k3s-compatible offline node) in a container. */
-export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice): Promise<Cluster> {
+/** A new single-node k3s (or k3s-compatible offline node) in a container, of the image chosen already or as wanted. */
+export async function startEmbeddedCluster(runId: string, imageOrWanted: ImageChoice | ImageWanted): Promise<Cluster> {
   startReaper(runId);
-  const image = chosen ?? (await chooseClusterImage());
+  const image = "image" in imageOrWanted ? imageOrWanted : await chooseClusterImage(imageOrWanted);
   // Ryuk, testcontainers' reaper, is an image too: where the offline image had
   // to be used, it cannot be pulled either. The run's own reaper covers it.
+  // testcontainers takes this setting from the environment only (and a user's own wins).
   if (image.source === "offline" && process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) {
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
   }
@@ -108,9 +109,8 @@ export async function startEmbeddedCluster(runId: string, chosen?: ImageChoice):
   };
 }
 
-/** --kubeconfig / KUBECONFIG when given, else the embedded cluster. */
-export async function startCluster(options: { kubeconfig?: string; runId?: string }): Promise<Cluster> {
+/** --kubeconfig / KUBECONFIG when given (the run's settings), else the embedded cluster of the image wanted. */
+export async function startCluster(options: { kubeconfig?: string; runId?: string; image: ImageWanted }): Promise<Cluster> {
   const runId = options.runId ?? newRunId();
-  const path = options.kubeconfig ?? process.env.KUBECONFIG;
-  return path ? clusterFromKubeconfig(path, runId) : startEmbeddedCluster(runId);
+  return options.kubeconfig ? clusterFromKubeconfig(options.kubeconfig, runId) : startEmbeddedCluster(runId, options.image);
 }

@@ -3,12 +3,14 @@ import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestCont
 import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
 import { readyCondition } from "../kube/waits.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
 import { startEmbeddedCluster, type Cluster } from "./index.ts";
+import type { ImageWanted } from "./images.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
 import { execOnNode, waitForNodeFile } from "./node.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Where k3s (and the offline node) writes the token agents join with. */
 const nodeTokenPath = "/var/lib/rancher/k3s/server/node-token";
@@ -80,8 +82,8 @@ class AgentContainer extends GenericContainer {
  * the run id (the reaper removes them however the run ends). Resolves once
  * every node is Ready.
  */
-export async function startMultiNodeCluster(runId: string, agents: number): Promise<MultiNodeCluster> {
-  const server = await startEmbeddedCluster(runId);
+export async function startMultiNodeCluster(runId: string, agents: number, image: ImageWanted): Promise<MultiNodeCluster> {
+  const server = await startEmbeddedCluster(runId, image);
   const started = performance.now();
   const containers = new Map<string, StartedTestContainer>();
   const stopAll = async () => {
@@ -121,10 +123,10 @@ export async function startMultiNodeCluster(runId: string, agents: number): Prom
       {
         what: `${agents + 1} Ready nodes`,
         timeoutMs: timeouts.clusterStartMs,
-        intervalMs: 500,
+        intervalMs: pollIntervals.clusterMs,
         describe: (list) => list.items.map((n) => `${n.metadata?.name}: Ready=${readyCondition(n).status}`).join(", ") || "no nodes",
       },
-    ).then((list) => list.items.find((n) => !names.includes(n.metadata!.name!))!.metadata!.name!);
+    ).then((list) => nameOf(list.items.find((n) => !names.includes(nameOf(n)))!));
     const nodes: ClusterNode[] = [
       { name: serverNode, role: "server", containerId: server.nodeContainerId! },
       ...names.map((name) => ({ name, role: "agent" as const, containerId: containers.get(name)!.getId() })),

@@ -1,6 +1,6 @@
 import { getContainerRuntimeClient } from "testcontainers";
 import { waitFor } from "../kube/wait.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
 
 /** Runs a command on the node container of an embedded cluster (not through Kubernetes). */
 export async function execOnNode(containerId: string, command: string[]): Promise<{ exitCode: number; output: string }> {
@@ -24,6 +24,6 @@ export async function waitForNodeFile(containerId: string, path: string, what: s
   await waitFor(
     () => execOnNode(containerId, ["test", "-e", path]),
     (result) => result.exitCode === 0,
-    { what, timeoutMs: timeouts.clusterStartMs, intervalMs: 250, describe: () => `${path} not there yet` },
+    { what, timeoutMs: timeouts.clusterStartMs, intervalMs: pollIntervals.defaultMs, describe: () => `${path} not there yet` },
   );
 }

@@ -1,7 +1,7 @@
 import type { V1PersistentVolume, V1StorageClass } from "@kubernetes/client-node";
 import { describeApiError } from "../kube/client.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 
 /** What the design document says of its default StorageClass (minikube's). */
 export const designStorageClassClaims = {

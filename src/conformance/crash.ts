@@ -3,10 +3,11 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
-import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
-import { verifySameData } from "./verify.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Seconds from the SIGKILL to each milestone, on the client's clock. */
 export interface CrashRecovery {
@@ -18,6 +19,10 @@ export interface CrashRecovery {
   firstVerifiedQuery_s: number;
   /** The process that was killed, as the node saw it. */
   killed: string;
+  /** What happened, in words, for the spec's message. */
+  across: string;
+  /** Each table that differs from before (empty: the same data); the spec expects it empty. */
+  dataDifferences: string[];
 }
 
 /**
@@ -48,7 +53,8 @@ export function mainMysqld(lines: string[]): { pid: string; command: string } | 
 /**
  * Crashes MySQL: SIGKILL to mysqld from the node, so no shutdown code runs
  * (a signal from inside the pod cannot kill PID 1). Then measures until the
- * restarted container serves the same data. Needs the embedded cluster's node.
+ * restarted container answers the query comparing its data with `expected`
+ * (the differences are the spec's to judge). Needs the embedded cluster's node.
  */
 export async function crashMysqldAndMeasure(
   setup: DeployedSetup,
@@ -58,7 +64,7 @@ export async function crashMysqldAndMeasure(
 ): Promise<CrashRecovery> {
   const { kube, namespace } = setup;
   const pod = await setup.waitForReadyPod();
-  const name = pod.metadata!.name!;
+  const name = nameOf(pod);
   const restartsBefore = setup.mysqlContainerStatus(pod)?.restartCount ?? 0;
   const found = await execOnNode(nodeContainerId, ["sh", "-c", mysqldPidsScript(pod.metadata!.uid!)]);
   const processes = found.output.trim().split("\n").filter(Boolean);
@@ -91,7 +97,7 @@ export async function crashMysqldAndMeasure(
       what: `MySQL to come back after ${command} (pid ${pid}) of pod ${name} was killed`,
       signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
-      intervalMs: 100,
+      intervalMs: pollIntervals.milestoneMs,
       // In a crash series the kubelet's back-off (CrashLoopBackOff) is what is being measured, not a dead end.
       deadEnd: (now) => {
         const why = podDeadEnd({ pod: now, missingClaims: [] });
@@ -105,11 +111,13 @@ export async function crashMysqldAndMeasure(
     },
   );
   const mysqldReady_s = secondsSince(started);
-  const answered = await verifySameData(kube, { namespace, pod: name, credentials }, expected, `the crash of ${command} in pod ${name}`);
+  const { answeredAt, differences } = await compareData(kube, { namespace, pod: name, credentials }, expected);
   return {
     containerRestarted_s: containerRestarted_s!,
     mysqldReady_s,
-    firstVerifiedQuery_s: secondsSince(started, answered),
+    firstVerifiedQuery_s: secondsSince(started, answeredAt),
+    across: `the crash of ${command} in pod ${name}`,
+    dataDifferences: differences,
     killed: `${command} (pid ${pid} on the node)${others.length ? `; beside it in the pod: ${others.join("; ")}` : ""}`,
   };
 }

@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import { managedBy } from "../labels.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { execChecked } from "../kube/exec.ts";
-import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { WaitError, waitFor } from "../kube/wait.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { nameOf } from "../kube/names.ts";
 
 export interface MountFacts {
   mountPoint: string;
@@ -35,7 +37,7 @@ export function findMount(mountinfo: string, mountPoint: string): { root: string
  */
 export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string }): Promise<MountFacts> {
   const dataDir = setup.dataDir;
-  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const target = { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name };
   const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
   if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);
@@ -81,7 +83,7 @@ export async function probeSecondPod(
   setup: DeployedSetup,
   mysqlPod: V1Pod,
   marker: { file: string; content: string },
-  deadlineMs = 30_000,
+  deadlineMs = timeouts.secondPodMs,
 ): Promise<SecondPodProbe> {
   const { kube, namespace } = setup;
   const name = `second-reader-${randomBytes(3).toString("hex")}`;
@@ -109,12 +111,23 @@ export async function probeSecondPod(
     },
   });
   try {
+    // The pod ran (or was refused) or the deadline passed: either way a fact to report, not a failure of the wait.
     let pod: V1Pod | undefined;
-    while (performance.now() - started < deadlineMs) {
-      pod = await kube.core.readNamespacedPod({ name, namespace });
-      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(
+      async () => {
+        pod = await kube.core.readNamespacedPod({ name, namespace });
+        return pod;
+      },
+      (seen) => seen.status?.phase === "Succeeded" || seen.status?.phase === "Failed",
+      {
+        what: `the second pod ${name} to run`,
+        timeoutMs: Math.max(0, deadlineMs - (performance.now() - started)),
+        intervalMs: pollIntervals.podMs,
+        signal: kube.signal,
+      },
+    ).catch((error: unknown) => {
+      if (!(error instanceof WaitError)) throw error;
+    });
     const seconds = secondsSince(started);
     const phase = pod?.status?.phase ?? "unknown";
     if (phase !== "Succeeded" && phase !== "Failed") {

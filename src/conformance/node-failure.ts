@@ -1,7 +1,8 @@
 import type { CoreV1Event, V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
 import { describeApiError, isNotFound, type Kube } from "../kube/client.ts";
 import { isPodReady, readyCondition } from "../kube/waits.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
+import { nameOf } from "../kube/names.ts";
 
 /**
  * Node failures as a cluster lives them: a node cordoned and its pod evicted
@@ -74,8 +75,8 @@ export async function setCordoned(kube: Kube, node: string, cordoned: boolean, r
 /** Uncordons every node this run cordoned (after a failure or Ctrl-C); returns their names. */
 export async function uncordonRun(kube: Kube, runId: string): Promise<string[]> {
   const nodes = (await kube.core.listNode()).items.filter((n) => n.metadata?.annotations?.[cordonedByAnnotation] === runId);
-  for (const node of nodes) await setCordoned(kube, node.metadata!.name!, false, runId);
-  return nodes.map((n) => n.metadata!.name!);
+  for (const node of nodes) await setCordoned(kube, nameOf(node), false, runId);
+  return nodes.map((n) => nameOf(n));
 }
 
 /** Adds or removes a taint. */

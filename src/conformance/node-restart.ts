@@ -4,10 +4,11 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
-import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
-import { verifySameData } from "./verify.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** Seconds from the kill of the node container to each milestone, on the client's clock. */
 export interface NodeRestartRecovery {
@@ -17,8 +18,12 @@ export interface NodeRestartRecovery {
   apiReachable_s: number;
   /** A MySQL container started after the restart is Ready. */
   mysqldReady_s: number;
-  /** Counts and checksums as before the restart. */
+  /** The query comparing counts and checksums with before the restart answered. */
   firstVerifiedQuery_s: number;
+  /** What happened, in words, for the spec's message. */
+  across: string;
+  /** Each table that differs from before (empty: the same data); the spec expects it empty. */
+  dataDifferences: string[];
 }
 
 /**
@@ -43,8 +48,15 @@ export async function restartNodeAndMeasure(setup: DeployedSetup, restartNode: (
     Math.max(1, timeouts.podReadyMs - (performance.now() - started)),
   );
   const mysqldReady_s = secondsSince(started);
-  const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, expected, `the node restart (pod ${podName})`);
-  return { nodeStarted_s, apiReachable_s, mysqldReady_s, firstVerifiedQuery_s: secondsSince(started, answered) };
+  const { answeredAt, differences } = await compareData(kube, { namespace, pod: podName, credentials }, expected);
+  return {
+    nodeStarted_s,
+    apiReachable_s,
+    mysqldReady_s,
+    firstVerifiedQuery_s: secondsSince(started, answeredAt),
+    across: `the node restart (pod ${podName})`,
+    dataDifferences: differences,
+  };
 }
 
 /**
@@ -66,10 +78,10 @@ export async function waitForMysqlStartedAfter(setup: DeployedSetup, sinceWallMs
       what,
       signal: kube.signal,
       timeoutMs,
-      intervalMs: 200,
+      intervalMs: pollIntervals.podMs,
       describe: (items) => items.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${isPodReady(p)}`).join("; ") || "no pod",
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },
   );
-  return pods.find(startedAfter)!.metadata!.name!;
+  return nameOf(pods.find(startedAfter)!);
 }

@@ -7,16 +7,17 @@ import { waitFor } from "../kube/wait.ts";
 import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { checksumQueries, datasetTables, type TableChecksums } from "../mysql/dataset.ts";
 import type { Database } from "../mysql/client.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { fioJobs, parseFioJson, type FioJobName, type FioResult } from "./fio.ts";
-import { mysqlService } from "./ledger-writer.ts";
-import { spread, type ProfileSettings } from "./perf-profile.ts";
+import { mysqlService } from "../ledger/writer.ts";
+import { spread, type ProfileSettings } from "../run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseSysbench, type SysbenchResult, type SysbenchWorkload } from "./sysbench.ts";
-import { timeouts } from "../timeouts.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { nameOf } from "../kube/names.ts";
 
-/** The image with fio and sysbench: the project's (images/bench), or SC_BENCH_IMAGE where the cluster cannot have it. */
-export function benchImage(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SC_BENCH_IMAGE || projectImages().bench;
+/** The image with fio and sysbench: the project's (images/bench), or the one named (SC_BENCH_IMAGE) where the cluster cannot have it. */
+export function benchImage(named: string | undefined): string {
+  return named || projectImages().bench;
 }
 
 /**
@@ -68,7 +69,7 @@ export interface FioComparison {
  * (both mounted), `repeats` times. The targets alternate which goes first in
  * each repeat, so a drift of the machine does not always favour one of them.
  */
-export async function measureFio(setup: DeployedSetup, baseline: Baseline, settings: ProfileSettings): Promise<FioComparison[]> {
+export async function measureFio(setup: DeployedSetup, baseline: Baseline, settings: ProfileSettings, image: string): Promise<FioComparison[]> {
   const { kube, namespace } = setup;
   const claim = claimLikeDesign(setup, "fio-claim");
   try {
@@ -79,14 +80,14 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
   const pod = {
     purpose: "fio",
     container: {
-      image: benchImage(),
+      image,
       command: ["sleep", "infinity"],
       volumeMounts: [
         { name: "claim", mountPath: "/claim" },
         { name: "baseline", mountPath: "/baseline" },
       ],
     },
-    volumes: [{ name: "claim", persistentVolumeClaim: { claimName: claim.metadata!.name! } }, baselineVolume(baseline)],
+    volumes: [{ name: "claim", persistentVolumeClaim: { claimName: nameOf(claim) } }, baselineVolume(baseline)],
   };
   return withHelperPod(kube, namespace, pod, async (name) => {
     const target = { namespace, pod: name, container: "helper" };
@@ -97,7 +98,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
         for (const where of order) {
           for (const job of fioJobs(`/${where}`, settings.fioRuntimeS)) {
             // Laying out the files takes a while the first time; the runtime is the rest.
-            const ran = await execInPod(kube, target, ["fio", ...job.args], { timeoutMs: settings.fioRuntimeS * 1000 + 180_000 });
+            const ran = await execInPod(kube, target, ["fio", ...job.args], { timeoutMs: settings.fioRuntimeS * 1000 + timeouts.fioSetupMs });
             if (ran.exitCode !== 0)
               throw new Error(
                 `fio job ${job.name} on ${where === "claim" ? `the claim ${claim.metadata!.name}` : describeBaseline(baseline)} exited ${ran.exitCode}: ${(ran.stderr || ran.stdout).trim().slice(0, 400)}`,
@@ -108,7 +109,7 @@ export async function measureFio(setup: DeployedSetup, baseline: Baseline, setti
       }
     } finally {
       // The node-disk baseline outlives the pod: its files go now.
-      await execInPod(kube, target, ["sh", "-c", "rm -f /baseline/sc-fio-* /claim/sc-fio-*"], { timeoutMs: 30_000 }).catch(() => undefined);
+      await execInPod(kube, target, ["sh", "-c", "rm -f /baseline/sc-fio-* /claim/sc-fio-*"], { timeoutMs: timeouts.cleanupMs }).catch(() => undefined);
     }
     return comparisons;
   });
@@ -164,14 +165,14 @@ export const sysbenchTables = { tables: 2, tableSize: 10_000, threads: 4 };
  * The password reaches sysbench from the design's Secret in the pod's
  * environment, never through the suite's command lines.
  */
-export async function measureSysbench(setup: DeployedSetup, db: Database, settings: ProfileSettings): Promise<SysbenchMeasurement[]> {
+export async function measureSysbench(setup: DeployedSetup, db: Database, settings: ProfileSettings, image: string): Promise<SysbenchMeasurement[]> {
   const { kube, namespace } = setup;
   const service = mysqlService(setup);
   await db.connection.query("CREATE DATABASE IF NOT EXISTS sbtest");
   const common = `--mysql-host=${service.name} --mysql-port=${service.port} --mysql-user=root --mysql-password="$SC_PASSWORD" --mysql-db=sbtest --tables=${sysbenchTables.tables} --table-size=${sysbenchTables.tableSize}`;
   const pod = {
     purpose: "sysbench",
-    container: { image: benchImage(), command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] },
+    container: { image, command: ["sleep", "infinity"], env: [setup.rootPasswordEnv("SC_PASSWORD")] },
     volumes: [],
   };
   return withHelperPod(kube, namespace, pod, async (name) => {
@@ -184,14 +185,14 @@ export async function measureSysbench(setup: DeployedSetup, db: Database, settin
         );
       return ran.stdout;
     };
-    await sysbench(`oltp_read_write ${common} prepare`, 180_000);
+    await sysbench(`oltp_read_write ${common} prepare`, timeouts.sysbenchPrepareMs);
     const measurements: SysbenchMeasurement[] = (["oltp_write_only", "oltp_read_write"] as const).map((workload) => ({ workload, runs: [], counters: {} }));
     for (let repeat = 0; repeat < settings.sysbenchRepeats; repeat++) {
       for (const m of measurements) {
         const before = await globalStatus(db);
         const out = await sysbench(
           `${m.workload} ${common} --threads=${sysbenchTables.threads} --time=${settings.sysbenchTimeS} --percentile=95 run`,
-          settings.sysbenchTimeS * 1000 + 120_000,
+          settings.sysbenchTimeS * 1000 + timeouts.sysbenchMarginMs,
         );
         const deltas = counterDeltas(before, await globalStatus(db), innodbCounters);
         m.runs.push(parseSysbench(m.workload, out));
@@ -328,7 +329,7 @@ export async function measureRecoveryFloor(setup: DeployedSetup, db: Database, c
       what: `${workload.kind}/${workload.name}'s pods to be gone (scaled to zero for the floor measurement)`,
       signal: kube.signal,
       timeoutMs: timeouts.podDeletedMs,
-      intervalMs: 200,
+      intervalMs: pollIntervals.podMs,
       describe: (pods) => `pods: ${pods.items.map((p) => `${p.metadata!.name} (${p.status?.phase})`).join(", ")}`,
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
     },

@@ -8,9 +8,10 @@ import { withClaimPod } from "../kube/claim-pod.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
 import { timeouts } from "../timeouts.ts";
-import { withRootPassword } from "./backup.ts";
-import { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { withRootPassword } from "../design/backup.ts";
+import { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { nameOf } from "../kube/names.ts";
 
 /**
  * A filesystem-level backup of the whole server, made beside the running
@@ -81,7 +82,7 @@ export async function mariabackupToFile(setup: DeployedSetup, pod: V1Pod, file: 
   return { backup_s, prepare_s, ...(await packToFile(setup, pod, dir, file)) };
 }
 
-const containerOf = (setup: DeployedSetup, pod: V1Pod) => ({ namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name });
+const containerOf = (setup: DeployedSetup, pod: V1Pod) => ({ namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name });
 
 /** Streams `dir` of the MySQL container, as a tar, to `file`, and removes it from the pod. */
 async function packToFile(setup: DeployedSetup, pod: V1Pod, dir: string, file: string): Promise<{ bytes: number; transfer_s: number }> {

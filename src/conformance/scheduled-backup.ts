@@ -9,8 +9,9 @@ import { podDeadEnd } from "../kube/waits.ts";
 import { withClaimPod } from "../kube/claim-pod.ts";
 import { execInPod } from "../kube/exec.ts";
 import type { LoadedObject } from "../manifests/load.ts";
-import { timeouts } from "../timeouts.ts";
-import { secondsSince } from "./phases.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { secondsSince } from "../clock.ts";
+import { nameOf } from "../kube/names.ts";
 
 /**
  * The design's "daily mysqldump exports" as the cluster runs them: a CronJob
@@ -92,7 +93,7 @@ export async function waitForJobComplete(kube: Kube, batch: BatchV1Api, namespac
       what: `Job ${name} (from the backup CronJob) to complete`,
       signal: kube.signal,
       timeoutMs,
-      intervalMs: 1_000,
+      intervalMs: pollIntervals.slowMs,
       deadEnd: (s) => {
         const outcome = jobOutcome(s.job);
         if (outcome.state === "failed") return `Job ${name} failed: ${outcome.reason}`;
@@ -144,12 +145,12 @@ export async function runScheduledBackupNow(kube: Kube, namespace: string, objec
   await batch.createNamespacedJob({ namespace, body: job }).catch((error: unknown) => {
     throw new Error(`creating Job ${job.metadata!.name} from CronJob ${cronJobName}: ${describeApiError(error)}`);
   });
-  await waitForJobComplete(kube, batch, namespace, job.metadata!.name!, timeouts.backupJobMs);
+  await waitForJobComplete(kube, batch, namespace, nameOf(job), timeouts.backupJobMs);
   const duration_s = secondsSince(started);
-  const pod = (await podsOfJob(kube, namespace, job.metadata!.name!)).find((p) => p.status?.phase === "Succeeded");
+  const pod = (await podsOfJob(kube, namespace, nameOf(job))).find((p) => p.status?.phase === "Succeeded");
   const container = pod?.spec?.containers[0]?.name;
-  const log = pod && container ? await kube.core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace, container }).catch(() => "") : "";
-  return { cronJob: cronJobName, job: job.metadata!.name!, duration_s, pod: pod?.metadata?.name, log };
+  const log = pod && container ? await kube.core.readNamespacedPodLog({ name: nameOf(pod), namespace, container }).catch(() => "") : "";
+  return { cronJob: cronJobName, job: nameOf(job), duration_s, pod: pod?.metadata?.name, log };
 }
 
 /** The dump a run of the fixture's backup script reports: `backup /backups/X.sql: N bytes, sha256 H`. */

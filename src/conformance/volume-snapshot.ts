@@ -6,9 +6,10 @@ import { waitFor } from "../kube/wait.ts";
 import type { LoadedObject } from "../manifests/load.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { findDatabaseWorkload } from "../manifests/workload.ts";
-import { timeouts } from "../timeouts.ts";
-import { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { nameOf } from "../kube/names.ts";
 
 /**
  * The design's "Volume Snapshots: weekly filesystem-level backups" as
@@ -86,7 +87,7 @@ export async function listSnapshotClasses(kube: Kube): Promise<SnapshotClass[] |
     return list.items.map((item) => {
       const c = item as KubernetesObject & { driver?: string; deletionPolicy?: string };
       return {
-        name: c.metadata!.name!,
+        name: nameOf(c),
         driver: c.driver ?? "",
         isDefault: c.metadata?.annotations?.[defaultClassAnnotation] === "true",
         ...(c.deletionPolicy ? { deletionPolicy: c.deletionPolicy } : {}),
@@ -134,7 +135,7 @@ export async function snapshotAndRestore(setup: DeployedSetup, className: string
     what,
     signal: kube.signal,
     timeoutMs: timeouts.snapshotReadyMs,
-    intervalMs: 250,
+    intervalMs: pollIntervals.defaultMs,
     describe,
     diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
   });
@@ -207,5 +208,5 @@ export async function dataClaimDriver(kube: Kube, objects: LoadedObject[]): Prom
         ? `the data claim asks for StorageClass "${named}", which this cluster does not have (--storage-class names one it has): no driver to snapshot with`
         : "the data claim names no StorageClass and the cluster has no default one: no driver to snapshot with",
     };
-  return { className: sc.metadata!.name!, driver: sc.provisioner };
+  return { className: nameOf(sc), driver: sc.provisioner };
 }

@@ -2,6 +2,7 @@ import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { Kube } from "./client.ts";
 import { describeApiError } from "./client.ts";
+import { nameOf } from "./names.ts";
 
 /** What a failed check carries: a readable summary and the files behind it. */
 export interface Diagnostics {
@@ -56,7 +57,7 @@ export async function collectDiagnostics(kube: Kube, namespace: string): Promise
     for (const container of pod.spec?.containers ?? []) {
       for (const previous of [false, true]) {
         const log = await kube.core
-          .readNamespacedPodLog({ name: pod.metadata!.name!, namespace, container: container.name, previous, tailLines: logTailLines })
+          .readNamespacedPodLog({ name: nameOf(pod), namespace, container: container.name, previous, tailLines: logTailLines })
           .catch(() => undefined);
         if (!log) continue;
         const key = `logs/${pod.metadata!.name}.${container.name}${previous ? ".previous" : ""}.log`;

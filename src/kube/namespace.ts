@@ -1,3 +1,4 @@
+import { pollIntervals } from "../timeouts.ts";
 import { randomBytes } from "node:crypto";
 import type { Kube } from "./client.ts";
 import { describeApiError, isNotFound } from "./client.ts";
@@ -84,6 +85,6 @@ export async function deleteNamespace(kube: Kube, name: string, options: { wait?
         (e) => (isNotFound(e) ? "gone" : Promise.reject(e)),
       ),
     (phase) => phase === "gone",
-    { what: `namespace ${name} to be deleted`, timeoutMs: options.timeoutMs, intervalMs: 500 },
+    { what: `namespace ${name} to be deleted`, timeoutMs: options.timeoutMs, intervalMs: pollIntervals.clusterMs },
   );
 }

@@ -1,3 +1,5 @@
+import { pollIntervals } from "../timeouts.ts";
+
 /**
  * The one wait primitive. It polls `probe`, keeps the last value seen, stops
  * early on a dead end, honours an abort signal, and on timeout throws a
@@ -28,7 +30,7 @@ export class WaitError extends Error {
 
 export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, options: WaitOptions<T>): Promise<T> {
   const started = performance.now();
-  const interval = options.intervalMs ?? 250;
+  const interval = options.intervalMs ?? pollIntervals.defaultMs;
   let last: { value: T } | { error: unknown } | undefined;
   for (;;) {
     options.signal?.throwIfAborted();

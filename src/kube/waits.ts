@@ -3,6 +3,7 @@ import type { Kube } from "./client.ts";
 import { isNotFound } from "./client.ts";
 import { collectDiagnostics, describePod } from "./diagnostics.ts";
 import { waitFor } from "./wait.ts";
+import { nameOf } from "./names.ts";
 
 /** What the API server says of a claim that is not Bound yet: why it may never be. */
 export interface ClaimState {
@@ -35,11 +36,11 @@ async function repeatedProvisioningFailure(kube: Kube, namespace: string, claim:
  */
 async function inspectClaim(kube: Kube, namespace: string, name: string): Promise<ClaimState> {
   const claim = await kube.core.readNamespacedPersistentVolumeClaim({ name, namespace }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-  if (!claim) return { existingClaims: (await kube.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => c.metadata!.name!) };
+  if (!claim) return { existingClaims: (await kube.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => nameOf(c)) };
   if (claim.status?.phase === "Bound") return { claim };
   const className = claim.spec?.storageClassName;
   if (className) {
-    const classes = (await kube.storage.listStorageClass()).items.map((c) => c.metadata!.name!);
+    const classes = (await kube.storage.listStorageClass()).items.map((c) => nameOf(c));
     if (!classes.includes(className)) return { claim, missingClass: className, classes };
   }
   if (claim.status?.phase === "Pending") return { claim, provisioningFailed: await repeatedProvisioningFailure(kube, namespace, name) };

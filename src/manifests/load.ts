@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Document, LineCounter, parseAllDocuments, visit } from "yaml";
 import { describeFsError, formatBytes, readTextFile, textFileProblem } from "../files.ts";
+import { projectRoot } from "../paths.ts";
 import { redact } from "../redact.ts";
 import { yamlErrorMeaning } from "../yaml-errors.ts";
 import { kustomizationSecrets, secretValues } from "./secrets.ts";
@@ -190,7 +191,7 @@ function kustomizeSecrets(dir: string, kustomization: string): string[] {
 }
 
 function kustomizeBuild(dir: string, kustomization: string): string {
-  const script = new URL("../../scripts/ensure-kustomize.sh", import.meta.url).pathname;
+  const script = `${projectRoot}/scripts/ensure-kustomize.sh`;
   let command: string[];
   try {
     command = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })

@@ -7,8 +7,19 @@
  */
 import type { LoadedObject, ManifestObject } from "./load.ts";
 
-/** Where the design keeps MySQL's data; configurable for other layouts. */
-export const defaultDataDir = process.env.SC_DATA_DIR ?? "/var/lib/mysql";
+/** Where the design keeps MySQL's data. */
+export const defaultDataDir = "/var/lib/mysql";
+
+/**
+ * The data directory the workload is found by when none is passed: the
+ * design's, or SC_DATA_DIR for other layouts, set once per process from the
+ * run's settings (`applyRunSettings`).
+ */
+let dataDirInUse = defaultDataDir;
+export const currentDataDir = (): string => dataDirInUse;
+export function useDataDir(dir: string): void {
+  dataDirInUse = dir;
+}
 
 interface EnvVar {
   name: string;
@@ -75,7 +86,7 @@ function podSpecOf(object: ManifestObject): PodSpec | undefined {
  * Finds the workload whose container runs MySQL: the one mounting the data
  * directory, else the one whose image looks like MySQL or MariaDB.
  */
-export function findDatabaseWorkload(objects: LoadedObject[], dataDir = defaultDataDir): DatabaseWorkload | undefined {
+export function findDatabaseWorkload(objects: LoadedObject[], dataDir = dataDirInUse): DatabaseWorkload | undefined {
   const candidates: DatabaseWorkload[] = [];
   for (const loaded of objects) {
     if (!workloadKinds.has(loaded.object.kind)) continue;
@@ -157,7 +168,7 @@ export function isWithin(path: string, mountPath: string): boolean {
  * matrix runs the same design on another server); the rest is untouched.
  * Returns the objects unchanged when `image` is undefined.
  */
-export function withDatabaseImage(objects: LoadedObject[], image: string | undefined, dataDir = defaultDataDir): LoadedObject[] {
+export function withDatabaseImage(objects: LoadedObject[], image: string | undefined, dataDir = dataDirInUse): LoadedObject[] {
   if (!image) return objects;
   const workload = findDatabaseWorkload(objects, dataDir);
   if (!workload) return objects;

@@ -1,3 +1,4 @@
+import { pollIntervals, timeouts } from "../timeouts.ts";
 import { createConnection, type Connection } from "mysql2/promise";
 import type { Kube } from "../kube/client.ts";
 import { forwardPort, type Forward } from "../kube/portforward.ts";
@@ -41,7 +42,7 @@ export async function openDatabase(kube: Kube, namespace: string, pod: string, c
           port: forward.localPort,
           user: credentials.user,
           password: credentials.password,
-          connectTimeout: 5_000,
+          connectTimeout: timeouts.mysqlConnectMs,
           multipleStatements: true,
         }).catch((error: { code?: string; message?: string }) => {
           if (error.code === "ER_ACCESS_DENIED_ERROR") return { accessDenied: error.message ?? "" } as const;
@@ -51,7 +52,7 @@ export async function openDatabase(kube: Kube, namespace: string, pod: string, c
       {
         what: `MySQL in pod ${namespace}/${pod} to accept connections`,
         timeoutMs,
-        intervalMs: 500,
+        intervalMs: pollIntervals.clusterMs,
         deadEnd: (c) => ("accessDenied" in c ? `wrong credentials for user ${credentials.user}: check the Secret the Deployment reads` : undefined),
         describe: () => "not connected",
       },

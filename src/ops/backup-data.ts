@@ -1,5 +1,5 @@
 import type { Connection } from "mysql2/promise";
-import { engineOfVersion } from "../conformance/engines.ts";
+import { engineOfVersion } from "../mysql/engines.ts";
 import { checksumTables, tablesOf, type TableChecksums } from "../mysql/dataset.ts";
 import { recordFormat, recordVersion, type BackupRecord } from "./backup-record.ts";
 import type { ExistingTables } from "./restore.ts";

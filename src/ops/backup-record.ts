@@ -1,5 +1,5 @@
 import { renameSync, writeFileSync } from "node:fs";
-import { engineNames, type Engine } from "../conformance/engines.ts";
+import { engineNames, type Engine } from "../mysql/engines.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, openSync, closeSync, readSync, statSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import { dumpEndMarker } from "../conformance/backup.ts";
-import { engineOfVersion, type Engine } from "../conformance/engines.ts";
+import { dumpEndMarker } from "../design/backup.ts";
+import { engineOfVersion, type Engine } from "../mysql/engines.ts";
 import { describeFsError, readTextFile } from "../files.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { parseRecord, recordPath, type BackupRecord } from "./backup-record.ts";

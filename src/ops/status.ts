@@ -1,12 +1,13 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { withRootPassword } from "../conformance/backup.ts";
-import type { DeployedSetup } from "../conformance/deployment.ts";
+import { withRootPassword } from "../design/backup.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { isNotFound } from "../kube/client.ts";
 import { execChecked, execInPod } from "../kube/exec.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { timeouts } from "../timeouts.ts";
 import { interpretIoQuery, ioCountersSql, type IoReading } from "./io-rates.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** What `storage-status` shows: the design's "monitoring dashboard", read from the cluster. */
 export interface StorageStatus {
@@ -81,7 +82,7 @@ export async function readStorageStatus(setup: DeployedSetup): Promise<StorageSt
       const nodeTerm = pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.find((e) => e.key === "kubernetes.io/hostname");
       if (pv)
         status.volume = {
-          name: pv.metadata!.name!,
+          name: nameOf(pv),
           reclaimPolicy: pv.spec?.persistentVolumeReclaimPolicy,
           path: pv.spec?.hostPath?.path ?? pv.spec?.local?.path,
           node: nodeTerm?.values?.[0],
@@ -132,7 +133,7 @@ function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<Storage
     .find((c) => c.name === setup.workload.container.name)
     ?.volumeMounts?.find((m) => m.mountPath === setup.workload.dataMount?.mountPath);
   return {
-    name: pod.metadata!.name!,
+    name: nameOf(pod),
     phase: pod.status?.phase ?? "Unknown",
     ready: isPodReady(pod),
     node: pod.spec?.nodeName,
@@ -144,7 +145,7 @@ function describeMysqlPod(setup: DeployedSetup, pod: V1Pod): NonNullable<Storage
 
 async function readUsage(setup: DeployedSetup, pod: V1Pod, capacity: string | undefined): Promise<DiskUsage> {
   const dir = setup.dataDir;
-  const target = { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name };
+  const target = { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name };
   const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const filesystem = parseDf(await run(["df", "-Pk", dir]));
   const usedBytes = parseDu(await run(["du", "-sk", dir]));

@@ -1,6 +1,6 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { phaseDurations } from "../recovery-phases.ts";
+import { phaseDurations } from "../recovery/milestones.ts";
 import type { CheckResult, RunResults } from "./results.ts";
 
 const phaseLabels: Record<string, string> = {

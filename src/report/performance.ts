@@ -2,7 +2,7 @@
 // on the claim against its baseline, and each recovery against its floor
 // (mysqld restarted inside one container, no Kubernetes). Pure.
 import type { TopLevelSpec } from "vega-lite";
-import { phaseNames } from "../recovery-phases.ts";
+import { phaseNames } from "../recovery/milestones.ts";
 import type { CheckResult, RunResults, Value } from "./results.ts";
 
 /** The fio figures compared with their baseline, in the order the reports show them. */

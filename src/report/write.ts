@@ -10,10 +10,10 @@ import { renderEngineHtml, renderEngineMarkdown, type EngineRun } from "./engine
 /**
  * Writes a run's reports to DIR/<runId>/ (results.json, junit.xml, summary.md,
  * report.html, and each failed check's diagnostics) and mirrors them to
- * DIR/latest/. Appends the summary to $GITHUB_STEP_SUMMARY when set. Returns
- * the run's directory.
+ * DIR/latest/. Appends the summary to `stepSummary` (GITHUB_STEP_SUMMARY) when
+ * given. Returns the run's directory.
  */
-export async function writeReports(reportsDir: string, results: RunResults): Promise<string> {
+export async function writeReports(reportsDir: string, results: RunResults, options: { stepSummary?: string } = {}): Promise<string> {
   const runDir = join(reportsDir, results.runId);
   mkdirSync(runDir, { recursive: true });
   writeFailureFolders(runDir, results);
@@ -23,7 +23,7 @@ export async function writeReports(reportsDir: string, results: RunResults): Pro
   const markdown = renderMarkdown(results);
   writeFileSync(join(runDir, "summary.md"), markdown);
   writeFileSync(join(runDir, "report.html"), await renderHtml(results));
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  if (options.stepSummary) appendFileSync(options.stepSummary, markdown);
   mirrorToLatest(reportsDir, runDir);
   return runDir;
 }
@@ -63,14 +63,14 @@ export function safeRelativePath(name: string): string {
  * with engines.json (every engine's results), summary.md and report.html; each
  * engine's own reports stay in DIR/<runId>-<engine>/. Mirrored to DIR/latest/.
  */
-export async function writeEngineComparison(reportsDir: string, runId: string, runs: EngineRun[]): Promise<string> {
+export async function writeEngineComparison(reportsDir: string, runId: string, runs: EngineRun[], options: { stepSummary?: string } = {}): Promise<string> {
   const runDir = join(reportsDir, runId);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "engines.json"), `${JSON.stringify({ runId, engines: runs }, null, 2)}\n`);
   const markdown = renderEngineMarkdown(runId, runs);
   writeFileSync(join(runDir, "summary.md"), markdown);
   writeFileSync(join(runDir, "report.html"), renderEngineHtml(runId, runs));
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  if (options.stepSummary) appendFileSync(options.stepSummary, markdown);
   mirrorToLatest(reportsDir, runDir);
   return runDir;
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { backupDatabase, restoreDatabase } from "../../src/conformance/backup.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { engineOfVersion } from "../../src/conformance/engines.ts";
+import { backupDatabase, restoreDatabase } from "../../src/design/backup.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
+import { engineOfVersion } from "../../src/mysql/engines.ts";
 import { cloneToFile, mariabackupToFile, restorePhysicalInto } from "../../src/conformance/physical-backup.ts";
 import {
   chooseSnapshotClass,
@@ -65,14 +65,16 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
     manifests,
     record,
     note,
+    skip,
   }) => {
     const cronJobs = cronJobsIn(manifests);
     record("scheduled_backup_cronjobs", cronJobs.length, "CronJobs");
     if (cronJobs.length === 0) {
+      // A finding about the design, and nothing run: the check is skipped, never passed.
       note(
         'the design\'s automated daily backups are not in the manifests: it lists "daily mysqldump exports" and "automated backup rotation", but no CronJob runs them (fixtures/scheduled-backup/ has one)',
       );
-      return;
+      return skip("the manifests hold no backup CronJob to run (the finding above says so; fixtures/scheduled-backup/ has one)");
     }
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const { checksums: before } = await setup.loadDataset();

@@ -1,7 +1,7 @@
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { bindingMismatches, readBinding } from "../../src/conformance/binding.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { secondsSince } from "../../src/conformance/phases.ts";
+import { secondsSince } from "../../src/clock.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 describe("mysql-pvc", () => {

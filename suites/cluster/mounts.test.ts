@@ -1,6 +1,6 @@
 import { execOnNode } from "../../src/cluster/node.ts";
 import { verifyBinding } from "../../src/conformance/binding.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { probeSecondPod, verifyLiveMount } from "../../src/conformance/mounts.ts";
 import { describe, expect, test } from "../support/test.ts";
 

@@ -9,8 +9,8 @@ import {
   type ClusterNode,
   type MultiNodeCluster,
 } from "../../src/cluster/multi-node.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { defaultWriterOptions, disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import {
   evictPod,
   milestoneValueName,
@@ -24,13 +24,13 @@ import {
   uncordonRun,
 } from "../../src/conformance/node-failure.ts";
 import { waitForMysqlStartedAfter } from "../../src/conformance/node-restart.ts";
-import { verifySameData } from "../../src/conformance/verify.ts";
+import { compareData } from "../../src/mysql/verify.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { readyCondition } from "../../src/kube/waits.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
-import { timeouts } from "../../src/timeouts.ts";
+import { pollIntervals, timeouts } from "../../src/timeouts.ts";
 import { describe, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";
 
 /**
@@ -53,8 +53,6 @@ const budgetS = timeouts.recoveryBudgetMs / 1000;
 const drainHoldS = 10;
 /** Restarts of MySQL's node in a row (power cut, then power at once: a reboot), with the writer on another node. */
 const restartCycles = settings.cycles.nodeRestarts;
-/** How long the default case may take: the 300 s default toleration, the node monitor's grace period, and room. */
-const nodeLossObservationMs = 480_000;
 
 interface NodesCluster extends ClusterInfo {
   /** Node containers, on a cluster this run started; none on a --kubeconfig cluster. */
@@ -74,7 +72,7 @@ const nodesTest = test.extend<{ nodes: NodesCluster; kube: Kube }>({
       }
       let own: MultiNodeCluster | undefined;
       try {
-        own = await startMultiNodeCluster(run.runId, agents);
+        own = await startMultiNodeCluster(run.runId, agents, settings.clusterImage);
         const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = own;
         await use({ ...info, nodeContainers: own.nodes });
       } finally {
@@ -135,7 +133,7 @@ async function observeUntil(
     what,
     signal: setup.kube.signal,
     timeoutMs,
-    intervalMs: 500,
+    intervalMs: pollIntervals.clusterMs,
     describe: () => `milestones so far: ${timeline.describe()}`,
     diagnose: async () => (await collectDiagnostics(setup.kube, setup.namespace)).summary,
   });
@@ -179,7 +177,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       const mysqlNode = pod.spec!.nodeName!;
       record("drain_node", mysqlNode, "");
       const { checksums } = await setup.loadDataset();
-      const writer = await LedgerWriter.start(setup, `drain-${Date.now()}`, { ...defaultWriterOptions, nodeName: await writerNode(kube, cluster, mysqlNode) });
+      const writer = await LedgerWriter.start(setup, `drain-${Date.now()}`, { ...runSettings().ledger, nodeName: await writerNode(kube, cluster, mysqlNode) });
       const timeline = new Timeline();
       const moment = Date.now();
       try {
@@ -222,12 +220,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           timeouts.podReadyMs,
         );
         const replacement = await setup.waitForReadyPod({ exclude: pod.metadata!.name! });
-        await verifySameData(
-          kube,
-          { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
-          checksums,
-          `the drain of ${mysqlNode}`,
-        );
+        const data = await compareData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums);
+        expect(data.differences, `the dataset is unchanged across the drain of ${mysqlNode}`).toEqual([]);
         timeline.mark("data verified");
         record("drain_replacement_node", replacement.spec!.nodeName!, "");
         recordMilestones(record, "drain_", timeline);
@@ -279,7 +273,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           record(`memory_${cluster.nodeContainers.find((n) => n.name === name)!.role}_${name}_mib`, Math.round(bytes / 2 ** 20), "MiB");
         const { checksums } = await setup.loadDataset();
         const writer = await LedgerWriter.start(setup, `node-loss-${c.key.replace(/_/g, "-")}-${Date.now()}`, {
-          ...defaultWriterOptions,
+          ...runSettings().ledger,
           nodeName: await writerNode(kube, cluster, mysqlNode),
         });
         const oldPod = pod.metadata!.name!;
@@ -298,7 +292,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
               timeline,
               `node ${mysqlNode} to be NotReady`,
               () => Boolean(timeline.get("node NotReady")),
-              nodeLossObservationMs,
+              timeouts.nodeLossObservationMs,
             );
             await setTaint(kube, mysqlNode, outOfServiceTaint, true);
             timeline.mark("out-of-service taint added");
@@ -310,7 +304,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             timeline,
             "a replacement pod that is Ready, or unschedulable",
             () => Boolean(timeline.get("replacement Ready") || timeline.get("replacement unschedulable")),
-            nodeLossObservationMs,
+            timeouts.nodeLossObservationMs,
           );
           if (!timeline.get("replacement Ready")) {
             if (c.oos) {
@@ -331,12 +325,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             );
           }
           const replacement = await setup.waitForReadyPod({ exclude: oldPod });
-          await verifySameData(
-            kube,
-            { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() },
-            checksums,
-            `the loss of node ${mysqlNode}`,
-          );
+          const data = await compareData(kube, { namespace, pod: replacement.metadata!.name!, credentials: await setup.rootCredentials() }, checksums);
+          expect(data.differences, `the dataset is unchanged across the loss of node ${mysqlNode}`).toEqual([]);
           timeline.mark("data verified");
         } finally {
           if (!powered) await powerOn(node).catch(() => undefined);
@@ -352,7 +342,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             what: `node ${mysqlNode} to be Ready again`,
             signal: kube.signal,
             timeoutMs: timeouts.clusterStartMs,
-            intervalMs: 500,
+            intervalMs: pollIntervals.clusterMs,
             describe: (n) => `Ready=${readyCondition(n).status}`,
           },
         );
@@ -383,7 +373,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       const { checksums } = await setup.loadDataset();
       const credentials = await setup.rootCredentials();
       const writer = await LedgerWriter.start(setup, `node-restart-${Date.now()}`, {
-        ...defaultWriterOptions,
+        ...runSettings().ledger,
         nodeName: await writerNode(kube, cluster, mysqlNode),
       });
       const moments: number[] = [];
@@ -404,8 +394,9 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
             timeouts.clusterStartMs + timeouts.podReadyMs,
           );
           const ready_s = +((performance.now() - started) / 1000).toFixed(2);
-          const answered = await verifySameData(kube, { namespace, pod: podName, credentials }, checksums, `restart ${cycle} of node ${mysqlNode}`);
-          const verified_s = +((answered - started) / 1000).toFixed(2);
+          const data = await compareData(kube, { namespace, pod: podName, credentials }, checksums);
+          expect(data.differences, `the dataset is unchanged across restart ${cycle} of node ${mysqlNode}`).toEqual([]);
+          const verified_s = +((data.answeredAt - started) / 1000).toFixed(2);
           recoveries.push(verified_s);
           record(`cycle${cycle}_node_powered_on_s`, poweredOn_s, "s");
           record(`cycle${cycle}_mysqld_ready_s`, ready_s, "s");

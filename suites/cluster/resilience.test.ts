@@ -1,8 +1,8 @@
 import { startEmbeddedCluster } from "../../src/cluster/index.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import { restartNodeAndMeasure } from "../../src/conformance/node-restart.ts";
 import { connect } from "../../src/kube/client.ts";
 import { createNamespace } from "../../src/kube/namespace.ts";
@@ -31,7 +31,7 @@ describe("the ecomdb dataset", () => {
     if (crashSeries < 2) return skip("SC_CRASH_SERIES is below 2 (the gate leaves the series to the nightly run)");
     const setup = await DeployedSetup.deploy(kube, namespace, manifests);
     const { checksums: before } = await setup.loadDataset();
-    const writer = await LedgerWriter.start(setup, `crash-series-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `crash-series-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     const recoveries: number[] = [];
     try {
@@ -41,6 +41,7 @@ describe("the ecomdb dataset", () => {
         const due = (moments[0] ?? Date.now()) + (crash - 1) * crashIntervalS * 1000;
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
         const result = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t), crashLoopIsExpected: true });
+        expect(result.dataDifferences, `the dataset is unchanged across ${result.across}`).toEqual([]);
         recoveries.push(result.firstVerifiedQuery_s);
         await writer.settle();
         record(`crash${crash}_recovery_s`, result.firstVerifiedQuery_s, "s");
@@ -78,6 +79,7 @@ describe("the ecomdb dataset", () => {
       const { checksums: before } = await setup.loadDataset();
 
       const restart = await restartNodeAndMeasure(setup, node.restartNode!, before);
+      expect(restart.dataDifferences, `the dataset is unchanged across ${restart.across}`).toEqual([]);
       record("node_started_s", restart.nodeStarted_s, "s");
       record("node_api_reachable_s", restart.apiReachable_s, "s");
       record("node_mysqld_ready_s", restart.mysqldReady_s, "s");

@@ -1,14 +1,14 @@
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
-import type { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/conformance/ledger-writer.ts";
+import type { DeployedSetup } from "../../src/design/deployment.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger, type LedgerSummary } from "../../src/ledger/writer.ts";
 import {
-  assertWithinBudget,
   deletePodAndMeasureRecovery,
+  overBudget,
   overlapSeconds,
   phaseNames,
   type RecoveryPhases,
   type Replacement,
-} from "../../src/conformance/recovery.ts";
+} from "../../src/recovery/pod-replacement.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import { describe, designPerFile, expect, type Record_, recordSpread, runSettings, test } from "../support/test.ts";
@@ -37,7 +37,7 @@ async function replaceWithWritesInFlight(
 ): Promise<{ violations: string; acknowledged: number }> {
   record("replacement", how, "");
   for (const [table, { rows }] of Object.entries(before)) record(`rows_${table}`, rows, "rows");
-  const writer = await LedgerWriter.start(setup, `${how.replace(/ /g, "-")}-${Date.now()}`);
+  const writer = await LedgerWriter.start(setup, `${how.replace(/ /g, "-")}-${Date.now()}`, runSettings().ledger);
 
   // A cycle over budget ends the check at once (a broken setup fails fast);
   // the figures of every cycle measured so far are recorded either way.
@@ -46,10 +46,11 @@ async function replaceWithWritesInFlight(
   try {
     for (let cycle = 1; cycle <= count; cycle++) {
       const phases = await deletePodAndMeasureRecovery(setup, before, undefined, { how, onDisrupted: (t) => moments.push(t) });
+      expect(phases.dataDifferences, `the dataset is unchanged across ${phases.across}`).toEqual([]);
       runs.push(phases);
       for (const name of phaseNames) record(`cycle${cycle}_${name}`, phases[name], "s");
       record(`cycle${cycle}_overlap_s`, overlapSeconds(phases), "s");
-      assertWithinBudget(phases, timeouts.recoveryBudgetMs, cycle);
+      expect(overBudget(phases, timeouts.recoveryBudgetMs, cycle), `recovery ${cycle} within the ${budgetS} s budget`).toBeUndefined();
       await writer.settle();
     }
   } finally {
@@ -122,7 +123,7 @@ describe("the ecomdb dataset and every acknowledged write", () => {
   }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const { setup, before } = await design({ kube, manifests, cluster });
-    const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `crash-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     const resets: number[] = [];
     const recoveries: number[] = [];
@@ -132,10 +133,12 @@ describe("the ecomdb dataset and every acknowledged write", () => {
         if (cycle > 1) {
           // The reset's own pause in writes ends the previous crash's window.
           resets.push(Date.now());
-          await deletePodAndMeasureRecovery(setup, before);
+          const reset = await deletePodAndMeasureRecovery(setup, before);
+          expect(reset.dataDifferences, `the dataset is unchanged across ${reset.across}, the reset between crashes`).toEqual([]);
           await writer.settle();
         }
         const crash = await crashMysqldAndMeasure(setup, cluster.nodeContainerId, before, { onDisrupted: (t) => moments.push(t) });
+        expect(crash.dataDifferences, `the dataset is unchanged across ${crash.across}`).toEqual([]);
         recoveries.push(crash.firstVerifiedQuery_s);
         // The first crash under the plain names (the report puts it against the floor); every cycle's with its number.
         for (const prefix of [...(cycle === 1 ? [""] : []), ...(crashCycles > 1 ? [`cycle${cycle}_`] : [])]) {

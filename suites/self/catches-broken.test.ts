@@ -1,13 +1,13 @@
 import { verifyBinding } from "../../src/conformance/binding.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
-import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/conformance/ledger-writer.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
+import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import { verifyLiveMount } from "../../src/conformance/mounts.ts";
-import { assertWithinBudget, deletePodAndMeasureRecovery } from "../../src/conformance/recovery.ts";
+import { deletePodAndMeasureRecovery, overBudget } from "../../src/recovery/pod-replacement.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, loadForEngine, test } from "../support/test.ts";
+import { describe, expect, loadForEngine, test, runSettings } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
 // must fail with a finding a person understands. Variants run side by side,
@@ -50,9 +50,9 @@ describe.concurrent("the live checks catch broken manifests", () => {
   test("emptydir-data: the rows are gone after the pod is deleted", async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("emptydir-data"));
     const { checksums: before } = await setup.loadDataset();
-    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(
-      /the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/,
-    );
+    const recovery = await deletePodAndMeasureRecovery(setup, before);
+    expect(recovery.across).toMatch(/^the pod deletion /);
+    expect(recovery.dataDifferences).toContain("customers: the table is gone (expected 20000 rows)");
   });
 
   test("datadir-off-claim: container args move the data directory off the claim, and the rows are gone after the pod is deleted", async ({
@@ -61,9 +61,9 @@ describe.concurrent("the live checks catch broken manifests", () => {
   }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("datadir-off-claim"));
     const { checksums: before } = await setup.loadDataset();
-    await expect(deletePodAndMeasureRecovery(setup, before)).rejects.toThrow(
-      /the data changed across the pod deletion[^]*customers: the table is gone \(expected 20000 rows\)/,
-    );
+    const recovery = await deletePodAndMeasureRecovery(setup, before);
+    expect(recovery.across).toMatch(/^the pod deletion /);
+    expect(recovery.dataDifferences).toContain("customers: the table is gone (expected 20000 rows)");
   });
 
   test("acks-before-durable: a crash of mysqld with writes in flight loses acknowledged commits, and the finding names the setting", async ({
@@ -75,7 +75,7 @@ describe.concurrent("the live checks catch broken manifests", () => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
     const setup = await DeployedSetup.deploy(kube, namespace, variant("acks-before-durable"));
     await setup.waitForReadyPod();
-    const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`);
+    const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`, runSettings().ledger);
     const moments: number[] = [];
     await crashMysqldAndMeasure(setup, cluster.nodeContainerId, {}, { onDisrupted: (t) => moments.push(t) });
     await writer.settle();
@@ -91,7 +91,7 @@ describe.concurrent("the live checks catch broken manifests", () => {
     // The first pod is used before its (slow) readiness: only the recovery needs to wait for it.
     const { checksums: before } = await setup.loadDataset({ runningIsEnough: true });
     const phases = await deletePodAndMeasureRecovery(setup, before, undefined, { runningIsEnough: true });
-    expect(() => assertWithinBudget(phases, timeouts.recoveryBudgetMs, 1)).toThrow(
+    expect(overBudget(phases, timeouts.recoveryBudgetMs, 1)).toMatch(
       new RegExp(`over the ${timeouts.recoveryBudgetMs / 1000} s budget; slowest phase: mysqldReady_s`),
     );
   });

@@ -4,7 +4,7 @@ import { importImages, projectImages } from "../../src/cluster/project-images.ts
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
 import { waitFor } from "../../src/kube/wait.ts";
 import { projectRoot } from "../../src/paths.ts";
-import { timeouts } from "../../src/timeouts.ts";
+import { pollIntervals, timeouts } from "../../src/timeouts.ts";
 import { describe, expect, test } from "../support/test.ts";
 
 // The upstream k3s image (GitHub's runners, any machine that can pull it) has
@@ -44,7 +44,7 @@ describe("the suite's own images on a node that lacks them", () => {
           what: `a pod of ${probe} to run (imagePullPolicy Never)`,
           signal: kube.signal,
           timeoutMs: timeouts.podReadyMs,
-          intervalMs: 250,
+          intervalMs: pollIntervals.defaultMs,
           describe: (p) => JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? p.status?.phase),
           diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
         },

@@ -1,5 +1,5 @@
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import type { Engine } from "../../src/conformance/engines.ts";
+import type { Engine } from "../../src/mysql/engines.ts";
 
 /** Facts about the run that reports may show: no kubeconfig, no secret. */
 export interface RunFacts {
@@ -38,7 +38,7 @@ declare module "vitest" {
     /** The conformance command's settings for the reporter (reports folder, credentials to redact, static findings). */
     reportSettings: import("../../src/report/results.ts").ReportSettings;
     /** The run's settings: from the conformance command, or from the environment under a bare `npm test`. */
-    runSettings: import("../../src/conformance/settings.ts").RunSettings;
+    runSettings: import("../../src/run/settings.ts").RunSettings;
   }
   interface TaskMeta {
     values?: Record<string, MeasuredValue>;

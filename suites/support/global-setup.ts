@@ -1,13 +1,13 @@
 import type { TestProject } from "vitest/node";
 import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
+import { pinnedVersions } from "../../src/cluster/images.ts";
 import { nodesSuiteAgents, startMultiNodeCluster } from "../../src/cluster/multi-node.ts";
 import { provideStandardStorageClass } from "../../src/conformance/cluster-setup.ts";
-import { engineImage } from "../../src/conformance/engines.ts";
+import { engineImage } from "../../src/mysql/engines.ts";
 import { assertReachable, connect } from "../../src/kube/client.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { secretValues } from "../../src/manifests/secrets.ts";
-import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
-import { loadTimeouts } from "../../src/timeouts.ts";
+import { applyRunSettings, readRunSettings, type RunSettings } from "../../src/run/settings.ts";
 import type { RunFacts } from "./context.ts";
 import "./context.ts";
 
@@ -31,13 +31,14 @@ export default async function setup(project: TestProject) {
   // The conformance command provides the settings; a bare `npm test` has only its environment.
   let settings: RunSettings;
   try {
-    settings = project.getProvidedContext().runSettings ?? runSettingsFromEnv(process.env);
+    settings = project.getProvidedContext().runSettings ?? readRunSettings();
   } catch (error) {
     const message = (error as Error).message;
     process.stderr.write(`\nstorage-conformance: the cluster checks cannot run: ${message}\n\n`);
     project.provide("clusterError", message);
     return undefined;
   }
+  applyRunSettings(settings);
   project.provide("runSettings", settings);
   shared.__storageConformanceRun ??= {
     users: 0,
@@ -70,18 +71,17 @@ export default async function setup(project: TestProject) {
 async function startRun(settings: RunSettings) {
   const { manifestsDir, engine } = settings;
   const objects = loadManifests(manifestsDir);
-  const { overrides } = loadTimeouts();
 
   // A run of the nodes suite alone starts the cluster of three nodes it needs at once.
   const onlyNodes = settings.suites.length === 1 && settings.suites[0] === "nodes" && !settings.kubeconfig;
   const cluster: Cluster = onlyNodes
-    ? await startMultiNodeCluster(settings.runId ?? newRunId(), nodesSuiteAgents)
-    : await startCluster({ kubeconfig: settings.kubeconfig, runId: settings.runId });
+    ? await startMultiNodeCluster(settings.runId ?? newRunId(), nodesSuiteAgents, settings.clusterImage)
+    : await startCluster({ kubeconfig: settings.kubeconfig, runId: settings.runId, image: settings.clusterImage });
   try {
     const kube = connect(cluster.kubeconfig);
     const serverVersion = await assertReachable(kube, cluster.origin);
     if (cluster.kind === "k3s") await provideStandardStorageClass(kube);
-    if (engineImage(engine)) await cluster.waitForAllImages?.();
+    if (engineImage(engine, pinnedVersions())) await cluster.waitForAllImages?.();
     const facts: RunFacts = {
       runId: cluster.runId,
       manifestsDir,
@@ -96,8 +96,8 @@ async function startRun(settings: RunSettings) {
         startSeconds: cluster.startSeconds,
         offlineEngines: cluster.image?.engines,
       },
-      engine: { name: engine, image: engineImage(engine) },
-      timeoutOverrides: overrides,
+      engine: { name: engine, image: engineImage(engine, pinnedVersions()) },
+      timeoutOverrides: settings.timeoutOverrides,
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
     printBanner(facts);

@@ -3,6 +3,7 @@ import { redact } from "../../src/redact.ts";
 import { applyFloor } from "../../src/report/performance.ts";
 import { type CheckResult, type ReportSettings, type RunResults, serverVersionsOf, summarise } from "../../src/report/results.ts";
 import { writeReports } from "../../src/report/write.ts";
+import { readRunSettings, type RunSettings } from "../../src/run/settings.ts";
 import "./context.ts";
 
 /**
@@ -34,9 +35,11 @@ export class ResultsReporter implements Reporter {
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
     if (!this.vitest) return;
     const settings: ReportSettings = this.vitest.getRootProject().getProvidedContext().reportSettings ?? {};
-    const reportsDir = settings.reportsDir ?? process.env.SC_REPORTS_DIR;
-    if (!reportsDir) return;
     const provided = this.vitest.projects.find((p) => p.name === "cluster")?.getProvidedContext();
+    // The cluster project's settings; a run without it (the unit tests alone) reads them here.
+    const run = provided?.runSettings ?? settingsIfReadable();
+    const reportsDir = settings.reportsDir ?? run?.reportsDir;
+    if (!reportsDir) return;
     const facts = provided?.runFacts;
     const secrets = [...(settings.secrets ?? []), ...(provided?.secrets ?? [])];
     const checks: CheckResult[] = [];
@@ -72,8 +75,17 @@ export class ResultsReporter implements Reporter {
       summary: summarise(checks),
       checks,
     };
-    const dir = await writeReports(reportsDir, results);
+    const dir = await writeReports(reportsDir, results, { stepSummary: run?.stepSummary });
     process.stderr.write(`reports: ${dir} (and ${reportsDir}/latest)\n`);
+  }
+}
+
+/** The run's settings from the environment, or none when they do not parse (the global setup has said why). */
+function settingsIfReadable(): RunSettings | undefined {
+  try {
+    return readRunSettings();
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, inject, onTestFailed, test as base, type TaskMeta } from "vitest";
+import { afterAll, inject, onTestFailed, type RunnerTask, test as base, type TaskMeta } from "vitest";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
 import { connect, type Kube } from "../../src/kube/client.ts";
 import { collectDiagnostics } from "../../src/kube/diagnostics.ts";
@@ -11,13 +11,14 @@ import { withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests, type LoadedObject } from "../../src/manifests/load.ts";
 import { observeServerVersions } from "../../src/mysql/client.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
-import { type RunSettings, runSettingsFromEnv } from "../../src/conformance/settings.ts";
+import { applyRunSettings, type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import type { LedgerSummary } from "../../src/conformance/ledger-writer.ts";
-import { DeployedSetup } from "../../src/conformance/deployment.ts";
+import type { LedgerSummary } from "../../src/ledger/writer.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
-import { percentile } from "../../src/conformance/phases.ts";
+import { percentile } from "../../src/recovery/phases.ts";
+import type { MeasuringCheck } from "../../src/run/expectations.ts";
 
 /** Lines of each node component's log (kubelet, containerd, apiserver...) kept with a failed check. */
 const nodeLogLines = 300;
@@ -25,12 +26,31 @@ const nodeLogLines = 300;
 export type Record_ = (name: string, value: MeasuredValue["value"], unit: string) => void;
 
 /**
- * The run's settings (src/conformance/settings.ts), as the global setup provided them.
+ * The run's settings (src/run/settings.ts), as the global setup provided them.
  * When it could not (a malformed setting is its clusterError), the defaults
  * let the files be collected: every check then fails on the cluster fixture with that cause.
  */
 export function runSettings(): RunSettings {
   return inject("runSettings") ?? runSettingsFromEnv({});
+}
+
+// This worker's deadlines and data directory, from the run's settings (never from its environment).
+applyRunSettings(runSettings());
+
+/**
+ * The other checks of `task`'s file, finished or not, with the values they
+ * recorded: what a check that judges measured values reads (never module state
+ * filled by whichever test ran before it).
+ */
+export function otherChecksOf(task: RunnerTask): MeasuringCheck[] {
+  const all = (tasks: RunnerTask[]): RunnerTask[] => tasks.flatMap((t) => (t.type === "suite" ? all(t.tasks) : [t]));
+  return all(task.file.tasks)
+    .filter((t) => t.id !== task.id)
+    .map((t) => ({
+      name: t.name,
+      finished: t.mode === "skip" || t.mode === "todo" || ["pass", "fail", "skip", "todo"].includes(t.result?.state ?? ""),
+      values: t.meta.values ?? {},
+    }));
 }
 
 /** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
@@ -145,7 +165,7 @@ async function inNamespace(
     await use(namespace);
   } finally {
     if (task.result?.state === "fail") await diagnoseInto(task, kube, namespace, nodeContainerId);
-    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    if (runSettings().keepNamespaces) console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   }
 }
@@ -197,7 +217,7 @@ export function designPerFile(
   afterAll(async () => {
     const namespace = shared?.namespace;
     if (!shared || !namespace) return;
-    if (process.env.KEEP_NAMESPACES === "1") console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
+    if (runSettings().keepNamespaces) console.error(`KEEP_NAMESPACES=1: namespace ${namespace} kept`);
     else await deleteNamespace(shared.kube, namespace, { wait: false, timeoutMs: timeouts.namespaceDeletedMs });
   });
   return ({ kube, manifests, cluster }) => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anyRunSelector, runSelector } from "../../src/kube/namespace.ts";
@@ -143,6 +143,9 @@ describe("storage-monitor --help", () => {
   }, 60_000);
 });
 
-it("no report folder is left by a refused run", () => {
-  expect(existsSync("/sys/storage-conformance-reports")).toBe(false);
-});
+it("a run refused for its input writes no report into the reports folder", async () => {
+  const reports = join(temp("sc-refused-"), "reports");
+  const run = await runCli("conformance", ["--static-only", "--reports", reports, "--manifests", join(reports, "..", "no-such-manifests")]);
+  expect(run.code, run.stderr).toBe(2);
+  expect(existsSync(reports) ? readdirSync(reports) : [], "files a refused run left in --reports").toEqual([]);
+}, 60_000);

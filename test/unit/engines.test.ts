@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeOfflineEngines } from "../../src/cluster/images.ts";
-import { engineImage, engineOfVersion, parseEngineOption } from "../../src/conformance/engines.ts";
+import { engineImage, engineOfVersion, parseEngineOption } from "../../src/mysql/engines.ts";
 import { datadirArgument, findDatabaseWorkload, isWithin, withDatabaseImage } from "../../src/manifests/workload.ts";
 import { loadManifests } from "../../src/manifests/load.ts";
 import { compareEngines, renderEngineMarkdown, type EngineRun } from "../../src/report/engines.ts";

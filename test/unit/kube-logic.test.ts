@@ -1,5 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { nameOf } from "../../src/kube/names.ts";
 import { inInstallOrder } from "../../src/kube/apply.ts";
 import { describeApiError } from "../../src/kube/client.ts";
 import { podDeadEnd } from "../../src/kube/waits.ts";
@@ -64,5 +65,13 @@ describe("describeApiError", () => {
 describe("redact", () => {
   it("removes every occurrence of a secret value", () => {
     expect(redact("password=hunter22 and again hunter22", ["hunter22"])).toBe("password=[redacted] and again [redacted]");
+  });
+});
+
+describe("nameOf", () => {
+  it("reads an object's name, and names the kind of an object without one", () => {
+    expect(nameOf({ kind: "Pod", metadata: { name: "mysql-0" } })).toBe("mysql-0");
+    expect(() => nameOf({ kind: "Pod", metadata: {} })).toThrow("Pod without metadata.name, where the API server always gives one");
+    expect(() => nameOf({})).toThrow("an object without metadata.name");
   });
 });

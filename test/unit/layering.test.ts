@@ -12,13 +12,29 @@ const allowed: Record<string, string[]> = {
   kube: [],
   cluster: ["kube"],
   mysql: ["kube"],
-  manifests: ["kube"],
-  conformance: ["kube", "cluster", "mysql", "manifests"],
-  ops: ["kube", "cluster", "mysql", "manifests", "conformance"],
-  // The results model renders what any producer wrote; it knows nothing of the live suites.
-  report: ["kube", "cluster", "mysql", "manifests"],
-  cli: ["kube", "cluster", "mysql", "manifests", "conformance", "ops", "report"],
+  manifests: [],
+  run: ["manifests", "mysql"],
+  // What the design deploys (the DeployedSetup handle, its dump): used by the checks and the operator commands alike.
+  design: ["kube", "manifests", "mysql"],
+  // A recovery: its milestones and arithmetic (pure: report/ charts them), and the pod replacement that measures them.
+  recovery: ["kube", "mysql", "design"],
+  // The ledger writer: its table, its pod, its log read against the table.
+  ledger: ["kube", "cluster", "manifests", "design", "recovery"],
+  conformance: ["kube", "cluster", "mysql", "manifests", "run", "design", "ledger"],
+  ops: ["kube", "mysql", "manifests", "design"],
+  // The results model renders what any producer wrote: only recovery's pure milestones (checked below, transitively).
+  report: ["recovery"],
+  cli: ["kube", "cluster", "mysql", "manifests", "run", "design", "recovery", "ledger", "conformance", "ops", "report"],
 };
+
+/** The scripts of scripts/ a layer runs (a process, not an import), by name. */
+const scriptsRun: Record<string, string[]> = {
+  cluster: ["build-offline-image.sh", "build-project-images.sh"],
+  manifests: ["ensure-kustomize.sh"],
+};
+
+/** Layers report/ never reaches, directly or through another file: it renders results, whoever produced them. */
+const outOfReportsReach = ["kube", "cluster", "mysql", "manifests", "design"];
 
 interface Exception {
   file: string;
@@ -77,6 +93,58 @@ function layeringViolations(files: Map<string, string>, exceptions = knownExcept
   return violations;
 }
 
+/** Every layer-to-layer arrow the imports make, as "from → to". */
+function arrowsUsed(files: Map<string, string>): Set<string> {
+  const arrows = new Set<string>();
+  for (const [file, text] of files) {
+    for (const { specifier } of relativeImports(text)) {
+      const target = posix.normalize(posix.join(posix.dirname(file), specifier));
+      const [from, to] = [layerOf(file), layerOf(target)];
+      if (from !== to && to !== "root" && !target.startsWith("../")) arrows.add(`${from} → ${to}`);
+    }
+  }
+  return arrows;
+}
+
+/** The scripts of scripts/ each file runs: `${projectRoot}/scripts/NAME` or new URL(".../scripts/NAME", import.meta.url) in its code. */
+function scriptRuns(files: Map<string, string>): { file: string; script: string }[] {
+  const patterns = [/\$\{projectRoot\}\/scripts\/([\w.-]+)/g, /new URL\(\s*["'`](?:\.\.\/)+scripts\/([\w.-]+)["'`]/g];
+  return [...files].flatMap(([file, text]) => {
+    const code = text.replace(/\/\*[^]*?\*\/|^\s*\/\/.*$/gm, "");
+    return patterns.flatMap((pattern) => [...code.matchAll(pattern)].map((m) => ({ file, script: m[1]! })));
+  });
+}
+
+/** The files a file reaches through its imports, itself excluded. */
+function reachedFrom(start: string, files: Map<string, string>): Set<string> {
+  const seen = new Set<string>();
+  const queue = [start];
+  while (queue.length) {
+    const file = queue.pop()!;
+    for (const { specifier } of relativeImports(files.get(file) ?? "")) {
+      const target = posix.normalize(posix.join(posix.dirname(file), specifier));
+      if (!seen.has(target) && files.has(target)) {
+        seen.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  return seen;
+}
+
+/** src/README.md's table of layers as layer → the layers it may import. */
+function documentedLayers(): Record<string, string[]> {
+  const readme = readFileSync(join(projectRoot, "src/README.md"), "utf8");
+  const rows = readme.split("\n").filter((line) => /^\| (src root|`[a-z]+\/`) /.test(line));
+  return Object.fromEntries(
+    rows.map((row) => {
+      const cells = row.split("|").map((c) => c.trim());
+      const layer = cells[1]!.startsWith("src root") ? "root" : cells[1]!.replace(/`|\//g, "");
+      return [layer, [...cells.at(-2)!.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1]!)];
+    }),
+  );
+}
+
 function sourceFiles(): Map<string, string> {
   const src = join(projectRoot, "src");
   const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
@@ -88,6 +156,40 @@ describe("layering of src/", () => {
     const files = sourceFiles();
     expect([...files.keys()]).toContain("cli/conformance.ts");
     expect(layeringViolations(files)).toEqual([]);
+  });
+
+  it("every arrow the table allows is one an import makes (the table lists what is, not what might be)", () => {
+    const used = arrowsUsed(sourceFiles());
+    const unused = Object.entries(allowed)
+      .flatMap(([from, tos]) => tos.map((to) => `${from} → ${to}`))
+      .filter((arrow) => !used.has(arrow));
+    expect(unused, "arrows allowed that no import makes: remove them here and in src/README.md").toEqual([]);
+  });
+
+  it("src/README.md's table of layers is this test's table", () => {
+    const sorted = (table: Record<string, string[]>) => Object.fromEntries(Object.entries(table).map(([layer, tos]) => [layer, [...tos].sort()]));
+    expect(sorted(documentedLayers())).toEqual(sorted(allowed));
+  });
+
+  it("a script of scripts/ is run only from the layers that may run it", () => {
+    const runs = scriptRuns(sourceFiles());
+    expect(runs.map((r) => r.script)).toContain("ensure-kustomize.sh");
+    expect(
+      runs.filter((r) => !(scriptsRun[layerOf(r.file)] ?? []).includes(r.script)).map((r) => `src/${r.file} runs scripts/${r.script}`),
+      "scripts run from a layer not listed in scriptsRun (and in src/README.md)",
+    ).toEqual([]);
+    const used = new Set(runs.map((r) => `${layerOf(r.file)}:${r.script}`));
+    expect(Object.entries(scriptsRun).flatMap(([layer, scripts]) => scripts.filter((s) => !used.has(`${layer}:${s}`)).map((s) => `${layer}: ${s}`))).toEqual(
+      [],
+    );
+  });
+
+  it("nothing report/ imports, directly or through another file, is Kubernetes, MySQL, cluster or manifest code", () => {
+    const files = sourceFiles();
+    const reached = [...files.keys()]
+      .filter((f) => layerOf(f) === "report")
+      .flatMap((f) => [...reachedFrom(f, files)].map((to) => `src/${f} reaches src/${to}`));
+    expect(reached.filter((r) => outOfReportsReach.includes(layerOf(r.slice(r.lastIndexOf(" src/") + 5))))).toEqual([]);
   });
 
   it("names each upward import, in every form, with its file, line and the rule it breaks", () => {
@@ -107,14 +209,15 @@ describe("layering of src/", () => {
       ["ops/status.ts", `import { d } from "../conformance/deployment.ts";\nimport { e } from "../report/results.ts";\nimport { f } from "../redact.ts";\n`],
     ]);
     expect(layeringViolations(files, [{ file: "report/charts.ts", specifier: "../gone.ts" }])).toEqual([
-      `src/manifests/rules.ts:2 imports "../conformance/setup.ts" (conformance/): manifests/ may import only kube/ and the src root`,
+      `src/manifests/rules.ts:2 imports "../conformance/setup.ts" (conformance/): manifests/ may import only the src root`,
       `src/kube/apply.ts:1 imports "../manifests/load.ts" (manifests/): kube/ may import only the src root`,
       `src/kube/apply.ts:2 imports "../report/results.ts" (report/): kube/ may import only the src root`,
-      `src/report/charts.ts:2 imports "../conformance/phases.ts" (conformance/): report/ may import only kube/, cluster/, mysql/, manifests/ and the src root`,
+      `src/report/charts.ts:2 imports "../conformance/phases.ts" (conformance/): report/ may import only recovery/ and the src root`,
       `src/cluster/index.ts:1 imports "../mysql/client.ts" (mysql/): cluster/ may import only kube/ and the src root`,
       `src/paths.ts:2 imports "./kube/client.ts" (kube/): a file at the src root may import only other root files (every layer imports it)`,
       `src/cli/tool.ts:3 imports "../../suites/support/test.ts" (outside src): src/ imports nothing outside it (suites/, test/ and scripts/ sit on top)`,
-      `src/ops/status.ts:2 imports "../report/results.ts" (report/): ops/ may import only kube/, cluster/, mysql/, manifests/, conformance/ and the src root`,
+      `src/ops/status.ts:1 imports "../conformance/deployment.ts" (conformance/): ops/ may import only kube/, mysql/, manifests/, design/ and the src root`,
+      `src/ops/status.ts:2 imports "../report/results.ts" (report/): ops/ may import only kube/, mysql/, manifests/, design/ and the src root`,
       `src/report/charts.ts no longer imports "../gone.ts" upward: remove it from knownExceptions`,
     ]);
   });

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { describe, expect, test } from "vitest";
 import {
@@ -10,9 +12,10 @@ import {
   writeGap,
   writeGapFigures,
   type CommitRecord,
-} from "../../src/conformance/ledger.ts";
-import { durabilityRisks } from "../../src/conformance/durability.ts";
-import type { LedgerRow } from "../../src/mysql/ledger.ts";
+} from "../../src/ledger/analysis.ts";
+import { durabilityRisks } from "../../src/ledger/durability.ts";
+import type { LedgerRow } from "../../src/ledger/table.ts";
+import { projectRoot } from "../../src/paths.ts";
 
 const run = "cycle-1";
 // A payload as images/writer builds it: run:writer:seq: and 32 hex digits.
@@ -243,5 +246,55 @@ describe("durability settings", () => {
       "1 acknowledged commits lost (of 1): writer 0 seq 1 acknowledged 0.30 s before mysqld SIGKILL 1.\n" +
         "The server's settings allow it: innodb_flush_log_at_trx_commit=0 (the redo log is written and flushed every 1 s, not at commit: a crash of mysqld loses the last 1 s of acknowledged commits)",
     );
+  });
+});
+
+// The writer's own lines, written by its Go structs (images/writer/cmd/ledger-writer/golden_test.go,
+// regenerated with -update there): the two sides of the format cannot drift apart unnoticed.
+describe("the writer's golden log", () => {
+  const text = readFileSync(join(projectRoot, "images/writer/cmd/ledger-writer/testdata/writer-log.golden.jsonl"), "utf8");
+  const log = parseWriterLog(text);
+
+  test("parses whole: every commit and event, nothing left over, the stop seen", () => {
+    expect(log.otherLines).toEqual([]);
+    expect(log.complete).toBe(true);
+    expect(log.commits.length + log.events.length).toBe(text.trim().split("\n").length);
+  });
+
+  test("each commit keeps its writer, sequence, state, times, CRC, server and error", () => {
+    expect(log.commits.map((c) => [c.writer, c.seq, c.state])).toEqual([
+      [1, 1, "ack"],
+      [2, 1, "ack"],
+      [1, 2, "indoubt"],
+      [2, 2, "fail"],
+      [1, 3, "ack"],
+    ]);
+    expect(log.commits[2]).toEqual({
+      writer: 1,
+      seq: 2,
+      state: "indoubt",
+      tSendMs: 1_764_000_000_060,
+      tDoneMs: 1_764_000_003_061,
+      crc: 659166257,
+      server: "mysql-a@1763990000",
+      err: "commit: invalid connection",
+    });
+    expect(
+      log.commits.filter((c) => !Number.isInteger(c.crc) || c.crc <= 0).map((c) => `${c.writer}/${c.seq}`),
+      "commits without a CRC",
+    ).toEqual([]);
+    expect(new Set(log.commits.map((c) => c.server))).toEqual(new Set(["mysql-a@1763990000", "mysql-b@1764000004"]));
+  });
+
+  test("each event keeps its name, time, writer, server and error", () => {
+    expect(log.events.map((e) => e.event)).toEqual(["start", "connected", "connected", "reconnect", "connected", "summary", "stop"]);
+    expect(log.events[3]).toEqual({ event: "reconnect", tMs: 1_764_000_000_100, writer: 1, err: "dial tcp: connection refused" });
+    expect(log.events[4]).toEqual({ event: "connected", tMs: 1_764_000_005_000, writer: 1, server: "mysql-b@1764000004" });
+  });
+
+  test("the acknowledged commits' times are what the write gap is measured on", () => {
+    const gap = writeGap(log.commits, 1_764_000_000_050);
+    expect([gap.lastAckBeforeGapMs, gap.firstAckAfterGapMs]).toEqual([1_764_000_000_046, 1_764_000_005_016]);
+    expect(gap.writeGapS).toBeCloseTo(4.97, 2);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluateExpectations, parseExpectation } from "../../src/conformance/expectations.ts";
+import { evaluateExpectations, measuredBy, parseExpectation } from "../../src/run/expectations.ts";
 import { fioJobs, parseFioJson, type FioJobName } from "../../src/conformance/fio.ts";
-import { perfProfile, perfProfiles, spread } from "../../src/conformance/perf-profile.ts";
+import { perfProfile, perfProfiles, spread } from "../../src/run/perf-profile.ts";
 import { counterDeltas, innodbCounters, parseStatus, parseSysbench } from "../../src/conformance/sysbench.ts";
 import { projectRoot } from "../../src/paths.ts";
 
@@ -44,7 +44,10 @@ describe("the fio jobs", () => {
 
   it("are random reads and writes, sequential writes and fdatasync'd writes, in that order", () => {
     expect(jobs.map((j) => j.name)).toEqual(["randread", "randwrite", "seqwrite", "fsync"]);
-    expect(jobs.every((j) => j.args.at(-1) === "--output-format=json")).toBe(true);
+    expect(
+      jobs.filter((j) => j.args.at(-1) !== "--output-format=json").map((j) => j.name),
+      "jobs whose last argument is not --output-format=json",
+    ).toEqual([]);
   });
 
   it("reuse one file per kind across repeats, random reads and writes sharing theirs", () => {
@@ -307,5 +310,27 @@ describe("--expect", () => {
       message: 'sysbench_write_tps>=100 cannot be judged: sysbench_write_tps is "n/a", not a number',
     });
     expect(judge("floor_ms<1").message).toBe("floor_ms<1 cannot be judged: floor_ms is NaN, not a number");
+  });
+});
+
+describe("the values the expectations are judged on", () => {
+  const fio = { name: "fio", finished: true, values: { fio_fsync_p99_ms: { value: 0.3, unit: "ms" }, machine_load_1m_after: { value: 1.2, unit: "" } } };
+  const sysbench = {
+    name: "sysbench",
+    finished: true,
+    values: { sysbench_tps: { value: 900, unit: "tx/s" }, machine_load_1m_after: { value: 1.9, unit: "" } },
+  };
+
+  it("are what every finished check recorded, a later check's value winning for a name both recorded", () => {
+    expect(measuredBy([fio, sysbench])).toEqual({
+      values: { fio_fsync_p99_ms: { value: 0.3, unit: "ms" }, sysbench_tps: { value: 900, unit: "tx/s" }, machine_load_1m_after: { value: 1.9, unit: "" } },
+      unfinished: [],
+    });
+  });
+
+  it("name each check not finished yet, whose values are not taken", () => {
+    const { values, unfinished } = measuredBy([fio, { ...sysbench, finished: false, values: {} }]);
+    expect(unfinished).toEqual(["sysbench"]);
+    expect(Object.keys(values)).toEqual(["fio_fsync_p99_ms", "machine_load_1m_after"]);
   });
 });

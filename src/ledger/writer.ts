@@ -6,9 +6,9 @@ import { execInPod } from "../kube/exec.ts";
 import { waitFor } from "../kube/wait.ts";
 import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
-import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "../mysql/ledger.ts";
-import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
+import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "./table.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
 import type { AckTimeline } from "../timelines.ts";
 import {
@@ -24,20 +24,16 @@ import {
   type Disruption,
   type LedgerVerdict,
   type WriterLog,
-} from "./ledger.ts";
+} from "./analysis.ts";
+import { nameOf } from "../kube/names.ts";
 
-/** How the writer runs: the issue's defaults, about 100 commits/s over 4 connections. */
+/** How the writer runs: the run's pace (RunSettings.ledger: about 100 commits/s over 4 connections), on a node of its own when asked. */
 export interface WriterOptions {
   connections: number;
   ratePerS: number;
   /** The node the writer runs on (a node other than MySQL's, when that node is to fail). */
   nodeName?: string;
 }
-
-export const defaultWriterOptions: WriterOptions = {
-  connections: Number(process.env.SC_LEDGER_CONNECTIONS ?? 4),
-  ratePerS: Number(process.env.SC_LEDGER_RATE ?? 100),
-};
 
 /** What the writer and the table said once the writer stopped. */
 export interface LedgerOutcome {
@@ -144,14 +140,14 @@ export class LedgerWriter {
   }
 
   /** Starts the writer and waits until it has acknowledged its first commits. */
-  static async start(setup: DeployedSetup, run: string, options: WriterOptions = defaultWriterOptions): Promise<LedgerWriter> {
+  static async start(setup: DeployedSetup, run: string, options: WriterOptions): Promise<LedgerWriter> {
     const pod = writerPod(setup, run, options);
     try {
       await setup.kube.core.createNamespacedPod({ namespace: setup.namespace, body: pod });
     } catch (error) {
       throw new Error(`creating the ledger writer's pod failed: ${describeApiError(error)}`);
     }
-    const writer = new LedgerWriter(setup, run, pod.metadata!.name!, options);
+    const writer = new LedgerWriter(setup, run, nameOf(pod), options);
     await writer.settle();
     return writer;
   }
@@ -192,7 +188,7 @@ export class LedgerWriter {
         what: `the ledger writer ${this.podName} to acknowledge ${count} commits through the Service`,
         signal: kube.signal,
         timeoutMs: timeouts.podReadyMs,
-        intervalMs: 250,
+        intervalMs: pollIntervals.defaultMs,
         deadEnd: (seen) => {
           const state = seen.pod.status?.containerStatuses?.[0]?.state;
           if (state?.terminated)
@@ -228,7 +224,7 @@ export class LedgerWriter {
         what: `the ledger writer ${this.podName} to exit after its stop`,
         signal: kube.signal,
         timeoutMs: timeouts.podDeletedMs,
-        intervalMs: 200,
+        intervalMs: pollIntervals.podMs,
         describe: (pod) => `pod ${pod.status?.phase}`,
       },
     );

@@ -4,11 +4,12 @@ import type { Kube } from "../kube/client.ts";
 import { describeApiError } from "../kube/client.ts";
 import { waitForClaimBound, waitForReadyPod } from "../kube/waits.ts";
 import type { LoadedObject } from "../manifests/load.ts";
-import { defaultDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
+import { currentDataDir, findDatabaseWorkload, labelSelector, rootPasswordSource, type DatabaseWorkload } from "../manifests/workload.ts";
 import { openDatabase, type Credentials, type Database } from "../mysql/client.ts";
 import { checksumTables, loadDataset, type TableChecksums } from "../mysql/dataset.ts";
-import { secondsSince } from "./phases.ts";
+import { secondsSince } from "../clock.ts";
 import { timeouts } from "../timeouts.ts";
+import { nameOf } from "../kube/names.ts";
 
 /** The storage setup under test, applied in one namespace. */
 export class DeployedSetup {
@@ -73,7 +74,7 @@ export class DeployedSetup {
 
   /** Where MySQL's data directory is mounted (the design's /var/lib/mysql when nothing is). */
   get dataDir(): string {
-    return this.workload.dataMount?.mountPath ?? defaultDataDir;
+    return this.workload.dataMount?.mountPath ?? currentDataDir();
   }
 
   get selector(): string {
@@ -173,6 +174,6 @@ export class DeployedSetup {
    */
   async open(options: { exclude?: string; runningIsEnough?: boolean } = {}): Promise<Database> {
     const pod = await this.waitForReadyPod(options);
-    return openDatabase(this.kube, this.namespace, pod.metadata!.name!, await this.rootCredentials(), timeouts.mysqlReadyMs);
+    return openDatabase(this.kube, this.namespace, nameOf(pod), await this.rootCredentials(), timeouts.mysqlReadyMs);
   }
 }

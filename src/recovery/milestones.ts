@@ -1,7 +1,7 @@
-// The milestones of a recovery and the segments between them. At the src
-// root because conformance/ measures them and report/ charts them, and
-// report/ does not import conformance/. The rest of the arithmetic
-// (budget, overlap, percentiles) is in conformance/phases.ts.
+// The milestones of a recovery and the segments between them. Pure, imports
+// nothing: recovery/ and conformance/ measure them and report/ charts them
+// (the one file of recovery/ it reaches). The rest of the arithmetic (budget,
+// overlap, percentiles) is in ./phases.ts.
 
 /**
  * Seconds from the delete request to each phase's end, all on the client's

@@ -22,7 +22,7 @@ export const perfProfiles: Record<PerfProfile, ProfileSettings> = {
 };
 
 /** SC_PERF_PROFILE as a profile: unset or empty is short; anything but short or long is an error, so a typo never measures the wrong way. */
-export function perfProfile(value = process.env.SC_PERF_PROFILE): PerfProfile {
+export function perfProfile(value: string | undefined): PerfProfile {
   if (value === undefined || value === "") return "short";
   if (value === "short" || value === "long") return value;
   throw new Error(`SC_PERF_PROFILE=${value} is not short or long (short: the gate's ~45 s of measuring, long: the nightly's)`);

@@ -8,6 +8,7 @@ import { execInPod } from "../kube/exec.ts";
 import { datasetDatabase } from "../mysql/dataset.ts";
 import { timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "./deployment.ts";
+import { nameOf } from "../kube/names.ts";
 
 export const dumpEndMarker = "-- Dump completed on";
 
@@ -63,7 +64,7 @@ export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: str
     const started = performance.now();
     const result = await execInPod(
       setup.kube,
-      { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
+      { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name },
       withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers ${gtidOption} ${what}`),
       { stdout: tee, timeoutMs: timeouts.execMs },
     );
@@ -90,7 +91,7 @@ export async function restoreDatabase(setup: DeployedSetup, pod: V1Pod, file: st
   const started = performance.now();
   const result = await execInPod(
     setup.kube,
-    { namespace: setup.namespace, pod: pod.metadata!.name!, container: setup.workload.container.name },
+    { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name },
     withRootPassword("mysql -uroot"),
     { stdin: createReadStream(file), timeoutMs: timeouts.execMs },
   );

@@ -4,16 +4,15 @@ import { collectDiagnostics } from "../kube/diagnostics.ts";
 import { isPodReady, podDeadEnd } from "../kube/waits.ts";
 import { waitFor } from "../kube/wait.ts";
 import { datasetDatabase, type TableChecksums } from "../mysql/dataset.ts";
-import type { RecoveryPhases } from "../recovery-phases.ts";
-import { timeouts } from "../timeouts.ts";
-import type { DeployedSetup } from "./deployment.ts";
-import { secondsSince } from "./phases.ts";
-import { verifySameData } from "./verify.ts";
+import type { RecoveryPhases } from "./milestones.ts";
+import { pollIntervals, timeouts } from "../timeouts.ts";
+import type { DeployedSetup } from "../design/deployment.ts";
+import { secondsSince } from "../clock.ts";
+import { compareData } from "../mysql/verify.ts";
+import { nameOf } from "../kube/names.ts";
 
-export { assertWithinBudget, overlapSeconds, percentile } from "./phases.ts";
-export { phaseDurations, phaseNames, type RecoveryPhases } from "../recovery-phases.ts";
-
-const pollMs = 100;
+export { overBudget, overlapSeconds, percentile } from "./phases.ts";
+export { phaseDurations, phaseNames, type RecoveryPhases } from "./milestones.ts";
 
 /**
  * How the MySQL pod is replaced: deleted (as a person or an eviction would),
@@ -22,21 +21,29 @@ const pollMs = 100;
  */
 export type Replacement = "pod deletion" | "rollout restart";
 
+/** A replacement's milestones, and what its server answered when its data was compared. */
+export interface ReplacementRecovery extends RecoveryPhases {
+  /** What happened, in words: "the pod deletion (mysql-a → mysql-b)". */
+  across: string;
+  /** Each table that differs from before (empty: the same data); the spec expects it empty. */
+  dataDifferences: string[];
+}
+
 /**
  * Deletes the MySQL pod (or restarts its workload) and measures until the
- * replacement serves the same data. Throws when the data differs, or when
- * recovery does not finish within the deadline (diagnosed).
+ * replacement answers the query that compares its data with `expected`.
+ * Throws only when there is no replacement within the deadline (diagnosed).
  */
 export async function deletePodAndMeasureRecovery(
   setup: DeployedSetup,
   expected: TableChecksums,
   database: string = datasetDatabase,
   options: { runningIsEnough?: boolean; how?: Replacement; onDisrupted?: (atMs: number) => void } = {},
-): Promise<RecoveryPhases> {
+): Promise<ReplacementRecovery> {
   const { kube, namespace } = setup;
   const how = options.how ?? "pod deletion";
   const old = await setup.waitForReadyPod({ runningIsEnough: options.runningIsEnough });
-  const oldName = old.metadata!.name!;
+  const oldName = nameOf(old);
   const credentials = await setup.rootCredentials();
   const started = performance.now();
   options.onDisrupted?.(Date.now());
@@ -68,7 +75,7 @@ export async function deletePodAndMeasureRecovery(
       what: `the replacement of ${oldName} to be Ready`,
       signal: kube.signal,
       timeoutMs: timeouts.podReadyMs,
-      intervalMs: pollMs,
+      intervalMs: pollIntervals.milestoneMs,
       deadEnd: (pod) => podDeadEnd({ pod, missingClaims: [] }),
       describe: (pod) => `${pod ? `pod ${pod.metadata?.name} phase ${pod.status?.phase}` : "no replacement pod"}; phases so far: ${JSON.stringify(phases)}`,
       diagnose: async () => (await collectDiagnostics(kube, namespace)).summary,
@@ -79,8 +86,8 @@ export async function deletePodAndMeasureRecovery(
   phases.newPodScheduled_s ??= phases.mysqldReady_s;
   phases.containerStarted_s ??= phases.mysqldReady_s;
 
-  const newName = replacement!.metadata!.name!;
-  const answered = await verifySameData(kube, { namespace, pod: newName, credentials }, expected, `the ${how} (${oldName} → ${newName})`, database);
-  phases.firstVerifiedQuery_s = secondsSince(started, answered);
-  return phases as RecoveryPhases;
+  const newName = nameOf(replacement!);
+  const { answeredAt, differences } = await compareData(kube, { namespace, pod: newName, credentials }, expected, database);
+  phases.firstVerifiedQuery_s = secondsSince(started, answeredAt);
+  return { ...(phases as RecoveryPhases), across: `the ${how} (${oldName} → ${newName})`, dataDifferences: differences };
 }

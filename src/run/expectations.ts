@@ -87,3 +87,22 @@ export function evaluateExpectations(expectations: Expectation[], values: Record
     return verdict(expectation, entry.value, entry.unit);
   });
 }
+
+/** A check of the run, as the expectations check sees it: whether it has finished, and the values it recorded. */
+export interface MeasuringCheck {
+  name: string;
+  finished: boolean;
+  values: Record<string, { value: unknown; unit: string }>;
+}
+
+/**
+ * The values the other checks recorded, to judge the expectations on (a name
+ * recorded by two checks keeps the later one's), and the checks that have not
+ * finished: judged before them, a threshold would fail as never measured.
+ */
+export function measuredBy(checks: MeasuringCheck[]): { values: Record<string, { value: unknown; unit: string }>; unfinished: string[] } {
+  return {
+    values: Object.assign({}, ...checks.filter((c) => c.finished).map((c) => c.values)),
+    unfinished: checks.filter((c) => !c.finished).map((c) => c.name),
+  };
+}

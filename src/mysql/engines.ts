@@ -1,5 +1,3 @@
-import { pinnedVersions } from "../cluster/images.ts";
-
 /**
  * The database servers the design can be run on. `mysql` is the image the
  * manifests name (on the offline cluster: Oracle MySQL from Debian sid);
@@ -18,8 +16,8 @@ export function parseEngineOption(value: string | undefined): Engine[] {
   throw new Error(`--engine ${value} is not one of ${engineNames.join(", ")} or all`);
 }
 
-/** The image the database container runs for `engine`; undefined means the manifests' own. */
-export function engineImage(engine: Engine, versions: Record<string, string> = pinnedVersions()): string | undefined {
+/** The image the database container runs for `engine`, given the pinned versions (images/versions.env: `pinnedVersions()`); undefined means the manifests' own. */
+export function engineImage(engine: Engine, versions: Record<string, string>): string | undefined {
   if (engine === "mysql") return undefined;
   const line = versions.MARIADB_LINE;
   if (!line) throw new Error("images/versions.env sets no MARIADB_LINE");

@@ -1,9 +1,9 @@
 // The ledger verdict: the writer's record of every commit (images/writer, one
 // JSON line each) against the rows found after recovery. Pure: no I/O.
 import { crc32 } from "node:zlib";
-import type { LedgerRow } from "../mysql/ledger.ts";
+import type { LedgerRow } from "./table.ts";
 import type { DurabilityRisk } from "./durability.ts";
-import { percentile } from "./phases.ts";
+import { percentile } from "../recovery/phases.ts";
 
 /** ack: COMMIT returned OK. fail: the error came before COMMIT was sent. indoubt: COMMIT sent, no OK came back. */
 export type CommitState = "ack" | "fail" | "indoubt";
