@@ -175,10 +175,11 @@ func (l *FS) Checkpoint() CheckpointReport {
 
 // Stats is the reply to stats.
 type Stats struct {
-	Mode     Mode `json:"mode"`
-	Frozen   bool `json:"frozen"`
-	Blocked  int  `json:"blocked_ops"`
-	Inflight int  `json:"inflight_ops"`
+	Mode        Mode  `json:"mode"`
+	Frozen      bool  `json:"frozen"`
+	Blocked     int   `json:"blocked_ops"`
+	Inflight    int   `json:"inflight_ops"`
+	OpenHandles int64 `json:"open_handles"`
 	cache.Counters
 	Writes           int64      `json:"writes"`
 	BytesWritten     int64      `json:"bytes_written"`
@@ -204,6 +205,7 @@ func (l *FS) Stats() Stats {
 	frozen, waiting, inflight := l.gate.state()
 	s := Stats{
 		Mode: l.opts.Mode, Frozen: frozen, Blocked: waiting, Inflight: inflight,
+		OpenHandles:     l.handles.Load(),
 		Counters:        l.cache.Counters(),
 		Writes:          l.writes.Load(),
 		BytesWritten:    l.bytesWritten.Load(),

@@ -23,7 +23,13 @@ type handle struct {
 
 var _ fs.FileReleaser = (*handle)(nil)
 
+func (l *FS) newHandle(f *cache.File, flags uint32) *handle {
+	l.handles.Add(1)
+	return &handle{lfs: l, f: f, sync: flags&syscall.O_DSYNC != 0}
+}
+
 func (h *handle) Release(ctx context.Context) syscall.Errno {
+	h.lfs.handles.Add(-1)
 	h.lfs.cache.Put(h.f)
 	return 0
 }
@@ -73,7 +79,7 @@ func (n *Node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 		return nil, 0, fs.ToErrno(err)
 	}
 	f.SetTag(n.EmbeddedInode())
-	h := &handle{lfs: n.lfs, f: f, sync: flags&syscall.O_DSYNC != 0}
+	h := n.lfs.newHandle(f, flags)
 	if flags&syscall.O_TRUNC != 0 {
 		// Only with atomic O_TRUNC, which go-fuse does not ask for; the
 		// kernel then truncates with SETATTR.

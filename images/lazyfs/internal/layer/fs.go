@@ -58,6 +58,7 @@ type FS struct {
 	cuts, torns, thaws, checkpoints     atomic.Int64
 	lieFlushes, lieFlushedBytes         atomic.Int64
 	copyRanges, interrupted, syncErrors atomic.Int64
+	handles                             atomic.Int64
 }
 
 // New builds the layer over opts.Backing and returns its root node.

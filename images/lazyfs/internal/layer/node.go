@@ -236,7 +236,7 @@ func (n *Node) adoptHandle(ctx context.Context, ch *fs.Inode, fh fs.FileHandle, 
 	}
 	f := n.lfs.cache.Adopt(ch.StableAttr().Ino, os.NewFile(uintptr(nfd), ""))
 	f.SetTag(ch)
-	h := &handle{lfs: n.lfs, f: f, sync: flags&syscall.O_DSYNC != 0}
+	h := n.lfs.newHandle(f, flags)
 	if flags&syscall.O_TRUNC != 0 {
 		if err := f.Truncate(0); err != nil {
 			h.Release(ctx)
