@@ -94,7 +94,7 @@ func (n *Node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 			return nil, 0, fs.ToErrno(err)
 		}
 	}
-	return h, 0, 0
+	return h, n.lfs.openFlags(), 0
 }
 
 // fileOf is the cache entry behind fh, or (referenced; the caller Puts it)

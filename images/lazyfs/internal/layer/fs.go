@@ -35,7 +35,12 @@ type Options struct {
 	MaxDirty         int64 // bytes; 0: no limit
 	Seed             uint64
 	SyncBacking      bool // also fsync the backing file when persisting for a sync
-	Debug            bool
+	// KernelCache lets the kernel keep file pages in its page cache. Off
+	// (the default), files are opened FOPEN_DIRECT_IO: the layer is the only
+	// cache, and a write held by a freeze holds no page lock that a stat or
+	// a cut's invalidation would then wait for.
+	KernelCache bool
+	Debug       bool
 }
 
 // FS is one layer: its cache, its freeze gate and its counters.
@@ -105,6 +110,8 @@ func New(opts Options) (*FS, fs.InodeEmbedder, error) {
 // writeback cache (FUSE only gets one when asked), so every write reaches
 // the layer in order before write(2) returns.
 func MountOptions(debug bool) *fs.Options {
+	// Shared mmap of a direct-I/O file needs CAP_DIRECT_IO_ALLOW_MMAP
+	// (Linux 6.6+; go-fuse asks only for what the kernel offers).
 	sec := time.Second
 	return &fs.Options{
 		MountOptions: fuse.MountOptions{
@@ -116,6 +123,7 @@ func MountOptions(debug bool) *fs.Options {
 			MaxWrite:          1 << 20,
 			// Never let the kernel bypass the layer.
 			DisabledCapabilities: fuse.CAP_PASSTHROUGH | fuse.CAP_WRITEBACK_CACHE,
+			ExtraCapabilities:    fuse.CAP_DIRECT_IO_ALLOW_MMAP,
 			Debug:                debug,
 		},
 		EntryTimeout:    &sec,
@@ -154,6 +162,14 @@ func (l *FS) Close() cache.Report {
 	r := l.cache.DropAll()
 	l.gate.close()
 	return r
+}
+
+// openFlags are the FOPEN flags of every file the layer opens.
+func (l *FS) openFlags() uint32 {
+	if l.opts.KernelCache {
+		return 0
+	}
+	return fuse.FOPEN_DIRECT_IO
 }
 
 // Mode is the layer's mode.

@@ -261,7 +261,7 @@ func (n *Node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return nil, nil, 0, errno
 	}
 	n.lfs.overlayEntry(ch, &out.Attr)
-	return ch, h, 0, 0
+	return ch, h, n.lfs.openFlags(), 0
 }
 
 func (n *Node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
@@ -277,5 +277,5 @@ func (n *Node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	return ch, h, 0, 0
+	return ch, h, n.lfs.openFlags(), 0
 }

@@ -32,7 +32,7 @@ func TestUnsyncedWriteIsReadableButNotOnDiskAndCutDropsIt(t *testing.T) {
 }
 
 func TestCutInvalidatesTheKernelCacheOfAnOpenFile(t *testing.T) {
-	m := mount(t, Options{})
+	m := mount(t, Options{KernelCache: true})
 	os.WriteFile(m.b("a"), bytes.Repeat([]byte("o"), 8192), 0o644)
 	f := writeFile(t, m.m("a"), bytes.Repeat([]byte("n"), 8192), 0)
 	defer f.Close()
