@@ -3,6 +3,6 @@ module storage-conformance.local/lazyfs
 go 1.24
 
 require (
-	github.com/hanwen/go-fuse/v2 v2.12.1 // indirect
-	golang.org/x/sys v0.28.0 // indirect
+	github.com/hanwen/go-fuse/v2 v2.12.1
+	golang.org/x/sys v0.28.0
 )

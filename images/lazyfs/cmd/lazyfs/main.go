@@ -15,7 +15,7 @@ import (
 const usage = `usage:
   lazyfs mount --backing DIR --mountpoint DIR --control SOCKET
                [--mode honest|lying] [--lie-flush-interval 5s] [--seed N]
-               [--max-dirty 1GiB] [--fsync-backing] [--debug]
+               [--max-dirty 1GiB] [--fsync-backing] [--kernel-cache] [--debug]
   lazyfs ctl --control SOCKET COMMAND [ARGS]
       COMMAND: cut | torn [SEED] | thaw | stats | checkpoint
 `

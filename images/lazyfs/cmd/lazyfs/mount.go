@@ -34,6 +34,7 @@ func runMount(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seed := fl.Uint64("seed", 0, "seeds the sequence of torn cuts given no seed (0: from the clock)")
 	maxDirty := fl.String("max-dirty", "1GiB", "dirty bytes held before the oldest blocks are written back (0: no limit)")
 	syncBacking := fl.Bool("fsync-backing", false, "also fsync the backing file when persisting for an fsync")
+	kernelCache := fl.Bool("kernel-cache", false, "let the kernel cache file pages (default: direct I/O; see README before turning this on)")
 	debug := fl.Bool("debug", false, "log every FUSE request")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -66,7 +67,7 @@ func runMount(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	lfs, server, err := layer.Mount(m, layer.Options{
 		Backing: b, Mode: layer.Mode(*mode), LieFlushInterval: *lieEvery,
-		MaxDirty: limit, Seed: *seed, SyncBacking: *syncBacking, Debug: *debug,
+		MaxDirty: limit, Seed: *seed, SyncBacking: *syncBacking, KernelCache: *kernelCache, Debug: *debug,
 	})
 	if err != nil {
 		return fail("mount %s over %s: %v%s", m, b, err, mountHint(err))
