@@ -328,3 +328,26 @@ func TestStatsCountersAreExact(t *testing.T) {
 		t.Fatalf("after a cut and a thaw: cuts %d thaws %d last_cut %v frozen %v", s.Cuts, s.Thaws, s.LastCut, s.Frozen)
 	}
 }
+
+func TestHardLinksShareTheInodesDirtyData(t *testing.T) {
+	m := mount(t, Options{})
+	f := writeFile(t, m.m("one"), []byte("shared"), 0)
+	defer f.Close()
+	if err := os.Link(m.m("one"), m.m("two")); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "the second name, unsynced", readFile(t, m.m("two")), []byte("shared"))
+	g, err := os.Open(m.m("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := g.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "backing of the first name after an fsync through the second", readFile(t, m.b("one")), []byte("shared"))
+	os.Remove(m.m("one"))
+	if s := m.Stats(); s.UnlinkedDropped != 0 {
+		t.Fatalf("removing one of two names dropped %d bytes", s.UnlinkedDropped)
+	}
+}
