@@ -95,6 +95,9 @@ func TestFrozenOperationsBlockUntilThaw(t *testing.T) {
 	f := writeFile(t, m.m("w"), []byte("before"), 0)
 	defer f.Close()
 	m.Cut()
+	// Thaw before any deferred close: closing a file whose write is held
+	// waits for it (the kernel's inode lock), so a failing test would hang.
+	defer m.Thaw()
 
 	wrote := make(chan error, 1)
 	go func() { _, err := f.WriteAt([]byte("after"), 0); wrote <- err }()
@@ -143,6 +146,7 @@ func TestAnFsyncBlockedByTheCutPersistsNothingOfBefore(t *testing.T) {
 	f := writeFile(t, m.m("late"), []byte("unsynced"), 0)
 	defer f.Close()
 	m.Cut()
+	defer m.Thaw()
 	synced := make(chan error, 1)
 	go func() { synced <- f.Sync() }()
 	if _, done := within(synced, 200*time.Millisecond); done {
