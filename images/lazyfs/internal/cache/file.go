@@ -33,6 +33,9 @@ type File struct {
 	// mtime is when the file was last written through the cache (zero: the
 	// backing file's own mtime stands).
 	mtime time.Time
+	// timesSet: an explicit mtime was set after the last cached write (tar
+	// does that), so persisting must put it back after its pwrites.
+	timesSet bool
 }
 
 // block is one dirty 4 KiB block. data holds the whole block: the bytes
@@ -192,6 +195,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	}
 	f.dirtyEnd = max(f.dirtyEnd, end)
 	f.mtime = time.Now()
+	f.timesSet = false
 	return len(p), nil
 }
 
@@ -239,9 +243,12 @@ func (f *File) sortedBlocks() []*block {
 
 // persistLocked writes bs (in index order) to the backing file, coalescing
 // runs of adjacent extents, and forgets them; with size, it also extends
-// the backing file to the visible size. The backing mtime is set back to
-// that of the last cached write, so persisting is not itself a
-// modification. A block is forgotten only once written.
+// the backing file to the visible size. A block is forgotten only once
+// written. The backing mtime is then that of the persist (as close to the
+// writes as a kernel's would be), unless an explicit mtime was set after
+// the last write: that one is put back. (Restoring the mtime on every
+// persist would dirty the backing inode and make --fsync-backing commit the
+// journal on every fsync.)
 func (f *File) persistLocked(bs []*block, size bool) (int64, error) {
 	if f.fd == nil {
 		return 0, syscall.EBADF
@@ -250,8 +257,10 @@ func (f *File) persistLocked(bs []*block, size bool) (int64, error) {
 		return 0, nil
 	}
 	var before syscall.Stat_t
-	if err := syscall.Fstat(int(f.fd.Fd()), &before); err != nil {
-		return 0, err
+	if f.timesSet {
+		if err := syscall.Fstat(int(f.fd.Fd()), &before); err != nil {
+			return 0, err
+		}
 	}
 	var written int64
 	var buf []byte
@@ -294,13 +303,12 @@ func (f *File) persistLocked(bs []*block, size bool) (int64, error) {
 }
 
 func (f *File) restoreMtime(before *syscall.Stat_t) {
-	mt := before.Mtim
-	if !f.mtime.IsZero() {
-		mt = syscall.NsecToTimespec(f.mtime.UnixNano())
+	if f.timesSet {
+		_ = futimens(int(f.fd.Fd()), &[2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.Timespec(before.Mtim)})
 	}
-	_ = futimens(int(f.fd.Fd()), &[2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.Timespec(mt)})
 	if !f.dirty() {
 		f.mtime = time.Time{}
+		f.timesSet = false
 	}
 }
 
@@ -405,6 +413,7 @@ func (f *File) SetTimes(ts *[2]unix.Timespec) error {
 	}
 	if ts[1].Nsec != unix.UTIME_OMIT {
 		f.mtime = time.Time{}
+		f.timesSet = f.dirty()
 	}
 	return nil
 }

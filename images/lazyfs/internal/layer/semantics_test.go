@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -349,5 +350,23 @@ func TestHardLinksShareTheInodesDirtyData(t *testing.T) {
 	os.Remove(m.m("one"))
 	if s := m.Stats(); s.UnlinkedDropped != 0 {
 		t.Fatalf("removing one of two names dropped %d bytes", s.UnlinkedDropped)
+	}
+}
+
+func TestAnExplicitMtimeSurvivesTheFsync(t *testing.T) {
+	m := mount(t, Options{})
+	f := writeFile(t, m.m("old"), []byte("from a tarball"), 0)
+	defer f.Close()
+	past := time.Date(2022, 11, 6, 12, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(m.m("old"), past, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{m.m("old"), m.b("old")} {
+		if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(past) {
+			t.Fatalf("%s mtime %v after fsync, want %v", p, fi.ModTime(), past)
+		}
 	}
 }
