@@ -1,6 +1,6 @@
 module storage-conformance.local/csi
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/container-storage-interface/spec v1.14.0
