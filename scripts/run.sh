@@ -34,6 +34,8 @@ case "$mode" in
     # where the machine has them and this runs as root), with the image build's
     # settings so they share its build cache.
     if command -v go >/dev/null; then
+      # csi-sanity makes xfs and ext4 filesystems: as root on Debian with loop devices, bring the tools.
+      if [ -e /dev/loop-control ] && is_debian_root; then apt_install xfsprogs e2fsprogs; fi
       for module in images/node images/writer images/csi; do
         (cd "$module" && CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local go test ./... >&2) || die "go test failed in $module (above)"
       done
