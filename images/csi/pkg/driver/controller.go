@@ -221,6 +221,7 @@ func (d *Driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 		BackingFile: filepath.Join(volumesDir(d.cfg), localPart(id)+".img"),
 		Node:        d.cfg.NodeID, SourceSnapshot: srcSnap, SourceVolume: srcVol,
 		Created: time.Now().UTC(),
+		PVC:     qualified(req.GetParameters(), "csi.storage.k8s.io/pvc/namespace", "csi.storage.k8s.io/pvc/name"),
 	}
 	if err := d.makeBackingFile(ctx, v, source, sourceSize, sourceFrozen); err != nil {
 		os.Remove(v.BackingFile)
@@ -250,7 +251,7 @@ func (d *Driver) makeBackingFile(ctx context.Context, v *state.Volume, source st
 		if err := volume.Mkfs(ctx, v.FsType, v.BackingFile); err != nil {
 			return status.Errorf(codes.Internal, "%v", err)
 		}
-		log.Printf("volume %s: %d bytes, %s, in %s", v.ID, v.CapacityBytes, v.FsType, time.Since(started).Round(time.Millisecond))
+		log.Printf("volume %s (PVC %s): %d bytes, %s, in %s", v.ID, v.PVC, v.CapacityBytes, v.FsType, time.Since(started).Round(time.Millisecond))
 		return nil
 	}
 	method, err := copyMaybeFrozen(source, v.BackingFile, freeze)
@@ -291,6 +292,15 @@ func copyMaybeFrozen(src, dst, freeze string) (string, error) {
 	}
 	method, err := volume.CopyFile(src, dst)
 	return method + suffix, err
+}
+
+// qualified is "namespace/name" from two parameters the sidecars add with
+// --extra-create-metadata ("" without them).
+func qualified(params map[string]string, namespace, name string) string {
+	if params[name] == "" {
+		return ""
+	}
+	return params[namespace] + "/" + params[name]
 }
 
 // errCode maps a file error to a CSI code: a full disk is ResourceExhausted.
@@ -488,6 +498,7 @@ func (d *Driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 	s := &state.Snapshot{
 		ID: id, Name: name, SourceVolumeID: src, SizeBytes: v.CapacityBytes, FsType: v.FsType,
 		File: filepath.Join(snapshotsDir(d.cfg), localPart(id)+".img"), Node: d.cfg.NodeID,
+		VolumeSnapshot: qualified(req.GetParameters(), "csi.storage.k8s.io/volumesnapshot/namespace", "csi.storage.k8s.io/volumesnapshot/name"),
 	}
 	started := time.Now()
 	method, err := copyMaybeFrozen(v.BackingFile, s.File, d.stagedAt(v))
@@ -503,7 +514,7 @@ func (d *Driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 		os.Remove(s.File)
 		return nil, err
 	}
-	log.Printf("snapshot %s of %s (%d bytes) by %s in %s", id, src, s.SizeBytes, method, time.Since(started).Round(time.Millisecond))
+	log.Printf("snapshot %s (VolumeSnapshot %s) of %s (%d bytes) by %s in %s", id, s.VolumeSnapshot, src, s.SizeBytes, method, time.Since(started).Round(time.Millisecond))
 	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(s)}, nil
 }
 

@@ -16,9 +16,9 @@ func TestCapacityFor(t *testing.T) {
 		code                       codes.Code
 	}{
 		{0, 0, 300 * mib, DefaultVolumeSize, codes.OK},
-		{1, 0, 300 * mib, 300 * mib, codes.OK},             // raised to the filesystem's minimum
-		{1000*mib + 1, 0, 0, 1001 * mib, codes.OK},         // whole MiB
-		{0, 500 * mib, 300 * mib, 500 * mib, codes.OK},     // no size asked, a limit below the default
+		{1, 0, 300 * mib, 300 * mib, codes.OK},              // raised to the filesystem's minimum
+		{1000*mib + 1, 0, 0, 1001 * mib, codes.OK},          // whole MiB
+		{0, 500 * mib, 300 * mib, 500 * mib, codes.OK},      // no size asked, a limit below the default
 		{310 * mib, 310*mib + 4096, 0, 310 * mib, codes.OK}, // rounding within the limit
 		{310*mib + 1, 310*mib + 4096, 0, 310*mib + 4096, codes.OK},
 		{1, 100 * mib, 300 * mib, 0, codes.OutOfRange}, // the minimum exceeds the limit

@@ -24,15 +24,16 @@ const Version = 1
 
 // Volume is one volume: a backing file holding a filesystem.
 type Volume struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"` // the CO's name (CreateVolume's idempotency key)
-	CapacityBytes int64     `json:"capacityBytes"`
-	FsType        string    `json:"fsType"`
-	BackingFile   string    `json:"backingFile"`
-	Node          string    `json:"node"`                    // the node whose disk holds it
-	SourceSnapshot string   `json:"sourceSnapshot,omitempty"` // restored from
-	SourceVolume  string    `json:"sourceVolume,omitempty"`   // cloned from
-	Created       time.Time `json:"created"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`          // the CO's name (CreateVolume's idempotency key)
+	PVC            string    `json:"pvc,omitempty"` // namespace/name, from --extra-create-metadata
+	CapacityBytes  int64     `json:"capacityBytes"`
+	FsType         string    `json:"fsType"`
+	BackingFile    string    `json:"backingFile"`
+	Node           string    `json:"node"`                     // the node whose disk holds it
+	SourceSnapshot string    `json:"sourceSnapshot,omitempty"` // restored from
+	SourceVolume   string    `json:"sourceVolume,omitempty"`   // cloned from
+	Created        time.Time `json:"created"`
 	// StagingPath is where NodeStageVolume last mounted it. After a node
 	// restart the mount is gone while this stays: check the kernel, not this.
 	StagingPath string `json:"stagingPath,omitempty"`
@@ -51,6 +52,7 @@ type Publication struct {
 type Snapshot struct {
 	ID             string    `json:"id"`
 	Name           string    `json:"name"`
+	VolumeSnapshot string    `json:"volumeSnapshot,omitempty"` // namespace/name, from --extra-create-metadata
 	SourceVolumeID string    `json:"sourceVolumeId"`
 	SizeBytes      int64     `json:"sizeBytes"`
 	FsType         string    `json:"fsType"`
