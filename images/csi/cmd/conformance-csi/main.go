@@ -38,27 +38,33 @@ func main() {
 		fmt.Println(driver.Name, driver.Version)
 		return
 	}
-	if err := run(*endpoint, *kubeletPath, *registration, *nodeID, *stateDir, *maxVolumes); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, *endpoint, *kubeletPath, *registration, *nodeID, *stateDir, *maxVolumes); err != nil {
 		log.Printf("fatal: %v", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-func run(endpoint, kubeletPath, registrationSocket, nodeID, stateDir string, maxVolumes int64) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+// run serves the driver and the registration socket until ctx ends.
+func run(ctx context.Context, endpoint, kubeletPath, registrationSocket, nodeID, stateDir string, maxVolumes int64) error {
 	d, err := driver.New(driver.Config{Endpoint: endpoint, NodeID: nodeID, StateDir: stateDir, MaxVolumesPerNode: maxVolumes})
 	if err != nil {
 		return err
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- d.Run(ctx) }()
-	if registrationSocket != "" {
+	regDone := make(chan struct{})
+	if registrationSocket == "" {
+		close(regDone)
+	} else {
 		if kubeletPath == "" {
 			kubeletPath = endpoint
 		}
 		reg := registration.New(driver.Name, kubeletPath)
 		go func() {
+			defer close(regDone)
 			if err := reg.Serve(ctx, registrationSocket); err != nil {
 				errs <- fmt.Errorf("registration socket %s: %w", registrationSocket, err)
 			}
@@ -70,6 +76,7 @@ func run(endpoint, kubeletPath, registrationSocket, nodeID, stateDir string, max
 	case <-ctx.Done():
 		log.Printf("stopping")
 		d.Stop()
+		<-regDone // its socket removed: the kubelet drops the plugin
 		return nil
 	}
 }

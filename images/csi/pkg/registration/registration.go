@@ -89,12 +89,19 @@ func (s *Server) Serve(ctx context.Context, socket string) error {
 	}
 	srv := grpc.NewServer()
 	registerapi.RegisterRegistrationServer(srv, s)
+	stopped := make(chan struct{})
 	go func() {
 		<-ctx.Done()
 		srv.Stop()
 		// Removing the socket tells the kubelet the plugin is gone.
 		_ = os.Remove(socket)
+		close(stopped)
 	}()
 	log.Printf("registration socket %s serving for %s", socket, s.DriverName)
-	return srv.Serve(l)
+	err = srv.Serve(l)
+	if ctx.Err() != nil {
+		<-stopped
+		return nil
+	}
+	return err
 }
