@@ -143,6 +143,9 @@ func csiPreflight(sidecars bool) string {
 	return loopDevicesUsable()
 }
 
+// csiProbeDir is where loopDevicesUsable makes its test node (tests change it).
+var csiProbeDir = filepath.Dir(csiUnavailable)
+
 // csiDockerFlags is what a node container needs for loop devices.
 const csiDockerFlags = "docker run --device /dev/loop-control --device-cgroup-rule 'b 7:* rwm' --device-cgroup-rule 'c 10:237 rwm' (or --privileged)"
 
@@ -161,17 +164,23 @@ func loopDevicesUsable() string {
 	if err != nil {
 		return fmt.Sprintf("cannot open %s (%v): the node container needs %s", control, err, csiDockerFlags)
 	}
+	// A loop device the kernel has (LOOP_CTL_GET_FREE: a free one, made if need be).
+	const loopCtlGetFree = 0x4C82
+	free, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), loopCtlGetFree, 0)
 	f.Close()
-	probe := filepath.Join(filepath.Dir(csiUnavailable), ".loop-probe")
+	if errno != 0 {
+		return fmt.Sprintf("LOOP_CTL_GET_FREE on %s: %v", control, errno)
+	}
+	probe := filepath.Join(csiProbeDir, ".loop-probe")
 	_ = os.MkdirAll(filepath.Dir(probe), 0o755)
 	_ = os.Remove(probe)
-	if err := syscall.Mknod(probe, syscall.S_IFBLK|0o600, 7<<8|0); err != nil {
-		return fmt.Sprintf("cannot make a loop device node (mknod b 7:0: %v): the node container needs %s", err, csiDockerFlags)
+	if err := syscall.Mknod(probe, syscall.S_IFBLK|0o600, int(7<<8|free&0xff|(free&^0xff)<<12)); err != nil {
+		return fmt.Sprintf("cannot make a loop device node (mknod b 7:%d: %v): the node container needs %s", free, err, csiDockerFlags)
 	}
 	defer os.Remove(probe)
 	g, err := os.OpenFile(probe, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Sprintf("cannot open a loop device (b 7:0: %v): the node container needs %s", err, csiDockerFlags)
+		return fmt.Sprintf("cannot open a loop device (b 7:%d: %v): the node container needs %s", free, err, csiDockerFlags)
 	}
 	g.Close()
 	return ""

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,20 @@ func TestNoCSIKeepsTheClassOut(t *testing.T) {
 	n.opts.disable = append(n.opts.disable, csiComponent) // what noCSI does, without writing /run
 	if !n.opts.disabled(csiComponent) {
 		t.Fatal("applyManifests would deploy the class")
+	}
+}
+
+// On a host with loop devices (as root), the check the node makes before
+// deploying the class passes.
+func TestLoopDevicesUsable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mknod)")
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("needs /dev/loop-control (the check would make it in the host's /dev): %v", err)
+	}
+	csiProbeDir = t.TempDir()
+	if reason := loopDevicesUsable(); reason != "" {
+		t.Fatalf("this host has loop devices, yet: %s", reason)
 	}
 }
