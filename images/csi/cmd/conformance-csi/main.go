@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"storage-conformance.local/csi/pkg/driver"
 	"storage-conformance.local/csi/pkg/registration"
@@ -54,7 +55,13 @@ func run(ctx context.Context, endpoint, kubeletPath, registrationSocket, nodeID,
 		return err
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- d.Run(ctx) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := d.Run(ctx); err != nil {
+			errs <- err
+		}
+	}()
 	regDone := make(chan struct{})
 	if registrationSocket == "" {
 		close(regDone)
@@ -74,8 +81,14 @@ func run(ctx context.Context, endpoint, kubeletPath, registrationSocket, nodeID,
 	case err := <-errs:
 		return err
 	case <-ctx.Done():
+		// Calls in flight finish (a snapshot thaws what it froze), for a while.
 		log.Printf("stopping")
-		d.Stop()
+		select {
+		case <-served:
+		case <-time.After(30 * time.Second):
+			log.Printf("calls still running after 30 s; stopping them")
+			d.Stop()
+		}
 		<-regDone // its socket removed: the kubelet drops the plugin
 		return nil
 	}
