@@ -12,6 +12,8 @@
 #   localhost/storage-conformance/coredns:COREDNS_VERSION (cluster DNS, as k3s),
 #   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION,
 #   localhost/storage-conformance/bench:BENCH_IMAGE_TAG (fio, sysbench; deferred)
+# and as processes of the node: the CSI driver conformance-csi and its sidecars
+# (StorageClass conformance-csi, VolumeSnapshotClass conformance-csi-snapshots).
 # On the host's Docker only project names are tagged (storage-conformance/...).
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
@@ -49,7 +51,8 @@ await_root() { # await_root NAME: prints the image, or fails with the build's lo
 }
 start_root mariadb mariadb-server,mariadb-client,mariadb-backup,ca-certificates
 start_root mysql "$mysql_packages" "$MYSQL_DEBIAN_SUITE"
-start_root node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables
+# xfsprogs and e2fsprogs: the CSI driver's mkfs, xfs_growfs, resize2fs.
+start_root node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables,xfsprogs,e2fsprogs
 # The bench image's root (fio, sysbench) too: build-project-images.sh finds it cached.
 start_root bench fio,sysbench,ca-certificates "$MYSQL_DEBIAN_SUITE"
 
@@ -87,6 +90,32 @@ ln -s kubenode "$ctx/node/bin/kubectl"
 # The lazy storage layer (images/lazyfs): what a power cut drops.
 (cd "$PROJECT_ROOT/images/lazyfs" && go build -ldflags='-s -w' -o "$ctx/node/bin/lazyfs" ./cmd/lazyfs) \
   || die "building lazyfs failed (see above)"
+
+# --- The CSI storage class `conformance-csi` (issue 24) ----------------------
+# The driver (images/csi) and the Kubernetes CSI sidecars, binaries of the node
+# that kubenode supervises (images/node/cmd/kubenode/csi.go); the snapshot CRDs
+# copied from external-snapshotter's client module at the same version.
+[ "$go_minor" -ge 26 ] || die "Go $(go env GOVERSION) is too old for the CSI sidecars (their go.mod says go 1.26.0); install Go >= 1.26"
+log "building the CSI driver conformance-csi $CSI_DRIVER_VERSION and the CSI sidecars"
+(cd "$PROJECT_ROOT/images/csi" && go build -ldflags="-s -w -X storage-conformance.local/csi/pkg/driver.Version=$CSI_DRIVER_VERSION" -o "$ctx/node/bin/conformance-csi" ./cmd/conformance-csi) \
+  || die "building the CSI driver failed (see above)"
+go_build "$ctx/node/bin/csi-provisioner" "github.com/kubernetes-csi/external-provisioner/v6@$CSI_PROVISIONER_VERSION" github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
+go_build "$ctx/node/bin/csi-snapshotter" "github.com/kubernetes-csi/external-snapshotter/v8@$CSI_SNAPSHOTTER_VERSION" github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter
+go_build "$ctx/node/bin/snapshot-controller" "github.com/kubernetes-csi/external-snapshotter/v8@$CSI_SNAPSHOTTER_VERSION" github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+go_build "$ctx/node/bin/csi-resizer" "github.com/kubernetes-csi/external-resizer/v2@$CSI_RESIZER_VERSION" github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
+snapshot_client_dir=$(go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$CSI_SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+[ -d "$snapshot_client_dir/config/crd" ] || die "no CRDs in external-snapshotter/client/v8@$CSI_SNAPSHOTTER_VERSION (go mod download said: ${snapshot_client_dir:-nothing})"
+{
+  cat "$PROJECT_ROOT/images/csi/manifests/conformance-csi.yaml"
+  for kind in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
+    echo "# From github.com/kubernetes-csi/external-snapshotter/client/v8@$CSI_SNAPSHOTTER_VERSION config/crd"
+    cat "$snapshot_client_dir/config/crd/snapshot.storage.k8s.io_$kind.yaml"
+  done
+} >"$ctx/node/manifests/conformance-csi.yaml"
+# Applied by kubenode once those CRDs are served (not by the *.yaml glob).
+mkdir -p "$ctx/node/manifests/conformance-csi"
+cp "$PROJECT_ROOT"/images/csi/manifests/late/*.yaml "$ctx/node/manifests/conformance-csi/"
+# --- end of the CSI storage class --------------------------------------------
 for cmd in containerd containerd-shim-runc-v2 ctr; do
   go_build "$ctx/node/bin/$cmd" "github.com/containerd/containerd/v2@$CONTAINERD_VERSION" "github.com/containerd/containerd/v2/cmd/$cmd" no_btrfs
 done
@@ -202,6 +231,8 @@ cp "$PROJECT_ROOT/images/node/Dockerfile" "$ctx/node/"
 build_image "$NODE_IMAGE" "$ctx/node" --build-arg "ROOTFS=$node_rootfs" \
   --label "storage-conformance.kubernetes-version=$KUBERNETES_VERSION" \
   --label "storage-conformance.containerd-version=$CONTAINERD_VERSION" \
+  --label "storage-conformance.csi-driver-version=$CSI_DRIVER_VERSION" \
+  --label "storage-conformance.csi-sidecars=csi-provisioner $CSI_PROVISIONER_VERSION, csi-snapshotter and snapshot-controller $CSI_SNAPSHOTTER_VERSION, csi-resizer $CSI_RESIZER_VERSION" \
   --label "storage-conformance.recipe=$recipe_hash" \
   --label "storage-conformance.mysql-engine=$mysql_engine" \
   --label "storage-conformance.mysql-version=$mysql_version" \

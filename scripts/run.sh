@@ -30,13 +30,17 @@ case "$mode" in
     # The linter and the formatter's check first (Biome, biome.json): a second, no cluster needed.
     node node_modules/@biomejs/biome/bin/biome check --error-on-warnings . >&2 || die "the linter or the formatter found problems (above); 'npm run lint -- --write' formats and applies the safe fixes"
     # The Go tests of the images' programs (the node's join, CNI and config logic; the
-    # ledger writer's), with the image build's settings so they share its build cache.
+    # ledger writer's; the CSI driver's, csi-sanity among them, on real loop devices
+    # where the machine has them and this runs as root), with the image build's
+    # settings so they share its build cache.
     if command -v go >/dev/null; then
-      for module in images/node images/writer; do
+      # csi-sanity makes xfs and ext4 filesystems: as root on Debian with loop devices, bring the tools.
+      if [ -e /dev/loop-control ] && is_debian_root; then apt_install xfsprogs e2fsprogs; fi
+      for module in images/node images/writer images/csi; do
         (cd "$module" && CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local go test ./... >&2) || die "go test failed in $module (above)"
       done
     else
-      log "Go is not installed: the Go tests of images/node and images/writer are skipped (the offline image's build needs Go too)"
+      log "Go is not installed: the Go tests of images/node, images/writer and images/csi are skipped (the offline image's build needs Go too)"
     fi
     # kustomize (built once from the Go module proxy when neither it nor kubectl is
     # installed) before the tests, so no unit test carries its first build.

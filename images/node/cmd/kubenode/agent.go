@@ -104,5 +104,6 @@ func (n *node) runAgent(ctx context.Context) error {
 		return err
 	}
 	logf("agent %s Ready after %s", n.opts.nodeName, since(started))
+	n.startCSI(ctx) // the driver only: the server's sidecars serve the cluster
 	return n.serve(ctx)
 }

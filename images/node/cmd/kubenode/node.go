@@ -103,6 +103,7 @@ func (n *node) run(ctx context.Context) error {
 	if err := n.waitNodeReady(ctx, client); err != nil {
 		return err
 	}
+	n.startCSI(ctx) // before applyManifests: without loop devices the class is not deployed
 	if err := n.applyManifests(ctx); err != nil {
 		return err
 	}
