@@ -43,10 +43,12 @@ export function adaptPrivilegedMode(hostConfig: HostConfig, reason: string): Pri
   // `--security-opt systempaths=unconfined` in the CLI: nothing masked or read-only in /proc and /sys.
   hostConfig.MaskedPaths = [];
   hostConfig.ReadonlyPaths = [];
-  // kubelet's OOM watcher reads /dev/kmsg; the lazy storage layer (the power cut's) mounts FUSE.
-  hostConfig.Devices = ["/dev/kmsg", "/dev/fuse"]
+  // kubelet's OOM watcher reads /dev/kmsg; the lazy storage layer (the power cut's) mounts FUSE;
+  // the CSI driver attaches its volumes to loop devices, whose nodes it makes as it needs them.
+  hostConfig.Devices = ["/dev/kmsg", "/dev/fuse", "/dev/loop-control"]
     .filter((device) => existsSync(device))
     .map((device) => ({ PathOnHost: device, PathInContainer: device, CgroupPermissions: "rwm" }));
+  hostConfig.DeviceCgroupRules = ["b 7:* rwm", "c 10:237 rwm"];
   return {
     adapted: true,
     detail: `privileged mode is refused here (${reason}); running with every capability but ${missing.join(", ")}, seccomp/apparmor/systempaths unconfined`,
