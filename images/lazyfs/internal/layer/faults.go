@@ -262,6 +262,8 @@ func (l *FS) Command(line string) (any, error) {
 			return l.Torn(&s), nil
 		}
 		return l.Torn(nil), nil
+	case "cut-after-write", "torn-after-write":
+		return l.armedCommand(f[0], args)
 	case "thaw":
 		if err := noArgs(); err != nil {
 			return nil, err
@@ -278,5 +280,5 @@ func (l *FS) Command(line string) (any, error) {
 		}
 		return l.Checkpoint(), nil
 	}
-	return nil, fmt.Errorf("unknown command %q: want cut, torn [seed], thaw, stats or checkpoint", f[0])
+	return nil, fmt.Errorf("unknown command %q: want cut, torn [seed], cut-after-write MS REGEX, torn-after-write MS REGEX [seed], thaw, stats or checkpoint", f[0])
 }

@@ -130,7 +130,11 @@ func (n *Node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int
 		return 0, errno
 	}
 	defer n.lfs.gate.leave()
-	return n.lfs.write(h, data, off)
+	written, errno := n.lfs.write(h, data, off)
+	if errno == 0 {
+		n.lfs.fireOnWrite(n)
+	}
+	return written, errno
 }
 
 func (n *Node) Writev(ctx context.Context, fh fs.FileHandle, data [][]byte, off int64) (uint32, syscall.Errno) {

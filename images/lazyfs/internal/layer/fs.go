@@ -53,6 +53,7 @@ type FS struct {
 	ctlMu   sync.Mutex // one fault command at a time
 	seeds   *rand.Rand // seeds for torn cuts given none (under ctlMu)
 	lastCut atomic.Pointer[CutReport]
+	armed   atomic.Pointer[trigger] // a cut waiting for a matching write
 	prevWB  int64 // written-back bytes at the previous cut (under ctlMu)
 
 	stopFlusher chan struct{}

@@ -74,6 +74,17 @@ func (g *gate) freeze() {
 	g.mu.Unlock()
 }
 
+// shut closes the gate without waiting: the operations in flight finish,
+// no later one is admitted (freeze then waits for the ones in flight).
+func (g *gate) shut() {
+	g.mu.Lock()
+	if !g.frozen {
+		g.frozen = true
+		g.thawed = make(chan struct{})
+	}
+	g.mu.Unlock()
+}
+
 // thaw opens the gate and releases the waiting operations.
 func (g *gate) thaw() {
 	g.mu.Lock()
