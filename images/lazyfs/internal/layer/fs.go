@@ -54,7 +54,7 @@ type FS struct {
 	seeds   *rand.Rand // seeds for torn cuts given none (under ctlMu)
 	lastCut atomic.Pointer[CutReport]
 	armed   atomic.Pointer[trigger] // a cut waiting for a matching write
-	prevWB  int64 // written-back bytes at the previous cut (under ctlMu)
+	prevWB  int64                   // written-back bytes at the previous cut (under ctlMu)
 
 	stopFlusher chan struct{}
 	flusherDone chan struct{}
