@@ -6,7 +6,7 @@ import { readyCondition } from "../kube/waits.ts";
 import { pollIntervals, timeouts } from "../timeouts.ts";
 import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
-import { startEmbeddedCluster, type Cluster } from "./index.ts";
+import { startEmbeddedCluster, type Cluster, type ClusterInfo } from "./index.ts";
 import type { ImageWanted } from "./images.ts";
 import { adaptPrivilegedMode } from "./k3s.ts";
 import { execOnNode, waitForNodeFile } from "./node.ts";
@@ -58,12 +58,12 @@ export async function memoryBytes(nodes: ClusterNode[]): Promise<Record<string, 
  * host access as the server's node container.
  */
 class AgentContainer extends GenericContainer {
-  constructor(image: string, runId: string, name: string, server: string, token: string) {
+  constructor(image: string, runId: string, name: string, server: string, token: string, kubeletArgs: string[] = []) {
     super(image);
     // As K3sContainer does: the node's kubelet manages cgroups in the host's namespace.
     (this.hostConfig as { CgroupnsMode?: string }).CgroupnsMode = "host";
     this.withLabels({ ...managedBy, [runLabel]: runId })
-      .withCommand(["agent", `--server=${server}`, `--token=${token}`, `--node-name=${name}`])
+      .withCommand(["agent", `--server=${server}`, `--token=${token}`, `--node-name=${name}`, ...kubeletArgs.map((a) => `--kubelet-arg=${a}`)])
       .withPrivilegedMode()
       .withBindMounts([{ source: "/sys/fs/cgroup", target: "/sys/fs/cgroup" }])
       .withTmpFs({ "/run": "rw", "/var/run": "rw" })
@@ -75,6 +75,79 @@ class AgentContainer extends GenericContainer {
   adaptPrivilegedMode(reason: string): void {
     adaptPrivilegedMode(this.hostConfig, reason);
   }
+}
+
+/**
+ * Agents joined to `server` (an embedded cluster this run started), started
+ * together: each imports the images into its containerd, which is most of
+ * its start. `kubeletArgs` go to every agent's kubelet (k3s's --kubelet-arg).
+ */
+async function startAgents(server: ClusterInfo, names: string[], kubeletArgs: string[] = []): Promise<Map<string, StartedTestContainer>> {
+  const client = await getContainerRuntimeClient();
+  const serverInfo = await client.container.getById(server.nodeContainerId!).inspect();
+  const serverIp = Object.values(serverInfo.NetworkSettings.Networks)[0]?.IPAddress;
+  if (!serverIp) throw new Error(`the server's container ${server.nodeContainerId!.slice(0, 12)} has no address on a Docker network for agents to reach`);
+  const token = (await execOnNode(server.nodeContainerId!, ["cat", nodeTokenPath])).output.trim();
+  if (!token) throw new Error(`the server wrote no ${nodeTokenPath}: agents cannot join`);
+  const image = server.image!.image;
+  const probe = await probePrivilegedMode(image);
+  const started = new Map<string, StartedTestContainer>();
+  const results = await Promise.allSettled(
+    names.map(async (name) => {
+      const agent = new AgentContainer(image, server.runId, name, `https://${serverIp}:6443`, token, kubeletArgs);
+      if (!probe.works) agent.adaptPrivilegedMode(probe.reason);
+      try {
+        started.set(name, await agent.start());
+      } catch (error) {
+        throw new Error(`agent ${name} did not join the server at ${serverIp}: ${(error as Error).message}`);
+      }
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all([...started.values()].map((c) => c.stop({ remove: true, removeVolumes: true }).catch(() => undefined)));
+    throw failed.reason;
+  }
+  if (server.image!.source !== "offline") await importProjectImages([...started.values()].map((c) => c.getId()));
+  return started;
+}
+
+/** The taint that keeps every pod but the power-cut checks' off their agent. */
+export const powerCutTaint = { key: "storage-conformance.local/power-cut", value: "true", effect: "NoSchedule" } as const;
+
+export interface PowerCutAgent {
+  node: ClusterNode;
+  /** Stops the agent's container and deletes its Node object. */
+  remove(): Promise<void>;
+}
+
+/**
+ * One agent joined to the run's embedded cluster for the checks that cut its
+ * power: MySQL runs there, the ledger writer on the server, which the cut
+ * never reaches. It registers with powerCutTaint, so no other check's pod is
+ * ever scheduled onto a node about to lose power.
+ */
+export async function joinPowerCutAgent(server: ClusterInfo, name: string): Promise<PowerCutAgent> {
+  const taint = `${powerCutTaint.key}=${powerCutTaint.value}:${powerCutTaint.effect}`;
+  const [container] = [...(await startAgents(server, [name], [`register-with-taints=${taint}`])).values()];
+  const kube = connect(server.kubeconfig);
+  await waitFor(
+    () => kube.core.readNode({ name }).catch(() => undefined),
+    (node) => node !== undefined && readyCondition(node).status === "True",
+    {
+      what: `agent ${name} to be Ready`,
+      timeoutMs: timeouts.clusterStartMs,
+      intervalMs: pollIntervals.clusterMs,
+      describe: (node) => (node ? `Ready=${readyCondition(node).status}` : "no Node object yet"),
+    },
+  );
+  return {
+    node: { name, role: "agent", containerId: container!.getId() },
+    remove: async () => {
+      await container!.stop({ remove: true, removeVolumes: true }).catch(() => undefined);
+      await kube.core.deleteNode({ name }).catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -91,31 +164,10 @@ export async function startMultiNodeCluster(runId: string, agents: number, image
     await server.stop();
   };
   try {
-    const client = await getContainerRuntimeClient();
-    const serverContainer = client.container.getById(server.nodeContainerId!);
-    const serverInfo = await serverContainer.inspect();
-    const serverIp = Object.values(serverInfo.NetworkSettings.Networks)[0]?.IPAddress;
-    if (!serverIp) throw new Error(`the server's container ${server.nodeContainerId!.slice(0, 12)} has no address on a Docker network for agents to reach`);
-    const token = (await execOnNode(server.nodeContainerId!, ["cat", nodeTokenPath])).output.trim();
-    if (!token) throw new Error(`the server wrote no ${nodeTokenPath}: agents cannot join`);
-    const image = server.image!.image;
-    const probe = await probePrivilegedMode(image);
     const suffix = runId.slice(-6);
     const names = Array.from({ length: agents }, (_, i) => `agent-${i + 1}-${suffix}`);
-    // Started together: each imports the images into its containerd, which is most of its start.
-    await Promise.all(
-      names.map(async (name) => {
-        const agent = new AgentContainer(image, runId, name, `https://${serverIp}:6443`, token);
-        if (!probe.works) agent.adaptPrivilegedMode(probe.reason);
-        try {
-          containers.set(name, await agent.start());
-        } catch (error) {
-          throw new Error(`agent ${name} did not join the server at ${serverIp}: ${(error as Error).message}`);
-        }
-      }),
-    );
     // Agents of any image but the offline one get the suite's own images, as the server did.
-    if (server.image!.source !== "offline") await importProjectImages([...containers.values()].map((c) => c.getId()));
+    for (const [name, container] of await startAgents(server, names)) containers.set(name, container);
     const kube = connect(server.kubeconfig);
     const serverNode = await waitFor(
       () => kube.core.listNode(),
@@ -152,3 +204,6 @@ export async function startMultiNodeCluster(runId: string, agents: number, image
     throw error;
   }
 }
+
+/** What a pod needs to run on the power-cut agent (the checks that cut its power). */
+export const powerCutToleration = { key: powerCutTaint.key, operator: "Equal", value: powerCutTaint.value, effect: powerCutTaint.effect };

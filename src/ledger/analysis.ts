@@ -321,7 +321,13 @@ export interface Disruption {
  * relative to the nearest disruption, and for lost commits the settings that
  * allow losing them (durabilityRisks). Empty when there is no violation.
  */
-export function describeViolations(verdict: LedgerVerdict, disruptions: Disruption[], firstFew = 5, risks: DurabilityRisk[] = []): string {
+export function describeViolations(
+  verdict: LedgerVerdict,
+  disruptions: Disruption[],
+  firstFew = 5,
+  risks: DurabilityRisk[] = [],
+  context: { settings?: Record<string, string>; powerLoss?: boolean } = {},
+): string {
   const when = (tMs: number | undefined, verb: string): string => {
     if (tMs === undefined || disruptions.length === 0) return "";
     const nearest = disruptions.reduce((a, b) => (Math.abs(b.tMs - tMs) < Math.abs(a.tMs - tMs) ? b : a));
@@ -351,5 +357,16 @@ export function describeViolations(verdict: LedgerVerdict, disruptions: Disrupti
       `${verdict.corrupted.length} corrupted rows: ${list(verdict.corrupted, (c) => `${name(c.row.writer, c.row.seq)}: ${c.reason}${when(c.record?.tDoneMs, "committed")}`)}`,
     );
   if (verdict.lost.length && risks.length) parts.push(`The server's settings allow it: ${risks.map((r) => `${r.setting}=${r.value} (${r.risk})`).join("; ")}`);
+  else if (verdict.lost.length && context.settings) {
+    const shown = ["innodb_flush_log_at_trx_commit", "sync_binlog", "innodb_doublewrite", "innodb_flush_method"]
+      .filter((name) => context.settings![name] !== undefined)
+      .map((name) => `${name}=${context.settings![name]}`)
+      .join(", ");
+    parts.push(
+      context.powerLoss
+        ? `The server's settings are durable (${shown}): it synced each commit before acknowledging it, so the storage acknowledged an fsync it had not made durable: blame the storage (its write cache, a mount or export that ignores flushes), not the server`
+        : `The server's settings are durable (${shown}) and no power was lost (every byte written was still there): the server acknowledged commits it did not keep, a server fault`,
+    );
+  }
   return parts.join(".\n");
 }

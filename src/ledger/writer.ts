@@ -26,6 +26,8 @@ import {
   type WriterLog,
 } from "./analysis.ts";
 import { nameOf } from "../kube/names.ts";
+import { collectLedgerEvidence, type LedgerEvidence } from "./evidence.ts";
+import { join } from "node:path";
 
 /** How the writer runs: the run's pace (RunSettings.ledger: about 100 commits/s over 4 connections), on a node of its own when asked. */
 export interface WriterOptions {
@@ -33,6 +35,8 @@ export interface WriterOptions {
   ratePerS: number;
   /** The node the writer runs on (a node other than MySQL's, when that node is to fail). */
   nodeName?: string;
+  /** Where a red ledger's data-directory tarball is written (under a folder named after the writer's run). */
+  evidenceDir?: string;
 }
 
 /** What the writer and the table said once the writer stopped. */
@@ -44,6 +48,8 @@ export interface LedgerOutcome {
   settings: Record<string, string>;
   risks: DurabilityRisk[];
   rows: LedgerRow[];
+  /** Gathered when the verdict has a violation, before anything is deleted (collectLedgerEvidence). */
+  evidence?: LedgerEvidence;
 }
 
 /**
@@ -229,14 +235,20 @@ export class LedgerWriter {
       },
     );
     const log = parseWriterLog(await this.logText());
+    let outcome: LedgerOutcome;
     const db = await this.setup.open();
     try {
       const rows = await readLedgerRows(db.connection, this.run);
       const settings = await readDurabilitySettings(db.connection);
-      return { run: this.run, log, rows, verdict: verifyLedger(log, rows, this.run), settings, risks: durabilityRisks(settings) };
+      outcome = { run: this.run, log, rows, verdict: verifyLedger(log, rows, this.run), settings, risks: durabilityRisks(settings) };
     } finally {
       await db.close();
     }
+    if (outcome.verdict.violations > 0) {
+      const dir = this.options.evidenceDir ? join(this.options.evidenceDir, this.run) : undefined;
+      outcome.evidence = await collectLedgerEvidence(this.setup, this.run, outcome.verdict, dir);
+    }
+    return outcome;
   }
 }
 
@@ -256,9 +268,15 @@ export interface LedgerSummary {
   gapsS: number[];
   /** Acknowledged commits per 100 ms, with the disruptions and the first acknowledgement after each marked. */
   timeline: AckTimeline;
+  /** A red ledger's evidence files, for the check's failure folder. */
+  evidenceFiles?: Record<string, string>;
 }
 
-export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[]): LedgerSummary {
+/**
+ * `powerLoss`: the disruptions cut power (the lazy layer dropped what was not
+ * synced), so a loss under durable settings is laid at the storage's door.
+ */
+export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[], options: { powerLoss?: boolean } = {}): LedgerSummary {
   const values: LedgerSummary["values"] = {};
   for (const [name, value] of Object.entries(ledgerFigures(outcome.verdict))) values[name] = { value, unit: "commits" };
   const gaps = disruptions.map((d, i) => writeGap(outcome.log.commits, d.tMs, Math.min(d.untilMs ?? Infinity, disruptions[i + 1]?.tMs ?? Infinity)));
@@ -296,5 +314,16 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
       ...gaps.flatMap((g, i) => (g.firstAckAfterGapMs ? [{ label: `writes resume ${i + 1}`, atS: +((g.firstAckAfterGapMs - fromMs) / 1000).toFixed(2) }] : [])),
     ],
   };
-  return { values, notes, violations: describeViolations(outcome.verdict, disruptions, 5, outcome.risks), gapsS, timeline };
+  const violations = describeViolations(outcome.verdict, disruptions, 5, outcome.risks, { settings: outcome.settings, powerLoss: options.powerLoss ?? false });
+  const evidence = outcome.evidence
+    ? `\nEvidence (the rows read again through each index, CHECK TABLE, the server's logs, the data directory) is in the check's failure folder${outcome.evidence.tarball ? `; the data directory's tarball: ${outcome.evidence.tarball}` : ""}.`
+    : "";
+  return {
+    values,
+    notes,
+    violations: violations && violations + evidence,
+    gapsS,
+    timeline,
+    ...(outcome.evidence ? { evidenceFiles: outcome.evidence.files } : {}),
+  };
 }

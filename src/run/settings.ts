@@ -9,7 +9,7 @@
 // Lower layers take what they need as parameters; the two process-wide
 // tables (the deadlines of src/timeouts.ts, the data directory the workload is
 // found by) are filled once per process by `applyRunSettings`.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { defaultDataDir, useDataDir } from "../manifests/workload.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { type Engine, engineNames } from "../mysql/engines.ts";
@@ -39,6 +39,8 @@ export const environmentVariables = [
   "SC_CRASH_SERIES",
   "SC_CRASH_INTERVAL_S",
   "SC_NODE_RESTART_CYCLES",
+  "SC_POWER_CUTS",
+  "SC_POWER_CUT_MODE",
   "SC_NODE_LOSS_TOLERATION_S",
   "SC_LEDGER_RATE",
   "SC_LEDGER_CONNECTIONS",
@@ -61,6 +63,8 @@ const variable = (env: Environment, name: Variable): string | undefined => env[n
 export interface LedgerPace {
   connections: number;
   ratePerS: number;
+  /** Where a red ledger's data-directory tarball goes (the run's report folder's evidence/); none without reports. */
+  evidenceDir?: string;
 }
 
 /** What the operator commands use of the environment. */
@@ -108,7 +112,14 @@ export interface RunSettings extends ToolSettings {
     nodeRestarts: number;
     /** SC_NODE_LOSS_TOLERATION_S: the short toleration the node-loss check sets. */
     nodeLossTolerationS: number;
+    /** SC_POWER_CUTS: power cuts of MySQL's node in the resilience suite (the gate's 3; 0 leaves them out). */
+    powerCuts: number;
   };
+  /**
+   * SC_POWER_CUT_MODE: lazyfs (default) drops what was never synced before the node is killed;
+   * kill only kills the node container (the host keeps every byte written: a process-death test, kept to compare).
+   */
+  powerCutMode: "lazyfs" | "kill";
   /** SC_PERF_PROFILE: how long the performance suite measures. */
   perfProfile: PerfProfile;
   /** SC_BENCH_IMAGE: an image with fio and sysbench (default: the project's bench image). */
@@ -131,6 +142,7 @@ const counts: { key: keyof RunSettings["cycles"]; variable: Variable; fallback: 
   { key: "crashIntervalS", variable: "SC_CRASH_INTERVAL_S", fallback: 10 },
   { key: "nodeRestarts", variable: "SC_NODE_RESTART_CYCLES", fallback: 3 },
   { key: "nodeLossTolerationS", variable: "SC_NODE_LOSS_TOLERATION_S", fallback: 10 },
+  { key: "powerCuts", variable: "SC_POWER_CUTS", fallback: 3, zero: true },
 ];
 
 /** A whole number of `name`, or `fallback` when unset or blank; throws one line naming the variable. */
@@ -187,6 +199,11 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
       throw new Error(`SC_EXPECT: ${(error as Error).message}`);
     }
   });
+  const powerCutMode = variable(env, "SC_POWER_CUT_MODE")?.trim() || "lazyfs";
+  if (powerCutMode !== "lazyfs" && powerCutMode !== "kill")
+    throw new Error(
+      `SC_POWER_CUT_MODE=${JSON.stringify(env.SC_POWER_CUT_MODE)} is not lazyfs or kill (lazyfs: drop what was never synced, then kill the node; kill: the node killed alone)`,
+    );
   const minStorage = variable(env, "SC_MIN_STORAGE")?.trim() || "1Gi";
   if (parseQuantity(minStorage) === undefined) throw new Error(`SC_MIN_STORAGE=${JSON.stringify(env.SC_MIN_STORAGE)} is not a Kubernetes quantity, e.g. 1Gi`);
   const manifests = variable(env, "SC_MANIFESTS");
@@ -194,8 +211,10 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
   const benchImage = variable(env, "SC_BENCH_IMAGE");
   const k3sImage = variable(env, "K3S_IMAGE");
   const reportsDir = variable(env, "SC_REPORTS_DIR");
+  const tools = toolSettingsFromEnv(env, cwd);
   return {
-    ...toolSettingsFromEnv(env, cwd),
+    ...tools,
+    ledger: { ...tools.ledger, ...(reportsDir && runId ? { evidenceDir: join(resolve(cwd, reportsDir), runId, "evidence") } : {}) },
     manifestsDir: manifests ? resolve(cwd, manifests) : defaultManifestsDir,
     ...(runId ? { runId } : {}),
     engine: engine as Engine,
@@ -206,6 +225,7 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
     disruptive: variable(env, "SC_DISRUPTIVE") === "1",
     expectations: parsed,
     cycles,
+    powerCutMode,
     perfProfile: perfProfile(variable(env, "SC_PERF_PROFILE")),
     ...(benchImage ? { benchImage } : {}),
     minStorage,

@@ -140,6 +140,8 @@ export const test = base.extend<{
       for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
       ledger.notes.forEach(note);
       task.meta.timeline = ledger.timeline;
+      // A red ledger's evidence goes into the check's failure folder, beside the namespace's diagnostics.
+      if (ledger.evidenceFiles) task.meta.diagnosticFiles = { ...task.meta.diagnosticFiles, ...ledger.evidenceFiles };
     }),
   record: async ({ task }, use) =>
     use((name, value, unit) => {
