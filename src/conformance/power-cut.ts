@@ -1,10 +1,14 @@
-import { cutLayers, type LayerCut, type LazyLayer } from "../cluster/power.ts";
-import { powerOff, powerOn, type ClusterNode } from "../cluster/multi-node.ts";
+import { cutLayers, lazyLayers, type LayerCut, type LazyLayer } from "../cluster/power.ts";
+import { powerCutToleration, powerOff, powerOn, type ClusterNode } from "../cluster/multi-node.ts";
+import type { Kube } from "../kube/client.ts";
+import type { LoadedObject } from "../manifests/load.ts";
+import { withPlacement } from "../manifests/placement.ts";
+import { withStorageClass } from "../manifests/storage-class.ts";
 import { execInPod } from "../kube/exec.ts";
 import type { TableChecksums } from "../mysql/dataset.ts";
 import { commitLogPattern, durableBytesDropped } from "../mysql/files.ts";
 import { compareData } from "../mysql/verify.ts";
-import type { DeployedSetup } from "../design/deployment.ts";
+import { DeployedSetup } from "../design/deployment.ts";
 import { timeouts } from "../timeouts.ts";
 import { waitForMysqlStartedAfter } from "./node-restart.ts";
 import { nameOf } from "../kube/names.ts";
@@ -181,4 +185,30 @@ export async function storageWarnings(setup: DeployedSetup): Promise<string[]> {
         );
   }
   return [...lines].slice(0, 8);
+}
+
+/**
+ * The design deployed for power cuts: its claims on the lazy layer's class,
+ * its pods on the power-cut agent (tolerating its taint), Ready, with the
+ * data directory's file system type read from the running pod.
+ */
+export async function deployForPowerCuts(
+  kube: Kube,
+  namespace: string,
+  manifests: LoadedObject[],
+  agent: ClusterNode,
+  layer: LazyLayer,
+): Promise<{ setup: DeployedSetup; pod: string; fsType: string; storageClass: string }> {
+  const storageClass = lazyLayers[layer].storageClass;
+  const objects = withPlacement(withStorageClass(manifests, storageClass), { node: agent.name, tolerations: [powerCutToleration] });
+  const setup = await DeployedSetup.deploy(kube, namespace, objects);
+  const pod = nameOf(await setup.waitForReadyPod());
+  return { setup, pod, fsType: await dataDirFsType(setup, pod), storageClass };
+}
+
+/** A node for the ledger writer that the power cuts never reach: any but the agent's. */
+export async function writerNodeBesides(kube: Kube, agent: ClusterNode): Promise<string> {
+  const other = (await kube.core.listNode()).items.map(nameOf).find((name) => name !== agent.name);
+  if (!other) throw new Error(`no node besides ${agent.name} for the ledger writer, which a power cut must not reach`);
+  return other;
 }

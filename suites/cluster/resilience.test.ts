@@ -1,17 +1,15 @@
-import { joinPowerCutAgent, powerCutToleration } from "../../src/cluster/multi-node.ts";
-import { lazyLayers, lazyLayerUnavailable, type LazyLayer } from "../../src/cluster/power.ts";
+import { joinPowerCutAgent } from "../../src/cluster/multi-node.ts";
+import { lazyLayerUnavailable, type LazyLayer } from "../../src/cluster/power.ts";
 import {
-  dataDirFsType,
+  deployForPowerCuts,
   inconclusiveCuts,
   powerCutAndMeasure,
   powerCutValues,
   seededRandom,
   storageWarnings,
   type PowerCutCycle,
+  writerNodeBesides,
 } from "../../src/conformance/power-cut.ts";
-import { nameOf } from "../../src/kube/names.ts";
-import { withPlacement } from "../../src/manifests/placement.ts";
-import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
@@ -96,21 +94,17 @@ describe("the ecomdb dataset", () => {
         expect(unavailable, `node ${agent.node.name} can cut power through its lazy layer`).toBeUndefined();
       }
       const layer: LazyLayer = "lazyfs";
-      const storageClass = lazyLayers[layer].storageClass;
-      const objects = withPlacement(withStorageClass(manifests, storageClass), { node: agent.node.name, tolerations: [powerCutToleration] });
+      const { setup, pod, fsType, storageClass } = await deployForPowerCuts(kube, namespace, manifests, agent.node, layer);
       record("power_cut_mode", mode, "");
       record("storage_class_used", storageClass, "");
       note(
         `the power cuts ran on StorageClass "${storageClass}" (the local-path provisioner's volumes on the node's lazyfs layer, which holds written data until it is fsynced and drops it at the cut), ` +
           `not the manifests' class: a cut of a disk that keeps the host's page cache proves nothing about unsynced data`,
       );
-      const setup = await DeployedSetup.deploy(kube, namespace, objects);
-      const pod = nameOf(await setup.waitForReadyPod());
-      const fsType = await dataDirFsType(setup, pod);
       record("data_dir_fs_type", fsType, "");
       if (mode === "lazyfs") expect(fsType, `${setup.dataDir} in pod ${pod} is on the lazy layer`).toBe("fuse.lazyfs");
       const { checksums } = await setup.loadDataset();
-      const serverNode = (await kube.core.listNode()).items.map(nameOf).find((name) => name !== agent.node.name)!;
+      const serverNode = await writerNodeBesides(kube, agent.node);
       const writer = await LedgerWriter.start(setup, `power-cut-${Date.now()}`, { ...runSettings().ledger, nodeName: serverNode });
       const seed = Date.now() % 2 ** 31;
       const random = seededRandom(seed);

@@ -7,6 +7,10 @@ import { deletePodAndMeasureRecovery, overBudget } from "../../src/recovery/pod-
 import { loadManifests } from "../../src/manifests/load.ts";
 import { validateLive } from "../../src/conformance/schema-live.ts";
 import { timeouts } from "../../src/timeouts.ts";
+import { joinPowerCutAgent } from "../../src/cluster/multi-node.ts";
+import { lazyLayerUnavailable } from "../../src/cluster/power.ts";
+import { deployForPowerCuts, powerCutAndMeasure, writerNodeBesides } from "../../src/conformance/power-cut.ts";
+import type { LoadedObject } from "../../src/manifests/load.ts";
 import { describe, expect, loadForEngine, test, runSettings } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
@@ -85,6 +89,50 @@ describe.concurrent("the live checks catch broken manifests", () => {
       /^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s (before|after) mysqld SIGKILL 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=0 \(the redo log is written and flushed every 5 s, not at commit: a crash of mysqld loses/,
     );
   });
+
+  // A power cut that drops what was never synced: the storage or the server that lies about durability is caught,
+  // and the finding says which to blame. Each variant gets an agent of its own (its power is cut), the writer the server.
+  const powerCutVariants = [
+    {
+      name: "lying-storage: a disk that acknowledges fsync before the data is stable loses acknowledged commits at a power cut, and the finding blames the storage",
+      agent: "power-lying",
+      manifests: (design: LoadedObject[]) => design,
+      layer: "lazyfs-lying" as const,
+      finding:
+        /^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s before power cut 1[^]*The server's settings are durable \(innodb_flush_log_at_trx_commit=1, sync_binlog=1[^)]*\): it synced each commit before acknowledging it, so the storage acknowledged an fsync it had not made durable: blame the storage/,
+    },
+    {
+      name: "acks-before-sync: a server that acknowledges commits from the OS cache (innodb_flush_log_at_trx_commit=2) loses them at a power cut, and the finding names the setting",
+      agent: "power-os-cache",
+      manifests: () => variant("acks-before-sync"),
+      layer: "lazyfs" as const,
+      finding:
+        /^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s before power cut 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=2 \(the redo log is flushed every 1 s: an OS crash or power loss loses/,
+    },
+  ];
+  for (const v of powerCutVariants) {
+    test(v.name, async ({ cluster, kube, namespace, manifests, skip }) => {
+      if (!cluster.nodeContainerId || !cluster.image) return skip("a power cut needs nodes this run started: only on the embedded cluster");
+      const agent = await joinPowerCutAgent(cluster, `${v.agent}-${cluster.runId.slice(-6)}`);
+      try {
+        expect(await lazyLayerUnavailable(agent.node.containerId), `node ${agent.node.name} can cut power through its lazy layer`).toBeUndefined();
+        const { setup, fsType } = await deployForPowerCuts(kube, namespace, v.manifests(manifests), agent.node, v.layer);
+        expect(fsType, "the data directory is on the lazy layer").toBe("fuse.lazyfs");
+        const writer = await LedgerWriter.start(setup, `${v.agent}-${Date.now()}`, {
+          ...runSettings().ledger,
+          nodeName: await writerNodeBesides(kube, agent.node),
+        });
+        // Anywhere in a once-a-second sync cycle: the cut is armed after a random wait.
+        const cycle = await powerCutAndMeasure(setup, agent.node, {}, { layer: v.layer, armDelayMs: Math.round(Math.random() * 1000) });
+        await writer.settle();
+        const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("power cut", [cycle.atMs]), { powerLoss: true });
+        expect(ledger.values.ledger_lost?.value, `acknowledged commits lost at a power cut on ${v.layer}`).toBeGreaterThan(0);
+        expect(ledger.violations).toMatch(v.finding);
+      } finally {
+        await agent.remove();
+      }
+    });
+  }
 
   test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("slow-readiness"));
