@@ -22,10 +22,18 @@ export interface LedgerRow {
  * AUTO_INCREMENT id, so a commit stored twice shows as two rows.
  */
 export async function readLedgerRows(connection: Connection, run: string, database: string = ledgerDatabase): Promise<LedgerRow[]> {
-  const [rows] = await connection.query(
-    `SELECT id, writer, seq, payload, payload_crc, server_identity FROM \`${database}\`.ledger WHERE run = ? ORDER BY writer, seq, id`,
-    [run],
-  );
+  let rows: unknown;
+  try {
+    [rows] = await connection.query(
+      `SELECT id, writer, seq, payload, payload_crc, server_identity FROM \`${database}\`.ledger WHERE run = ? ORDER BY writer, seq, id`,
+      [run],
+    );
+  } catch (error) {
+    // The database or its table gone after a disruption (a disk that lied about the DDL's fsync):
+    // no row survived, which the verdict then counts against every acknowledged commit.
+    if (ledgerGone(error)) return [];
+    throw error;
+  }
   return (rows as { id: number | string; writer: number; seq: number | string; payload: string; payload_crc: number | string; server_identity: string }[]).map(
     (r) => ({
       id: Number(r.id),
@@ -59,4 +67,13 @@ export async function readDurabilitySettings(connection: Connection): Promise<Re
     ...durabilityVariables,
   ]);
   return Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+}
+
+/** ER_BAD_DB_ERROR (1049) or ER_NO_SUCH_TABLE (1146): the ledger's database or table does not exist. */
+export const ledgerGone = (error: unknown): boolean => [1049, 1146].includes((error as { errno?: number }).errno ?? 0);
+
+/** Whether the ledger's table exists (it vanishes with its database when a disk lied about the DDL). */
+export async function ledgerTableExists(connection: Connection, database: string = ledgerDatabase): Promise<boolean> {
+  const [rows] = await connection.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = 'ledger'", [database]);
+  return Number((rows as { n: number | string }[])[0]?.n ?? 0) > 0;
 }

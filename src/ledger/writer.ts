@@ -6,7 +6,7 @@ import { execInPod } from "../kube/exec.ts";
 import { waitFor } from "../kube/wait.ts";
 import { isPodRunning } from "../kube/waits.ts";
 import type { ManifestObject } from "../manifests/load.ts";
-import { ledgerDatabase, readDurabilitySettings, readLedgerRows, type LedgerRow } from "./table.ts";
+import { ledgerDatabase, ledgerTableExists, readDurabilitySettings, readLedgerRows, type LedgerRow } from "./table.ts";
 import { pollIntervals, timeouts } from "../timeouts.ts";
 import type { DeployedSetup } from "../design/deployment.ts";
 import { durabilityRisks, type DurabilityRisk } from "./durability.ts";
@@ -50,6 +50,8 @@ export interface LedgerOutcome {
   rows: LedgerRow[];
   /** Gathered when the verdict has a violation, before anything is deleted (collectLedgerEvidence). */
   evidence?: LedgerEvidence;
+  /** The ledger's table (or its database) no longer exists: the whole ledger was lost. */
+  tableGone?: boolean;
 }
 
 /**
@@ -184,10 +186,11 @@ export class LedgerWriter {
     await waitFor(
       async () => {
         const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
-        const acks = isPodRunning(pod)
-          ? parseWriterLog(await this.logText(sinceMs)).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length
-          : 0;
-        return { pod, acks };
+        const text = isPodRunning(pod) ? await this.logText(sinceMs) : "";
+        const acks = parseWriterLog(text).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length;
+        // The writer creates its table once, at its start: a table gone after a disruption never comes back.
+        const gone = acks === 0 && /Error (1049|1146) /.test(text.split("\n").slice(-8).join("\n"));
+        return { pod, acks, gone };
       },
       (seen) => seen.acks >= count,
       {
@@ -196,6 +199,8 @@ export class LedgerWriter {
         timeoutMs: timeouts.podReadyMs,
         intervalMs: pollIntervals.defaultMs,
         deadEnd: (seen) => {
+          if (seen.gone)
+            return `the ledger's database or table is gone (the writer's commits fail with "unknown database" or "no such table"): every commit it held was lost`;
           const state = seen.pod.status?.containerStatuses?.[0]?.state;
           if (state?.terminated)
             return `the writer exited (${state.terminated.reason ?? ""} ${state.terminated.exitCode}): ${state.terminated.message ?? "see its log"}`;
@@ -240,7 +245,8 @@ export class LedgerWriter {
     try {
       const rows = await readLedgerRows(db.connection, this.run);
       const settings = await readDurabilitySettings(db.connection);
-      outcome = { run: this.run, log, rows, verdict: verifyLedger(log, rows, this.run), settings, risks: durabilityRisks(settings) };
+      const tableGone = !(await ledgerTableExists(db.connection));
+      outcome = { run: this.run, log, rows, verdict: verifyLedger(log, rows, this.run), settings, risks: durabilityRisks(settings), tableGone };
     } finally {
       await db.close();
     }
@@ -321,7 +327,11 @@ export function summarizeLedger(outcome: LedgerOutcome, disruptions: Disruption[
   return {
     values,
     notes,
-    violations: violations && violations + evidence,
+    violations:
+      violations &&
+      (outcome.tableGone ? `The ledger's table is gone: the server lost the database the writer created, with every commit in it.\n` : "") +
+        violations +
+        evidence,
     gapsS,
     timeline,
     ...(outcome.evidence ? { evidenceFiles: outcome.evidence.files } : {}),
