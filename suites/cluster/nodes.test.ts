@@ -380,7 +380,7 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
   }
 
   nodesTest(
-    `${restartCycles} restart${restartCycles > 1 ? "s" : ""} of MySQL's node (the node container killed and started at once, as a reboot), each timed, with the data and every acknowledged write kept`,
+    `${restartCycles} reboot${restartCycles > 1 ? "s" : ""} of MySQL's node (a power cut: every byte not yet synced dropped, the node container killed and started at once), each timed, with the data and every acknowledged write kept`,
     async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
       const reason = skipReason(cluster, true);
       if (reason) return skip(reason);
