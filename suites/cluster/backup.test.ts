@@ -17,15 +17,14 @@ import { describe, expect, test } from "../support/test.ts";
 
 describe("a mysqldump backup of ecomdb", () => {
   test("is complete, and restores the same rows into the same server and into a fresh Deployment on a fresh claim", async ({
-    kube,
+    deployFresh,
     namespace,
     freshNamespace,
     workDir,
-    manifests,
     record,
   }) => {
     const file = join(workDir, "ecomdb.sql");
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const setup = await deployFresh(namespace);
     let db = await setup.open();
     await loadDataset(db.connection);
     const before = await checksumTables(db.connection);
@@ -46,7 +45,7 @@ describe("a mysqldump backup of ecomdb", () => {
     await db.close();
 
     // (b) A fresh Deployment with a fresh claim, in a namespace of its own.
-    const fresh = await DeployedSetup.deploy(kube, freshNamespace, manifests);
+    const fresh = await deployFresh(freshNamespace);
     db = await fresh.open();
     const freshPod = await fresh.waitForReadyPod();
     const freshRestore = await restoreDatabase(fresh, freshPod, file);
@@ -58,6 +57,7 @@ describe("a mysqldump backup of ecomdb", () => {
 
 describe("the design's daily backups (a CronJob in the manifests)", () => {
   test("run in the cluster: one run of the CronJob, triggered now, writes a dump that restores the same rows into a fresh Deployment on a fresh claim", async ({
+    deployFresh,
     kube,
     namespace,
     freshNamespace,
@@ -76,7 +76,7 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
       );
       return skip("the manifests hold no backup CronJob to run (the finding above says so; fixtures/scheduled-backup/ has one)");
     }
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const setup = await deployFresh(namespace);
     const { checksums: before } = await setup.loadDataset();
 
     const run = await runScheduledBackupNow(kube, namespace, manifests);
@@ -91,8 +91,7 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
     const file = join(workDir, "scheduled.sql");
     const sha256 = await copyDumpFromClaim(kube, namespace, claim!, dump!.file, setup.workload.container.image!, file);
     expect(sha256, `the dump read back from claim ${claim!.claim} differs from what the backup Job reported`).toBe(dump!.sha256);
-    const fresh = await DeployedSetup.deploy(
-      kube,
+    const fresh = await deployFresh(
       freshNamespace,
       manifests.filter((o) => o.object.kind !== "CronJob"),
     );
@@ -107,6 +106,7 @@ describe("the design's daily backups (a CronJob in the manifests)", () => {
 
 describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup on MariaDB)", () => {
   test("copies the running server, and a server started on a fresh claim holding the copy serves the same rows", async ({
+    deployFresh,
     kube,
     namespace,
     freshNamespace,
@@ -114,7 +114,7 @@ describe("a physical backup of the whole server (CLONE on MySQL, mariadb-backup 
     manifests,
     record,
   }) => {
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
+    const setup = await deployFresh(namespace);
     const db = await setup.open();
     const method = engineOfVersion(db.serverVersion) === "mariadb" ? "mariabackup" : "clone";
     await loadDataset(db.connection);

@@ -83,16 +83,14 @@ describe("performance", () => {
   });
 
   test("sysbench on the design's MySQL through its Service, MySQL's own counters over it, and the recovery floor (mysqld restarted in one container)", async ({
+    deployFresh,
     cluster,
-    kube,
     namespace,
-    manifests,
     record,
     note,
   }) => {
     await benchImageImported(cluster);
-    const setup = await DeployedSetup.deploy(kube, namespace, manifests);
-    await setup.waitForReadyPod();
+    const setup = await deployFresh(namespace);
     const { checksums } = await setup.loadDataset();
     const db = await setup.open();
     let closed = false;

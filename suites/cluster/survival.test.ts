@@ -89,7 +89,8 @@ describe("the ecomdb dataset and every acknowledged write", () => {
     note,
     reportLedger,
   }) => {
-    const { setup, before, loadSeconds } = await design({ kube, manifests, cluster });
+    const { setup, before, loadSeconds, dataDirFrom } = await design({ kube, manifests, cluster });
+    record("data_dir_from", dataDirFrom, "");
     record("dataset_load_s", loadSeconds, "s");
     const ledger = await replaceWithWritesInFlight(setup, before, "pod deletion", cycles, record, note, reportLedger);
     expect(ledger.violations, "acknowledged commits lost, or rows phantom, duplicated or corrupted (the ledger writer's record against the table)").toBe("");

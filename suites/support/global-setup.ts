@@ -1,3 +1,4 @@
+import { removeSeeds } from "../../src/conformance/seed.ts";
 import type { TestProject } from "vitest/node";
 import { newRunId, startCluster, type Cluster } from "../../src/cluster/index.ts";
 import { pinnedVersions } from "../../src/cluster/images.ts";
@@ -101,7 +102,15 @@ async function startRun(settings: RunSettings) {
     };
     const { stop: _stop, restartNode: _restart, waitForAllImages: _images, ...info } = cluster;
     printBanner(facts);
-    return { info, facts, secrets: secretValues(objects), stop: () => cluster.stop() };
+    return {
+      info,
+      facts,
+      secrets: secretValues(objects),
+      stop: async () => {
+        removeSeeds(cluster.runId);
+        await cluster.stop();
+      },
+    };
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -14,7 +14,8 @@ import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { applyRunSettings, type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/ledger/writer.ts";
-import { DeployedSetup } from "../../src/design/deployment.ts";
+import type { DeployedSetup } from "../../src/design/deployment.ts";
+import { deploySeeded, type SeededDeployment } from "../../src/conformance/seed.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
 import { percentile } from "../../src/recovery/phases.ts";
@@ -86,6 +87,12 @@ export const test = base.extend<{
   serverVersion: void;
   /** A fact worth reading that is not a failure (e.g. where the design and the cluster differ). */
   note: (text: string) => void;
+  /**
+   * Deploys the manifests (or `objects`) into `namespace` and waits for MySQL to be Ready, on a copy
+   * of the run's first initialised data directory where there is one (src/conformance/seed.ts):
+   * for checks whose subject is not MySQL's initialisation. Records how each data directory came to be.
+   */
+  deployFresh: (namespace: string, objects?: LoadedObject[]) => Promise<DeployedSetup>;
 }>({
   cluster: async ({}, use) => {
     const failure = inject("clusterError");
@@ -143,6 +150,15 @@ export const test = base.extend<{
       // A red ledger's evidence goes into the check's failure folder, beside the namespace's diagnostics.
       if (ledger.evidenceFiles) task.meta.diagnosticFiles = { ...task.meta.diagnosticFiles, ...ledger.evidenceFiles };
     }),
+  deployFresh: async ({ kube, cluster, manifests, record }, use) => {
+    let deployments = 0;
+    await use(async (namespace, objects = manifests) => {
+      const { setup, dataDirFrom } = await deploySeeded(kube, namespace, objects, cluster.runId);
+      deployments++;
+      record(deployments === 1 ? "data_dir_from" : `data_dir_from_${deployments}`, dataDirFrom, "");
+      return setup;
+    });
+  },
   record: async ({ task }, use) =>
     use((name, value, unit) => {
       task.meta.values = { ...task.meta.values, [name]: { value, unit } };
@@ -200,6 +216,8 @@ export interface SharedDesign {
   /** Counts and checksums of the dataset as loaded. */
   before: TableChecksums;
   loadSeconds: number;
+  /** How the data directory came to be (src/conformance/seed.ts). */
+  dataDirFrom: SeededDeployment["dataDirFrom"];
 }
 
 /**
@@ -214,7 +232,7 @@ export function designPerFile(
   purpose: string,
   options: { dataset: boolean } = { dataset: true },
 ): (fixtures: { kube: Kube; manifests: LoadedObject[]; cluster: ClusterInfo }) => Promise<SharedDesign> {
-  type Entry = { kube: Kube; namespace?: string; design?: Promise<SharedDesign> };
+  type Entry = { kube: Kube; namespace?: string; design?: Promise<SharedDesign>; dataDirFrom?: string };
   let shared: Entry | undefined;
   afterAll(async () => {
     const namespace = shared?.namespace;
@@ -227,13 +245,11 @@ export function designPerFile(
     const entry: Entry = shared;
     entry.design ??= (async () => {
       entry.namespace = await createNamespace(kube, purpose, cluster.runId);
-      const setup = await DeployedSetup.deploy(kube, entry.namespace, manifests);
-      if (!options.dataset) {
-        await setup.waitForReadyPod();
-        return { setup, before: {}, loadSeconds: 0 };
-      }
+      const { setup, dataDirFrom } = await deploySeeded(kube, entry.namespace, manifests, cluster.runId);
+      entry.dataDirFrom = dataDirFrom;
+      if (!options.dataset) return { setup, before: {}, loadSeconds: 0, dataDirFrom };
       const { checksums, seconds } = await setup.loadDataset();
-      return { setup, before: checksums, loadSeconds: seconds };
+      return { setup, before: checksums, loadSeconds: seconds, dataDirFrom };
     })();
     onTestFailed(async ({ task }) => {
       if (entry.namespace) await diagnoseInto(task, entry.kube, entry.namespace, cluster.nodeContainerId);
