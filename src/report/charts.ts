@@ -132,7 +132,7 @@ export function disruptionSpec(results: RunResults): TopLevelSpec | undefined {
     recovery_p50_s: "pod deleted (p50)",
     recovery_max_s: "pod deleted (max)",
     crash_recovery_s: "mysqld killed (SIGKILL)",
-    node_restart_recovery_s: "node restarted",
+    node_restart_recovery_s: "node power cut (p50)",
     recovery_floor_crash_s: "floor: mysqld SIGKILL, restarted in its container",
     recovery_floor_clean_s: "floor: clean restart in its container",
   };

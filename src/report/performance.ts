@@ -134,10 +134,12 @@ export function floorComparison(checks: CheckResult[]): { values: Record<string,
     const api = num(node.values.node_api_reachable_s);
     values.node_restart_floor_ratio = { value: +(total / crashFloor).toFixed(2), unit: "×" };
     notes.push(
-      `node restarted (power cut): ${s(total)} to a verified query, ${(total / crashFloor).toFixed(1)}× mysqld's crash floor of ${s(crashFloor)}` +
+      `node power cut (unsynced data dropped, p50): ${s(total)} to a verified query, ${(total / crashFloor).toFixed(1)}× mysqld's crash floor of ${s(crashFloor)}` +
         (started !== undefined && api !== undefined
           ? `; the node itself took ${s(started)} to start and its API answered at ${s(api)}, the rest is the kubelet starting the pod again and mysqld's recovery.`
-          : "."),
+          : started !== undefined
+            ? `; the node's container was running again at ${s(started)}, the rest is the node's kubelet starting the pod again and mysqld's recovery.`
+            : "."),
     );
   }
   return { values, notes };

@@ -202,7 +202,7 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
   const powerCutMode = variable(env, "SC_POWER_CUT_MODE")?.trim() || "lazyfs";
   if (powerCutMode !== "lazyfs" && powerCutMode !== "kill")
     throw new Error(
-      `SC_POWER_CUT_MODE=${JSON.stringify(env.SC_POWER_CUT_MODE)} is not lazyfs or kill (lazyfs: drop what was never synced, then kill the node; kill: the node killed alone)`,
+      `SC_POWER_CUT_MODE=${JSON.stringify(env.SC_POWER_CUT_MODE)} is not lazyfs or kill (lazyfs: drop what was never synced, then kill the node; kill: the node container killed alone)`,
     );
   const minStorage = variable(env, "SC_MIN_STORAGE")?.trim() || "1Gi";
   if (parseQuantity(minStorage) === undefined) throw new Error(`SC_MIN_STORAGE=${JSON.stringify(env.SC_MIN_STORAGE)} is not a Kubernetes quantity, e.g. 1Gi`);

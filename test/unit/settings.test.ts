@@ -14,7 +14,8 @@ describe("the run's settings from the environment", () => {
       suites: [],
       disruptive: false,
       expectations: [],
-      cycles: { podDeletions: 3, rollouts: 1, crashes: 1, crashSeries: 0, crashIntervalS: 10, nodeRestarts: 3, nodeLossTolerationS: 10 },
+      cycles: { podDeletions: 3, rollouts: 1, crashes: 1, crashSeries: 0, crashIntervalS: 10, nodeRestarts: 3, nodeLossTolerationS: 10, powerCuts: 3 },
+      powerCutMode: "lazyfs",
       timeouts: defaultTimeouts,
       timeoutOverrides: [],
       ledger: { connections: 4, ratePerS: 100 },
@@ -42,7 +43,8 @@ describe("the run's settings from the environment", () => {
       GITHUB_STEP_SUMMARY: "/tmp/summary.md",
       SC_RUN_ID: "r1",
     });
-    expect(settings.ledger).toEqual({ connections: 2, ratePerS: 50.5 });
+    // A red ledger's tarball goes under the run's report folder.
+    expect(settings.ledger).toEqual({ connections: 2, ratePerS: 50.5, evidenceDir: "/work/main/out/r1/evidence".replace("/work/main", process.cwd()) });
     expect(settings.timeouts.claimBoundMs).toBe(5000);
     expect(settings.timeoutOverrides).toEqual(["SC_TIMEOUT_CLAIM_BOUND_MS=5000"]);
     expect(settings.perfProfile).toBe("long");
@@ -104,6 +106,14 @@ describe("the run's settings from the environment", () => {
     expect(() => runSettingsFromEnv({ SC_NODE_RESTART_CYCLES: "2.5" })).toThrow("SC_NODE_RESTART_CYCLES");
     expect(() => runSettingsFromEnv({ SC_CRASH_SERIES: "-1" })).toThrow('SC_CRASH_SERIES="-1" is not a whole number (0 or more)');
     expect(runSettingsFromEnv({ SC_CRASH_SERIES: "0" }).cycles.crashSeries).toBe(0);
+    expect(runSettingsFromEnv({ SC_POWER_CUTS: "0" }).cycles.powerCuts).toBe(0);
+  });
+
+  it("takes the power cut's mode, lazyfs or kill, and refuses anything else", () => {
+    expect(runSettingsFromEnv({ SC_POWER_CUT_MODE: "kill" }).powerCutMode).toBe("kill");
+    expect(() => runSettingsFromEnv({ SC_POWER_CUT_MODE: "dm-flakey" })).toThrow(
+      'SC_POWER_CUT_MODE="dm-flakey" is not lazyfs or kill (lazyfs: drop what was never synced, then kill the node; kill: the node container killed alone)',
+    );
   });
 
   it("refuses SC_EXPECT that is not a JSON list of strings, and an unknown engine", () => {
