@@ -143,8 +143,10 @@ func csiPreflight(sidecars bool) string {
 	return loopDevicesUsable()
 }
 
-// csiProbeDir is where loopDevicesUsable makes its test node (tests change it).
-var csiProbeDir = filepath.Dir(csiUnavailable)
+// csiProbeDir is where loopDevicesUsable makes its test node (tests change it):
+// /dev, where the driver makes its loop nodes (the node's /run is a tmpfs
+// mounted nodev, where no device node can be opened).
+var csiProbeDir = "/dev"
 
 // csiDockerFlags is what a node container needs for loop devices.
 const csiDockerFlags = "docker run --device /dev/loop-control --device-cgroup-rule 'b 7:* rwm' --device-cgroup-rule 'c 10:237 rwm' (or --privileged)"
