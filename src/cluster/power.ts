@@ -83,6 +83,15 @@ export function parseCutReply(layer: LazyLayer, output: string): LayerCut {
   };
 }
 
+/**
+ * Whether a node's image carries the lazy layers at all: the offline node
+ * does, k3s's own image does not (a node of that image can only be killed,
+ * which keeps every byte written).
+ */
+export async function nodeHasLazyLayers(containerId: string): Promise<boolean> {
+  return (await execOnNode(containerId, ["sh", "-c", "command -v lazyfs"])).exitCode === 0;
+}
+
 /** Why this node cannot cut power through its layers, or undefined when it can. */
 export async function lazyLayerUnavailable(containerId: string): Promise<string | undefined> {
   const marker = await execOnNode(containerId, ["cat", unavailableMarker]);

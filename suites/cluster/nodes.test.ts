@@ -10,7 +10,7 @@ import {
   type MultiNodeCluster,
 } from "../../src/cluster/multi-node.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
-import { cutLayers, lazyLayers } from "../../src/cluster/power.ts";
+import { cutLayers, lazyLayers, nodeHasLazyLayers } from "../../src/cluster/power.ts";
 import { dataDirFsType, inconclusiveCuts, powerCutAndMeasure, powerCutValues, seededRandom, type PowerCutCycle } from "../../src/conformance/power-cut.ts";
 import { commitLogPattern, durableBytesDropped } from "../../src/mysql/files.ts";
 import { withStorageClass } from "../../src/manifests/storage-class.ts";
@@ -57,7 +57,29 @@ const drainHoldS = 10;
 /** Restarts of MySQL's node in a row (power cut, then power at once: a reboot), with the writer on another node. */
 const restartCycles = settings.cycles.nodeRestarts;
 /** lazyfs: each power cut drops what was never synced before the node is killed; kill: the node killed alone (to compare). */
-const mode = settings.powerCutMode;
+const wantedMode = settings.powerCutMode;
+
+/**
+ * How this cluster's nodes lose power: through the lazy layer where the node
+ * image has it (the offline node), else by the container kill alone (k3s's
+ * image), said in a note. The claim goes on the layer's class in the first case.
+ */
+async function powerCutPlan(
+  cluster: NodesCluster,
+  manifests: LoadedObject[],
+  note: (text: string) => void,
+): Promise<{ mode: "lazyfs" | "kill"; objects: LoadedObject[] }> {
+  const server = cluster.nodeContainers.find((n) => n.role === "server");
+  if (wantedMode === "kill") return { mode: "kill", objects: manifests };
+  if (server && !(await nodeHasLazyLayers(server.containerId))) {
+    note(
+      "the nodes' image has no lazyfs layer (k3s's own image): the power cut only kills the node container, which keeps every byte written in the host's page cache; SC_OFFLINE=1 runs the offline node, whose cut drops what was never synced",
+    );
+    return { mode: "kill", objects: manifests };
+  }
+  note(powerCutClassNote);
+  return { mode: "lazyfs", objects: withStorageClass(manifests, lazyLayers.lazyfs.storageClass) };
+}
 const powerCutClassNote =
   `the claim ran on StorageClass "${lazyLayers.lazyfs.storageClass}" (the local-path provisioner's volumes on each node's lazyfs layer, which drops every unsynced byte at a power cut), ` +
   "not the manifests' class: killing a node container alone keeps the host's page cache";
@@ -264,10 +286,9 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
       async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip, task }) => {
         const reason = skipReason(cluster, true);
         if (reason) return skip(reason);
-        const onLayer = withStorageClass(manifests, lazyLayers.lazyfs.storageClass);
+        const { mode, objects: onLayer } = await powerCutPlan(cluster, manifests, note);
         const objects = c.tolerations ? withNodeFailureTolerations(onLayer, shortTolerationS) : onLayer;
         const setup = await deployOnAgent(kube, cluster, namespace, objects);
-        note(powerCutClassNote);
         const pod = await setup.waitForReadyPod();
         const mysqlNode = pod.spec!.nodeName!;
         const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);
@@ -384,8 +405,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
     async ({ nodes: cluster, kube, namespace, manifests, record, note, reportLedger, skip }) => {
       const reason = skipReason(cluster, true);
       if (reason) return skip(reason);
-      const setup = await deployOnAgent(kube, cluster, namespace, withStorageClass(manifests, lazyLayers.lazyfs.storageClass));
-      note(powerCutClassNote);
+      const { mode, objects } = await powerCutPlan(cluster, manifests, note);
+      const setup = await deployOnAgent(kube, cluster, namespace, objects);
       const pod = await setup.waitForReadyPod();
       const mysqlNode = pod.spec!.nodeName!;
       const node = cluster.nodeContainers.find((n) => n.name === mysqlNode);

@@ -1,5 +1,5 @@
 import { joinPowerCutAgent } from "../../src/cluster/multi-node.ts";
-import { lazyLayerUnavailable, type LazyLayer } from "../../src/cluster/power.ts";
+import { lazyLayerUnavailable, nodeHasLazyLayers, type LazyLayer } from "../../src/cluster/power.ts";
 import {
   deployForPowerCuts,
   inconclusiveCuts,
@@ -84,6 +84,10 @@ describe("the ecomdb dataset", () => {
       return skip(
         "a power cut needs a node this run started and a storage layer that drops what was never synced: only on the embedded cluster " +
           "(on your own cluster, see docs for running the lazyfs layer under a StorageClass of yours)",
+      );
+    if (mode === "lazyfs" && !(await nodeHasLazyLayers(cluster.nodeContainerId)))
+      return skip(
+        `the cluster's node image (${cluster.image.image}) has no lazyfs layer to drop what was never synced; the offline node has it (SC_OFFLINE=1 builds and runs it)`,
       );
     // An agent of its own joins the run's cluster, tainted so no other check's pod lands there:
     // MySQL runs on it, the ledger writer on the server, which the cut never reaches.
