@@ -316,7 +316,7 @@ export const rules: Rule[] = [
       const secrets = new Set(c.objects.filter((o) => o.object.kind === "Secret").map((o) => o.object.metadata.name));
       return (w.container.env ?? []).flatMap((e, i) => {
         const ref = e.valueFrom?.secretKeyRef;
-        return ref && !secrets.has(ref.name)
+        return ref && (ref.name === undefined || !secrets.has(ref.name))
           ? [
               {
                 at: w.source,
