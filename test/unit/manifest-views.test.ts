@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadManifests } from "../../src/manifests/load.ts";
+import { checkRules } from "../../src/manifests/rules.ts";
 import { claimTemplateNamed, claimViews, workloadView, workloadViews } from "../../src/manifests/views.ts";
 import { findDatabaseWorkload } from "../../src/manifests/workload.ts";
 
@@ -94,5 +95,34 @@ describe("the claims' views", () => {
   it("skip a template without a name, and templates that are not a list", () => {
     expect(claimViews(loadManifests(statefulSet("[{spec: {}}, null, {metadata: {name: 5}}, {metadata: {name: data}}]"))).map((c) => c.name)).toEqual(["data"]);
     expect(claimViews(loadManifests(statefulSet("{data: {}}")))).toEqual([]);
+  });
+
+  it("read a claim without a spec as an empty spec: the rules report what it lacks", () => {
+    const dir = dirWith({
+      "pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: bare}\n",
+      "sts.yaml": "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  volumeClaimTemplates: [{metadata: {name: data}}]\n",
+    });
+    expect(claimViews(loadManifests(dir)).map((c) => [c.name, c.spec])).toEqual([
+      ["bare", {}],
+      ["data", {}],
+    ]);
+    const bare = dirWith({
+      "deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mysql}
+spec:
+  template:
+    spec:
+      containers: [{name: mysql, image: "mysql:8.4", volumeMounts: [{name: data, mountPath: /var/lib/mysql}]}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: bare}}]
+`,
+      "pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: bare}\n",
+    });
+    const findings = checkRules(loadManifests(bare), { dataDir: "/var/lib/mysql", minStorage: "1Gi" }).filter((f) => f.file.endsWith("pvc.yaml"));
+    expect(findings.map((f) => `${f.rule} ${f.message}`)).toEqual([
+      "claim-requests-storage PersistentVolumeClaim bare requests no storage",
+      "single-writer-access-mode PersistentVolumeClaim bare declares no accessModes",
+      "storage-class data claim bare names no StorageClass: the cluster's default class provisions it",
+    ]);
   });
 });
