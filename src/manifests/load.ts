@@ -22,8 +22,6 @@ export interface LoadedObject {
   line: number;
   /** The line of a field (e.g. ["spec", "replicas"]); the nearest existing parent's line when absent. */
   lineOf(path: readonly (string | number)[]): number;
-  /** Set on a claim made from a StatefulSet's volumeClaimTemplate: that StatefulSet ("StatefulSet/mysql"). */
-  templateOf?: string;
 }
 
 export class ManifestError extends Error {

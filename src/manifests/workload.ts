@@ -5,7 +5,9 @@
  * interpretation only, no cluster: the static rules (rules.ts) judge it and
  * the live checks (conformance/) deploy and act on it.
  */
-import type { LoadedObject, ManifestObject } from "./load.ts";
+import type { V1Container, V1Volume } from "@kubernetes/client-node";
+import type { LoadedObject } from "./load.ts";
+import { claimTemplateNamed, type WorkloadView, workloadView, workloadViews } from "./views.ts";
 
 /** Where the design keeps MySQL's data. */
 export const defaultDataDir = "/var/lib/mysql";
@@ -21,53 +23,28 @@ export function useDataDir(dir: string): void {
   dataDirInUse = dir;
 }
 
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
-}
-interface Container {
-  name: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-}
-interface Volume {
-  name: string;
-  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
-  emptyDir?: object;
-  hostPath?: object;
-}
-interface PodSpec {
-  containers?: Container[];
-  volumes?: Volume[];
-}
-
 /**
  * The volume a mount names: one of the pod's volumes, else (StatefulSet) a
  * volumeClaimTemplate, which Kubernetes turns into a claim per pod.
  */
-function volumeNamed(object: ManifestObject, spec: PodSpec | undefined, name: string): { volume: Volume; template: boolean } | undefined {
-  const volume = spec?.volumes?.find((v) => v.name === name);
+function volumeNamed(workload: WorkloadView, name: string): { volume: V1Volume; template: boolean } | undefined {
+  const volume = workload.pod?.volumes?.find((v) => v.name === name);
   if (volume) return { volume, template: false };
-  if (object.kind !== "StatefulSet") return undefined;
-  const templates = (object.spec as { volumeClaimTemplates?: { metadata?: { name?: string } }[] } | undefined)?.volumeClaimTemplates;
-  const template = Array.isArray(templates) ? templates.find((t) => t?.metadata?.name === name) : undefined;
-  return template ? { volume: { name, persistentVolumeClaim: { claimName: name } }, template: true } : undefined;
+  return claimTemplateNamed(workload, name) ? { volume: { name, persistentVolumeClaim: { claimName: name } }, template: true } : undefined;
 }
 
 /** The database workload as the manifests declare it: what the live checks act on. */
 export interface DatabaseWorkload {
-  kind: string;
+  kind: WorkloadView["kind"];
   name: string;
   source: LoadedObject;
-  container: Container;
+  /** The Deployment or StatefulSet as its API type. */
+  view: WorkloadView;
+  container: V1Container;
   /** Labels that select its pods. */
   selector: Record<string, string>;
   /** The volume mounted at the data directory, if any. */
-  dataMount?: { volume: Volume; mountPath: string; readOnly: boolean };
+  dataMount?: { volume: V1Volume; mountPath: string; readOnly: boolean };
   /** The claim the data volume names, when it is a PVC (for a StatefulSet, possibly a volumeClaimTemplate's name). */
   claimName?: string;
   /** The data claim is a StatefulSet volumeClaimTemplate: each pod gets `<template>-<statefulset>-<ordinal>`. */
@@ -76,42 +53,34 @@ export interface DatabaseWorkload {
   mountedClaims: string[];
 }
 
-const workloadKinds = new Set(["Deployment", "StatefulSet"]);
-
-function podSpecOf(object: ManifestObject): PodSpec | undefined {
-  return (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
-}
-
 /**
  * Finds the workload whose container runs MySQL: the one mounting the data
  * directory, else the one whose image looks like MySQL or MariaDB.
  */
 export function findDatabaseWorkload(objects: LoadedObject[], dataDir = dataDirInUse): DatabaseWorkload | undefined {
   const candidates: DatabaseWorkload[] = [];
-  for (const loaded of objects) {
-    if (!workloadKinds.has(loaded.object.kind)) continue;
-    const spec = podSpecOf(loaded.object);
-    for (const container of spec?.containers ?? []) {
+  for (const view of workloadViews(objects)) {
+    for (const container of view.pod?.containers ?? []) {
       const mount = container.volumeMounts?.find((m) => typeof m.mountPath === "string" && m.mountPath.replace(/\/$/, "") === dataDir);
       const looksLikeMysql = /mysql|mariadb|percona/i.test(container.image ?? "");
       if (!mount && !looksLikeMysql) continue;
-      const named = mount ? volumeNamed(loaded.object, spec, mount.name) : undefined;
+      const named = mount ? volumeNamed(view, mount.name) : undefined;
       const volume = named?.volume;
-      const selector = (loaded.object.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels ?? {};
       candidates.push({
-        kind: loaded.object.kind,
-        name: loaded.object.metadata.name,
-        source: loaded,
+        kind: view.kind,
+        name: view.name,
+        source: view.source,
+        view,
         container,
-        selector,
+        selector: view.object.spec?.selector?.matchLabels ?? {},
         dataMount: mount && volume ? { volume, mountPath: mount.mountPath, readOnly: !!(mount.readOnly || volume.persistentVolumeClaim?.readOnly) } : undefined,
         claimName: volume?.persistentVolumeClaim?.claimName,
         ...(named?.template ? { claimFromTemplate: true } : {}),
         mountedClaims: (container.volumeMounts ?? []).flatMap((m) => {
-          const found = volumeNamed(loaded.object, spec, m.name);
+          const found = volumeNamed(view, m.name);
           const claim = found?.volume.persistentVolumeClaim?.claimName;
           // A template's claim, as Kubernetes names it for the first pod.
-          return claim ? [found.template ? `${claim}-${loaded.object.metadata.name}-0` : claim] : [];
+          return claim ? [found.template ? `${claim}-${view.name}-0` : claim] : [];
         }),
       });
     }
@@ -125,7 +94,9 @@ export type CredentialSource = { secret: string; key: string } | { literal: true
 export function rootPasswordSource(workload: DatabaseWorkload): CredentialSource {
   const variable = workload.container.env?.find((e) => e.name === "MYSQL_ROOT_PASSWORD");
   if (!variable) return undefined;
-  if (variable.valueFrom?.secretKeyRef) return { secret: variable.valueFrom.secretKeyRef.name, key: variable.valueFrom.secretKeyRef.key };
+  const ref = variable.valueFrom?.secretKeyRef;
+  // A reference without a name never gets past the API server (its name is required there).
+  if (ref) return { secret: ref.name ?? "", key: ref.key };
   return { literal: true };
 }
 
@@ -142,7 +113,7 @@ export interface DatadirArgument {
   index: number;
 }
 
-export function datadirArgument(container: Container): DatadirArgument | undefined {
+export function datadirArgument(container: V1Container): DatadirArgument | undefined {
   for (const field of ["command", "args"] as const) {
     const list = container[field] ?? [];
     for (let index = 0; index < list.length; index++) {
@@ -174,10 +145,10 @@ export function withDatabaseImage(objects: LoadedObject[], image: string | undef
   if (!workload) return objects;
   return objects.map((loaded) => {
     if (loaded !== workload.source) return loaded;
-    const object = structuredClone(loaded.object);
-    for (const container of podSpecOf(object)?.containers ?? []) {
+    const copy = { ...loaded, object: structuredClone(loaded.object) };
+    for (const container of workloadView(copy)?.pod?.containers ?? []) {
       if (container.name === workload.container.name) container.image = image;
     }
-    return { ...loaded, object };
+    return copy;
   });
 }

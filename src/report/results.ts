@@ -38,7 +38,7 @@ export interface CheckResult {
 export interface ReportSettings {
   /** Where the reports go; without it (a plain `npm test`) nothing is written outside the terminal. */
   reportsDir?: string;
-  /** Values never to appear in a report (the kubeconfig's credentials; the manifests' secrets come from the cluster's setup). */
+  /** Values never to appear in a report: what the conformance command redacts (the manifests' secrets, the kubeconfig's credentials); a bare `npm test` has the cluster's setup provide the manifests' secrets instead. */
   secrets?: string[];
   /** The static findings, as checks, put first in the run's results. */
   staticChecks?: CheckResult[];

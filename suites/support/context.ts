@@ -33,7 +33,7 @@ declare module "vitest" {
     clusterError: string;
     cluster: ClusterInfo;
     runFacts: RunFacts;
-    /** The manifests' secret values, for the reporter to redact (never through the environment). */
+    /** The manifests' secret values, for the reporter to redact (never through the environment); none under the conformance command, whose reportSettings.secrets hold them. */
     secrets: string[];
     /** The conformance command's settings for the reporter (reports folder, credentials to redact, static findings). */
     reportSettings: import("../../src/report/results.ts").ReportSettings;

@@ -24,7 +24,8 @@ const shared = globalThis as typeof globalThis & { __storageConformanceRun?: Sha
 /**
  * Starts (or connects to) the one cluster every cluster suite uses, and stops
  * it after the run. Bad input fails here, once: a manifest directory that does
- * not load, a timeout override that does not exist, a cluster not reachable.
+ * not load (under a bare `npm test`; the conformance command loads them before
+ * it starts vitest), a timeout override that does not exist, a cluster not reachable.
  * Every project that names this file gets the same cluster (global setups run
  * in vitest's main process, one after the other, before any test).
  */
@@ -43,7 +44,7 @@ export default async function setup(project: TestProject) {
   project.provide("runSettings", settings);
   shared.__storageConformanceRun ??= {
     users: 0,
-    started: startRun(settings).catch((error: unknown) => {
+    started: startRun(settings, project.getProvidedContext().reportSettings !== undefined).catch((error: unknown) => {
       // Said once here, then by every cluster check (the reports list each as
       // failed, with this cause); the unit tests still run.
       const message = (error as Error).message ?? String(error);
@@ -69,9 +70,13 @@ export default async function setup(project: TestProject) {
   };
 }
 
-async function startRun(settings: RunSettings) {
+async function startRun(settings: RunSettings, fromCommand: boolean) {
   const { manifestsDir, engine } = settings;
-  const objects = loadManifests(manifestsDir);
+  // The conformance command loaded the manifests before it started vitest (one
+  // that does not load is its exit 2) and hands their secret values to the
+  // reporter in reportSettings.secrets; a bare `npm test` loads them here, once,
+  // so that bad manifests fail before a cluster starts and the reports redact them.
+  const secrets = fromCommand ? [] : secretValues(loadManifests(manifestsDir));
 
   // A run of the nodes suite alone starts the cluster of three nodes it needs at once.
   const onlyNodes = settings.suites.length === 1 && settings.suites[0] === "nodes" && !settings.kubeconfig;
@@ -105,7 +110,7 @@ async function startRun(settings: RunSettings) {
     return {
       info,
       facts,
-      secrets: secretValues(objects),
+      secrets,
       stop: async () => {
         removeSeeds(cluster.runId);
         await cluster.stop();

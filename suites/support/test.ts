@@ -18,6 +18,7 @@ import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { deploySeeded, type SeededDeployment } from "../../src/conformance/seed.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
+import { loadedOnce } from "./manifests-once.ts";
 import { percentile } from "../../src/recovery/phases.ts";
 import type { MeasuringCheck } from "../../src/run/expectations.ts";
 
@@ -61,9 +62,19 @@ export function recordSpread(record: Record_, prefix: string, seconds: number[])
   record(`${prefix}_max_s`, seconds.length ? Math.max(...seconds) : Number.NaN, "s");
 }
 
-/** Manifests from `dir`, with the database image of the run's engine (--engine) swapped in. */
+/**
+ * Manifests from a directory with the database image of the run's engine
+ * (--engine) swapped in and, when given, every claim on a StorageClass:
+ * parsed once per worker, a copy for each caller.
+ */
+const manifestsAsRun = loadedOnce(({ dir, image, storageClass }) => {
+  const forEngine = withDatabaseImage(loadManifests(dir), image);
+  return storageClass ? withStorageClass(forEngine, storageClass) : forEngine;
+});
+
+/** Manifests from `dir`, with the database image of the run's engine (--engine) swapped in (a copy; parsed once per worker). */
 export function loadForEngine(dir: string): LoadedObject[] {
-  return withDatabaseImage(loadManifests(dir), inject("runFacts").engine.image);
+  return manifestsAsRun({ dir, image: inject("runFacts").engine.image });
 }
 
 /**
@@ -108,9 +119,8 @@ export const test = base.extend<{
   // --engine swaps the database image; --storage-class NAME applies the claims with the
   // cluster's class (recorded as a deviation in every report).
   manifests: async ({}, use) => {
-    const objects = loadForEngine(inject("runFacts").manifestsDir);
-    const { storageClass } = runSettings();
-    await use(storageClass ? withStorageClass(objects, storageClass) : objects);
+    const { manifestsDir, engine } = inject("runFacts");
+    await use(manifestsAsRun({ dir: manifestsDir, image: engine.image, storageClass: runSettings().storageClass }));
   },
   namespace: async ({ kube, cluster, task }, use) => {
     const purpose = (task.file?.name ?? "check").replace(/^.*\//, "").replace(/\.test\.ts$/, "");
