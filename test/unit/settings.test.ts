@@ -51,7 +51,7 @@ describe("the run's settings from the environment", () => {
     expect(settings.dataDir).toBe("/data");
     expect(settings.minStorage).toBe("5Gi");
     expect(settings.keepNamespaces).toBe(true);
-    expect(settings.reportsDir).toBe("out");
+    expect(settings.reportsDir, "relative to the directory the command runs in").toBe(join(process.cwd(), "out"));
     expect(settings.stepSummary).toBe("/tmp/summary.md");
     expect(settings.runId).toBe("r1");
   });
