@@ -4,6 +4,7 @@
  * cluster suites through vitest, once per engine, with the reports side by
  * side when there are several.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { uncordonRun } from "../conformance/node-failure.ts";
@@ -102,6 +103,9 @@ export async function liveRun(options: RunOptions, baseSettings: RunSettings, io
     }, timeouts.apiRequestMs * 2);
   }
 
+  // The embedded cluster runs in Docker: an engine that answers, or (Debian, root) one installed and started, as npm run conformance does.
+  if (!options.kubeconfig) ensureDocker();
+
   // Loaded only for a live run: the static checks need neither vitest nor Docker.
   const { startVitest } = await import("vitest/node");
   let failedRuns = 0;
@@ -140,6 +144,22 @@ export async function liveRun(options: RunOptions, baseSettings: RunSettings, io
     io.err(`engines side by side: ${dir} (and ${reportsDir}/latest)`);
   }
   return failedRuns > 0 || staticErrors > 0 ? 1 : 0;
+}
+
+/** scripts/ensure-docker.sh: a Docker engine answers afterwards, or the one line that says why none can. */
+function ensureDocker(): void {
+  const ran = spawnSync("bash", [`${projectRoot}/scripts/ensure-docker.sh`], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  process.stderr.write(
+    ran.stderr
+      .split("\n")
+      .filter((l) => l && !/ error: /.test(l))
+      .map((l) => `${l}\n`)
+      .join(""),
+  );
+  if (ran.status !== 0) {
+    const reason = /error: (.*)$/m.exec(ran.stderr)?.[1] ?? `scripts/ensure-docker.sh exited ${ran.status ?? ran.signal}`;
+    throw new UsageError(`the embedded cluster needs Docker: ${reason}`, "or name a cluster with --kubeconfig FILE");
+  }
 }
 
 function readResults(file: string): RunResults | undefined {

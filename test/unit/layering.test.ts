@@ -31,6 +31,7 @@ const allowed: Record<string, string[]> = {
 const scriptsRun: Record<string, string[]> = {
   cluster: ["build-offline-image.sh", "build-project-images.sh"],
   manifests: ["ensure-kustomize.sh"],
+  cli: ["ensure-docker.sh"],
 };
 
 /** Layers report/ never reaches, directly or through another file: it renders results, whoever produced them. */
