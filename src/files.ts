@@ -1,5 +1,5 @@
-import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /**
  * One clause for why a path could not be used, in words and never errno
@@ -90,7 +90,7 @@ export function writableFolderProblem(dir: string): string | undefined {
   } catch (error) {
     if ((error as { code?: string }).code !== "ENOENT") return `${dir} ${describeFsError(error, dir)}`;
     try {
-      mkdirSync(dir, { recursive: true });
+      makeFolder(dir);
     } catch (mkdirError) {
       return `${dir} cannot be created: ${writeCause(mkdirError, dir)}`;
     }
@@ -103,6 +103,20 @@ export function writableFolderProblem(dir: string): string | undefined {
     return `${dir} cannot be written: ${writeCause(error, probe)}`;
   }
   return undefined;
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest folder that exists: Node's
+ * own recursive mkdir never returns where the kernel answers "no such file"
+ * to a new folder in a folder that exists (/proc, /sys).
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) mkdirSync(folder);
 }
 
 /** Why a file or folder could not be made, in words. */
