@@ -11,6 +11,7 @@
 # the caller's: --manifests k8s means ./k8s where you typed it.
 source "$(dirname "$0")/lib.sh"
 CALLER_DIR="${INIT_CWD:-$PWD}"
+ACTIONLINT_VERSION=v1.7.12
 
 # npm takes an option written before `--` for its own configuration and hands
 # the script nothing (npm run conformance --static-only would start a live
@@ -61,8 +62,10 @@ case "$mode" in
       for module in images/node images/writer images/csi; do
         (cd "$module" && CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local go test ./... >&2) || die "go test failed in $module (above)"
       done
+      # The workflows and the Action they use (action.yml), by actionlint from the Go module proxy (built once, then cached).
+      GOTOOLCHAIN=local go run "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" -color=false >&2 || die "actionlint found problems in .github/workflows (above)"
     else
-      log "Go is not installed: the Go tests of images/node, images/writer and images/csi are skipped (the offline image's build needs Go too)"
+      log "Go is not installed: the Go tests of images/node, images/writer and images/csi, and actionlint, are skipped (the offline image's build needs Go too)"
     fi
     # kustomize (built once from the Go module proxy when neither it nor kubectl is
     # installed) before the tests, so no unit test carries its first build.
