@@ -72,6 +72,8 @@ case "$mode" in
     if command -v go >/dev/null || command -v kustomize >/dev/null || command -v kubectl >/dev/null; then
       bash scripts/ensure-kustomize.sh >/dev/null || die "kustomize could not be provided (above)"
     fi
+    # The HTML report is tested in Debian's Chromium (test/unit/report-browser.test.ts); elsewhere that test says it is skipped.
+    if is_debian_root && [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
     if wants_local_cluster "$@"; then bash scripts/ensure-docker.sh; fi
     exec node node_modules/vitest/vitest.mjs run "$@" ;;
   conformance)
