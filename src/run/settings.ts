@@ -18,8 +18,8 @@ import { type Expectation, parseExpectation } from "./expectations.ts";
 import { type PerfProfile, perfProfile } from "./perf-profile.ts";
 
 /**
- * Every environment variable the suite reads, as the README's table of
- * variables lists them (test/unit/settings.test.ts compares the two).
+ * Every environment variable the suite reads, as the table of variables in
+ * docs/configuration.md lists them (test/unit/settings.test.ts compares the two).
  * `SC_TIMEOUT_<NAME>_MS` stands for one variable per deadline of src/timeouts.ts.
  */
 export const environmentVariables = [
