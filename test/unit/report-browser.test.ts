@@ -15,7 +15,7 @@ import { removeTempDirs, tempDir } from "./support/fake-cluster.ts";
 const executablePath = "/usr/bin/chromium";
 const noChromium = existsSync(executablePath) ? undefined : `no Chromium at ${executablePath}: install Debian's chromium (npm test does, as root on Debian)`;
 /** The screenshot docs/report.png is copied from (reports/ is ignored by git). */
-export const screenshotPath = join(projectRoot, "reports/browser-test/report.png");
+const screenshotPath = join(projectRoot, "reports/browser-test/report.png");
 
 interface ChartSeen {
   title: string;
