@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { ResultsReporter } from "./suites/support/reporter.ts";
 
@@ -14,6 +15,11 @@ import { ResultsReporter } from "./suites/support/reporter.ts";
 const clusterSetup = ["suites/support/global-setup.ts"];
 // Timeouts of the checks come from src/timeouts.ts; these only stop a hung test.
 const hungMs = 900_000;
+// Installed as a package (npm i storage-conformance), the suites and src/ sit under
+// node_modules, which vitest hands to Node untransformed, and Node strips no types
+// there: the suite's own files are transformed like any source.
+const suiteRoot = fileURLToPath(new URL(".", import.meta.url));
+const ownSources = { deps: { inline: [new RegExp(`^${suiteRoot.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(src|suites)/`)] } };
 
 export default defineConfig({
   test: {
@@ -31,6 +37,7 @@ export default defineConfig({
         test: {
           name: "self-tests",
           include: ["suites/self/**/*.test.ts"],
+          server: ownSources,
           globalSetup: clusterSetup,
           testTimeout: hungMs,
           hookTimeout: hungMs,
@@ -41,6 +48,7 @@ export default defineConfig({
         test: {
           name: "cluster",
           include: ["suites/cluster/**/*.test.ts"],
+          server: ownSources,
           globalSetup: clusterSetup,
           testTimeout: hungMs,
           hookTimeout: hungMs,

@@ -1,4 +1,5 @@
-import { lstatSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /**
  * One clause for why a path could not be used, in words and never errno
@@ -75,4 +76,57 @@ export function readTextFile(path: string, maxBytes: number, makeError: (clause:
 
 export function formatBytes(bytes: number): string {
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`;
+}
+
+/**
+ * Why files cannot be written into the folder `dir`, or undefined when they
+ * can: it names a file, a folder that cannot be created, or one that refuses
+ * new files (permissions, a read-only or virtual filesystem such as /proc).
+ * Creates the folder when it can, and probes it with a file it removes.
+ */
+export function writableFolderProblem(dir: string): string | undefined {
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is a file, not a folder`;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") return `${dir} ${describeFsError(error, dir)}`;
+    try {
+      makeFolder(dir);
+    } catch (mkdirError) {
+      return `${dir} cannot be created: ${writeCause(mkdirError, dir)}`;
+    }
+  }
+  const probe = join(dir, `.write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, "", { flag: "wx" });
+    rmSync(probe, { force: true });
+  } catch (error) {
+    return `${dir} cannot be written: ${writeCause(error, probe)}`;
+  }
+  return undefined;
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest folder that exists: Node's
+ * own recursive mkdir never returns where the kernel answers "no such file"
+ * to a new folder in a folder that exists (/proc, /sys).
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) mkdirSync(folder);
+}
+
+/** Why a file or folder could not be made, in words. */
+export function writeCause(error: unknown, path: string): string {
+  const code = (error as { code?: string }).code;
+  if (code === "EROFS") return "the filesystem is read-only";
+  if (code === "EEXIST" || code === "ENOTDIR") return "a part of its path is a file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ENOSPC") return "no space left on the device";
+  // A folder that exists but where a new file "does not exist": procfs and sysfs answer so.
+  if (code === "ENOENT") return "it takes no new files (a virtual filesystem such as /proc or /sys)";
+  return describeFsError(error, path);
 }

@@ -1,7 +1,6 @@
 import { existsSync, lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DeployedSetup } from "../design/deployment.ts";
 import { assertReachable } from "../kube/client.ts";
 import { connectKubeconfig, KubeconfigError, readKubeconfig } from "../kube/kubeconfig.ts";
@@ -9,50 +8,63 @@ import { loadManifests, ManifestError } from "../manifests/load.ts";
 import { secretValues } from "../manifests/secrets.ts";
 import { projectRoot } from "../paths.ts";
 import { applyRunSettings, readToolSettings, type ToolSettings } from "../run/settings.ts";
-import { describeArgsError } from "./args.ts";
+import { exitStatusHelp, outputFormatHelp, parseOutputFormat, UsageError, type OutputFormat } from "./command.ts";
 import { addSecrets } from "./redacted-output.ts";
 
 /**
  * What the operator commands share: the cluster (--kubeconfig, KUBECONFIG or
- * ~/.kube/config), the namespace the design runs in, and the manifests that
- * say which workload, claim and Secret are MySQL's.
+ * ~/.kube/config), the namespace the design runs in, the manifests that say
+ * which workload, claim and Secret are MySQL's, and the output format.
  */
-export const commonUsage = `  --kubeconfig FILE  the cluster (default: KUBECONFIG, else ~/.kube/config)
-  --namespace NS     where MySQL runs (default: the kubeconfig context's namespace, else default)
-  --manifests DIR    the manifests that name the workload and claim (default: manifests/)
-  --json             machine-readable output
-  -h, --help         this text`;
-
-const commonOptions = {
+export const clusterOptions = {
   kubeconfig: { type: "string" },
   namespace: { type: "string", short: "n" },
   manifests: { type: "string" },
-  json: { type: "boolean" },
+  "output-format": { type: "string" },
   help: { type: "boolean", short: "h" },
-} as const satisfies ParseArgsConfig["options"];
+} as const;
 
-/** Bad input: printed as one line, exit status 2. */
-export class UsageError extends Error {}
+export const clusterUsage = `  --kubeconfig FILE  the cluster (default: KUBECONFIG, else ~/.kube/config)
+  -n, --namespace NS where MySQL runs (default: the kubeconfig context's namespace, else default)
+  --manifests DIR    the manifests that name the workload and claim (default: the
+                     design's manifests this suite ships)
+${outputFormatHelp(["text", "json"])}
+  -h, --help         this text
 
-export function parseToolArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], extra: T, usage: string) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { ...commonOptions, ...extra }, allowPositionals: false });
-  } catch (error) {
-    throw new UsageError(`${describeArgsError(error)}\n\n${usage}`);
-  }
-  return parsed.values as { [K in keyof typeof commonOptions | keyof T]?: string | boolean };
+Paths are relative to the directory you run the command in.
+${exitStatusHelp}`;
+
+/** The shared options, parsed and checked. */
+export interface ClusterOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  manifests?: string;
+  format: OutputFormat;
 }
 
-export async function connectTool(
-  values: {
-    kubeconfig?: string | boolean;
-    namespace?: string | boolean;
-    manifests?: string | boolean;
-  },
-  settings: ToolSettings,
-): Promise<DeployedSetup> {
-  const path = (values.kubeconfig as string | undefined) ?? settings.kubeconfig ?? resolve(homedir(), ".kube/config");
+export function clusterOptionsOf(values: { kubeconfig?: string; namespace?: string; manifests?: string; "output-format"?: string }): ClusterOptions {
+  return {
+    ...(values.kubeconfig !== undefined ? { kubeconfig: resolve(values.kubeconfig) } : {}),
+    ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+    ...(values.manifests !== undefined ? { manifests: resolve(values.manifests) } : {}),
+    format: parseOutputFormat(values["output-format"], ["text", "json"]),
+  };
+}
+
+/** The operator commands' part of the settings, read once; a malformed variable is bad input. */
+export function toolSettings(): ToolSettings {
+  let settings: ToolSettings;
+  try {
+    settings = readToolSettings();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  applyRunSettings(settings);
+  return settings;
+}
+
+export async function connectTool(options: ClusterOptions, settings: ToolSettings): Promise<DeployedSetup> {
+  const path = options.kubeconfig ?? settings.kubeconfig ?? resolve(homedir(), ".kube/config");
   const isLink = (() => {
     try {
       return lstatSync(path).isSymbolicLink();
@@ -60,7 +72,7 @@ export async function connectTool(
       return false;
     }
   })();
-  if (!existsSync(path) && !isLink) throw new UsageError(`no kubeconfig at ${path}: pass --kubeconfig FILE or set KUBECONFIG`);
+  if (!existsSync(path) && !isLink) throw new UsageError(`no kubeconfig at ${path}`, "pass --kubeconfig FILE or set KUBECONFIG");
   let kube;
   try {
     const loaded = readKubeconfig(path);
@@ -71,10 +83,10 @@ export async function connectTool(
     if (error instanceof KubeconfigError) throw new UsageError(error.message);
     throw error;
   }
-  const namespace = (values.namespace as string | undefined) ?? kube.config.getContextObject(kube.config.getCurrentContext())?.namespace ?? "default";
+  const namespace = options.namespace ?? kube.config.getContextObject(kube.config.getCurrentContext())?.namespace ?? "default";
   let objects;
   try {
-    objects = loadManifests(resolve((values.manifests as string | undefined) ?? `${projectRoot}/manifests`));
+    objects = loadManifests(options.manifests ?? `${projectRoot}/manifests`);
   } catch (error) {
     if (error instanceof ManifestError) throw new UsageError(error.message);
     throw error;
@@ -91,32 +103,6 @@ export async function connectTool(
     () => true,
     () => false,
   );
-  if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}: pass --namespace where MySQL runs`);
+  if (!namespaceExists) throw new UsageError(`namespace ${namespace} does not exist on ${kube.server}`, "pass --namespace where MySQL runs");
   return DeployedSetup.attach(kube, namespace, objects);
-}
-
-/** Runs a command's main, mapping bad input to exit 2 and failures to exit 1, with one clear line each. */
-export function runTool(main: (settings: ToolSettings) => Promise<number>): void {
-  const start = async () => {
-    let settings: ToolSettings;
-    try {
-      settings = readToolSettings();
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    applyRunSettings(settings);
-    return main(settings);
-  };
-  start().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`error: ${message}`);
-      process.exit(error instanceof UsageError ? 2 : 1);
-    },
-  );
-}
-
-export function print(text: string): void {
-  console.log(text);
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { writeCause } from "../files.ts";
 import { open } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -45,33 +46,18 @@ export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: str
     if (!/^[A-Za-z0-9_$]+$/.test(name)) throw new Error(`"${name}" is not a database name mysqldump is given here (letters, digits, _ and $ only)`);
   }
   const what = databases === "all" ? "--all-databases" : `--databases ${databases.join(" ")}`;
-  const hash = createHash("sha256");
   // Written aside and renamed when complete: a failed dump never leaves a file that looks like a backup.
   const partial = `${file}.partial`;
-  const sink = createWriteStream(partial);
-  const tee = new PassThrough();
-  tee.on("data", (chunk: Buffer) => hash.update(chunk));
-  tee.pipe(sink);
+  const sink = hashedFileSink(partial);
   try {
-    return await dumpInto();
-  } catch (error) {
-    sink.destroy();
-    rmSync(partial, { force: true });
-    throw error;
-  }
-
-  async function dumpInto(): Promise<BackupFacts> {
     const started = performance.now();
     const result = await execInPod(
       setup.kube,
       { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name },
       withRootPassword(`mysqldump -uroot --single-transaction --routines --triggers ${gtidOption} ${what}`),
-      { stdout: tee, timeoutMs: timeouts.execMs },
+      { stdout: sink.input, timeoutMs: timeouts.execMs },
     );
-    tee.end();
-    await finished(sink).catch((error: Error) => {
-      throw new Error(`writing ${partial} failed: ${error.message} (is the disk full?)`);
-    });
+    const { sha256 } = await sink.finish();
     const duration_s = (performance.now() - started) / 1000;
     if (result.exitCode !== 0) {
       throw new Error(`mysqldump in ${pod.metadata?.name} exited ${result.exitCode}: ${result.stderr.trim().split("\n")[0]}`);
@@ -82,8 +68,53 @@ export async function backupDatabase(setup: DeployedSetup, pod: V1Pod, file: str
       throw new Error(`the dump of ${file} (${bytes} bytes) has no "${dumpEndMarker}" line at its end: it is truncated (is the disk full?)`);
     }
     renameSync(partial, file);
-    return { file, bytes, sha256: hash.digest("hex"), duration_s, complete };
+    return { file, bytes, sha256, duration_s, complete };
+  } catch (error) {
+    sink.abandon();
+    throw error;
   }
+}
+
+/**
+ * A file being written from a stream and hashed on the way: `input` takes the
+ * bytes, `finish()` ends it and resolves with their sha256 once all is on
+ * disk, `abandon()` removes it. The file is opened at once, so a folder that
+ * refuses it is said before anything is streamed; a write that fails later
+ * (a full disk, a vanished mount) rejects `finish()` with its cause, never
+ * as an unhandled 'error' event, and the rest of the stream is drained so the
+ * producer is never left blocked.
+ */
+export function hashedFileSink(path: string): { input: PassThrough; finish(): Promise<{ sha256: string }>; abandon(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (error) {
+    throw new Error(`${path} cannot be written: ${writeCause(error, path)}`);
+  }
+  const hash = createHash("sha256");
+  const sink = createWriteStream(path, { fd });
+  const input = new PassThrough();
+  let writeError: Error | undefined;
+  sink.on("error", (error) => {
+    writeError ??= error;
+    input.unpipe(sink);
+    input.resume();
+  });
+  input.on("data", (chunk: Buffer) => hash.update(chunk));
+  input.pipe(sink);
+  return {
+    input,
+    async finish() {
+      input.end();
+      if (!writeError) await finished(sink).catch((error: Error) => (writeError ??= error));
+      if (writeError) throw new Error(`writing ${path} failed: ${writeCause(writeError, path)}`);
+      return { sha256: hash.digest("hex") };
+    },
+    abandon() {
+      sink.destroy();
+      rmSync(path, { force: true });
+    },
+  };
 }
 
 /** Streams a dump into the mysql client of `pod`. */

@@ -64,8 +64,22 @@ export function describeApiError(error: unknown): string {
     }
     return `HTTP ${e.code}${message ? `: ${message}` : ""}`;
   }
-  const causeCode = e?.cause?.code ? ` (${e.cause.code})` : "";
-  return `${String(e?.message ?? error).split("\n")[0]}${causeCode}`;
+  const cause = causeOf(e?.cause);
+  return `${String(e?.message ?? error).split("\n")[0]}${cause ? `: ${cause}` : ""}`;
+}
+
+/**
+ * What a network failure's cause says (`connect ECONNREFUSED 127.0.0.1:6443`,
+ * `getaddrinfo ENOTFOUND api.example`): fetch reports only "fetch failed" and
+ * keeps the reason in `cause`, one per address when a name had several.
+ */
+function causeOf(cause: unknown): string | undefined {
+  const c = cause as { message?: string; code?: string; errors?: { message?: string }[] } | undefined;
+  if (!c) return undefined;
+  if (c.message) return c.message.split("\n")[0];
+  const each = (c.errors ?? []).map((e) => e?.message).filter(Boolean);
+  if (each.length) return [...new Set(each)].join(", ");
+  return c.code;
 }
 
 export function isNotFound(error: unknown): boolean {

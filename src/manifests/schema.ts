@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { LoadedObject } from "./load.ts";
+import { projectRoot } from "../paths.ts";
 
 /** The Kubernetes version whose API schemas the offline validation uses (see scripts/extract-k8s-schemas.ts). */
 export const schemaVersion = "v1.34.4";
@@ -39,7 +40,7 @@ let cached: { file: SchemaFile; ajv: Ajv; validators: Map<string, ValidateFuncti
 
 function load() {
   if (cached) return cached;
-  const file = JSON.parse(readFileSync(new URL(`./schemas/kubernetes-${schemaVersion}.json`, import.meta.url), "utf8")) as SchemaFile;
+  const file = JSON.parse(readFileSync(`${projectRoot}/src/manifests/schemas/kubernetes-${schemaVersion}.json`, "utf8")) as SchemaFile;
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
   ajv.addSchema({ $id: "k8s", components: { schemas: closeObjects(file.schemas) } });
   cached = { file, ajv, validators: new Map() };

@@ -1,6 +1,6 @@
-import { appendFileSync, cpSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { describeFsError } from "../files.ts";
+import { writableFolderProblem } from "../files.ts";
 import { renderHtml } from "./html.ts";
 import { renderJUnit } from "./junit.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -87,31 +87,5 @@ function mirrorToLatest(reportsDir: string, runDir: string): void {
  * cannot be created or written. Creates the folder when it can.
  */
 export function reportsDirProblem(reportsDir: string): string | undefined {
-  try {
-    if (!statSync(reportsDir).isDirectory()) return `${reportsDir} is a file, not a folder`;
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOENT") return `${reportsDir} ${describeFsError(error, reportsDir)}`;
-    try {
-      mkdirSync(reportsDir, { recursive: true });
-    } catch (mkdirError) {
-      return `${reportsDir} cannot be created: ${cause(mkdirError, reportsDir)}`;
-    }
-  }
-  const probe = join(reportsDir, `.write-test-${process.pid}`);
-  try {
-    writeFileSync(probe, "");
-    rmSync(probe, { force: true });
-  } catch (error) {
-    return `${reportsDir} cannot be written: ${cause(error, probe)}`;
-  }
-  return undefined;
-}
-
-function cause(error: unknown, path: string): string {
-  const code = (error as { code?: string }).code;
-  if (code === "EROFS") return "the filesystem is read-only";
-  if (code === "EEXIST" || code === "ENOTDIR") return "a part of its path is a file";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  if (code === "ENOSPC") return "no space left on the device";
-  return describeFsError(error, path);
+  return writableFolderProblem(reportsDir);
 }

@@ -13,14 +13,13 @@ import { join, resolve } from "node:path";
 import { defaultDataDir, useDataDir } from "../manifests/workload.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
 import { type Engine, engineNames } from "../mysql/engines.ts";
-import { projectRoot } from "../paths.ts";
 import { loadTimeouts, type Timeouts, useTimeouts } from "../timeouts.ts";
 import { type Expectation, parseExpectation } from "./expectations.ts";
 import { type PerfProfile, perfProfile } from "./perf-profile.ts";
 
 /**
- * Every environment variable the suite reads, as the README's table of
- * variables lists them (test/unit/settings.test.ts compares the two).
+ * Every environment variable the suite reads, as the table of variables in
+ * docs/configuration.md lists them (test/unit/settings.test.ts compares the two).
  * `SC_TIMEOUT_<NAME>_MS` stands for one variable per deadline of src/timeouts.ts.
  */
 export const environmentVariables = [
@@ -52,6 +51,7 @@ export const environmentVariables = [
   "KEEP_NAMESPACES",
   "SC_REPORTS_DIR",
   "GITHUB_STEP_SUMMARY",
+  "GITHUB_ACTIONS",
 ] as const;
 type Variable = Exclude<(typeof environmentVariables)[number], "SC_TIMEOUT_<NAME>_MS">;
 type Environment = Record<string, string | undefined>;
@@ -80,6 +80,8 @@ export interface ToolSettings {
   dataDir: string;
   /** GITHUB_STEP_SUMMARY: a file the summary is appended to. */
   stepSummary?: string;
+  /** GITHUB_ACTIONS=true: static findings are also printed as the runner's annotations. */
+  githubActions?: boolean;
 }
 
 export interface RunSettings extends ToolSettings {
@@ -165,6 +167,7 @@ export function toolSettingsFromEnv(env: Environment, cwd = process.cwd()): Tool
   if (!dataDir.startsWith("/")) throw new Error(`SC_DATA_DIR=${JSON.stringify(dataDir)} is not an absolute path in the container`);
   const kubeconfig = variable(env, "KUBECONFIG");
   const stepSummary = variable(env, "GITHUB_STEP_SUMMARY");
+  const githubActions = variable(env, "GITHUB_ACTIONS") === "true";
   return {
     ...(kubeconfig ? { kubeconfig: resolve(cwd, kubeconfig) } : {}),
     timeouts,
@@ -172,6 +175,7 @@ export function toolSettingsFromEnv(env: Environment, cwd = process.cwd()): Tool
     ledger: { connections: wholeNumber(env, "SC_LEDGER_CONNECTIONS", 4), ratePerS },
     dataDir,
     ...(stepSummary ? { stepSummary } : {}),
+    ...(githubActions ? { githubActions } : {}),
   };
 }
 
@@ -212,6 +216,7 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
   const k3sImage = variable(env, "K3S_IMAGE");
   const reportsDir = variable(env, "SC_REPORTS_DIR");
   const tools = toolSettingsFromEnv(env, cwd);
+  // SC_REPORTS_DIR is resolved here, against the caller's directory, like every path setting.
   return {
     ...tools,
     ledger: { ...tools.ledger, ...(reportsDir && runId ? { evidenceDir: join(resolve(cwd, reportsDir), runId, "evidence") } : {}) },
@@ -231,13 +236,13 @@ export function runSettingsFromEnv(env: Environment, cwd = process.cwd(), defaul
     minStorage,
     clusterImage: { ...(k3sImage ? { k3sImage } : {}), offline: variable(env, "SC_OFFLINE") === "1" },
     keepNamespaces: variable(env, "KEEP_NAMESPACES") === "1",
-    ...(reportsDir ? { reportsDir } : {}),
+    ...(reportsDir ? { reportsDir: resolve(cwd, reportsDir) } : {}),
   };
 }
 
-/** The run's settings from this process's environment (the manifests default to the project's manifests/). */
+/** The run's settings from this process's environment; relative paths (and the default manifests/) are the caller's directory's. */
 export function readRunSettings(): RunSettings {
-  return runSettingsFromEnv(process.env, process.cwd(), resolve(projectRoot, "manifests"));
+  return runSettingsFromEnv(process.env, process.cwd());
 }
 
 /** The operator commands' settings from this process's environment. */

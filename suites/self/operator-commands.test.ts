@@ -36,7 +36,7 @@ async function commands(fixtures: { kube: Kube; manifests: LoadedObject[]; clust
   const secrets = secretValues(fixtures.manifests);
   const tool = async (name: string, ...args: string[]): Promise<Ran> => {
     const started = performance.now();
-    const result = await execa(process.execPath, [`${projectRoot}/src/cli/${name}.ts`, "--kubeconfig", kubeconfig, ...args], {
+    const result = await execa(process.execPath, [`${projectRoot}/bin/storage-conformance.js`, name, "--kubeconfig", kubeconfig, ...args], {
       reject: false,
       cwd: dir,
       timeout: 300_000,
@@ -85,17 +85,17 @@ describe("the operator commands", () => {
     expect(status.stdout).toMatch(/pod\s+mysql-\S+: Running, Ready/);
     expect(status.stdout).toMatch(/mount\s+\/var\/lib\/mysql\n/);
     record("storage_status_s", status.seconds, "s");
-    const json = JSON.parse((await tool("storage-status", "--namespace", namespace, "--json")).stdout);
+    const json = JSON.parse((await tool("storage-status", "--namespace", namespace, "--output-format", "json")).stdout);
     expect(json.claim.phase).toBe("Bound");
     expect(json.usage.usedBytes, "MySQL's files on the claim, from du").toBeGreaterThan(1_000_000);
     record("mysql_files_bytes", json.usage.usedBytes, "bytes");
 
     const missing = await tool("storage-status", "--namespace", "no-such-namespace");
     expect(missing.code).toBe(2);
-    expect(missing.stderr.trim()).toBe(`error: namespace no-such-namespace does not exist on ${kube.server}: pass --namespace where MySQL runs`);
+    expect(missing.stderr.trim()).toBe(`error: namespace no-such-namespace does not exist on ${kube.server}; pass --namespace where MySQL runs`);
     const noConfig = await tool("storage-status", "--kubeconfig", join(dir, "absent"));
     expect(noConfig.code).toBe(2);
-    expect(noConfig.stderr.trim()).toBe(`error: no kubeconfig at ${join(dir, "absent")}: pass --kubeconfig FILE or set KUBECONFIG`);
+    expect(noConfig.stderr.trim()).toBe(`error: no kubeconfig at ${join(dir, "absent")}; pass --kubeconfig FILE or set KUBECONFIG`);
   });
 
   test("storage-monitor samples the claim and the pod, and MySQL's I/O rates from the second sample on", async ({ cluster, kube, manifests }) => {
@@ -116,7 +116,7 @@ describe("the operator commands", () => {
   test("backup-db writes a complete dump whose sha256 it prints, and never overwrites a file", async ({ cluster, kube, manifests, record }) => {
     const { namespace, tool } = await commands({ kube, manifests, cluster });
     const backupFile = join(dir, "backup.sql");
-    const backup = await tool("backup-db", "--namespace", namespace, "--all-databases", "--output", backupFile, "--json");
+    const backup = await tool("backup-db", "--namespace", namespace, "--all-databases", "--output", backupFile, "--output-format", "json");
     expect(backup.code, backup.stdout + backup.stderr).toBe(0);
     const facts = JSON.parse(backup.stdout);
     const content = readFileSync(backupFile);
@@ -166,7 +166,7 @@ describe("the operator commands", () => {
     await probeDatabase(setup, "rotation_probe", 100);
     const rotated = join(dir, "rotated");
     const dump = (...extra: string[]) =>
-      tool("backup-db", "--namespace", namespace, "--database", "rotation_probe", "--dir", rotated, "--keep-daily", "1", "--json", ...extra);
+      tool("backup-db", "--namespace", namespace, "--database", "rotation_probe", "--dir", rotated, "--keep-daily", "1", "--output-format", "json", ...extra);
     const first = await dump();
     expect(first.code, first.stdout + first.stderr).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // dump names carry the second

@@ -71,7 +71,7 @@ describe("namespaces left behind", () => {
     const run = await runCli("conformance", ["--cleanup"]);
     expect([run.code, lines(run.stderr)]).toEqual([
       2,
-      ["error: --cleanup needs the cluster: pass --kubeconfig FILE or set KUBECONFIG (an embedded cluster goes with its run)"],
+      ["error: --cleanup needs the cluster; pass --kubeconfig FILE or set KUBECONFIG (an embedded cluster goes with its run)"],
     ]);
   }, 60_000);
 

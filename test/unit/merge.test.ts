@@ -100,7 +100,7 @@ describe("one report from runs made side by side", () => {
       writeFileSync(join(dir, "failures/02-backup/logs/mysql.log"), "InnoDB: Starting crash recovery\n");
     }
     const out = join(root, "out");
-    const merged = await runCli("merge-reports", ["--out", out, "--run-id", "gate-1", join(root, "survival"), join(root, "backup")]);
+    const merged = await runCli("merge-reports", ["--reports", out, "--run-id", "gate-1", join(root, "survival"), join(root, "backup")]);
     expect([merged.code, merged.stderr]).toEqual([1, ""]);
     expect(merged.stdout).toContain("merged 2 runs: 2 passed, 1 failed, 0 skipped");
     const results = JSON.parse(readFileSync(join(out, "gate-1", "results.json"), "utf8")) as RunResults;
@@ -108,10 +108,10 @@ describe("one report from runs made side by side", () => {
     expect(readFileSync(join(out, "gate-1", "failures/03-backup/logs/mysql.log"), "utf8")).toBe("InnoDB: Starting crash recovery\n");
     expect(readFileSync(join(out, "gate-1", "summary.md"), "utf8")).toContain("Merged from 2 runs side by side");
 
-    const bad = await runCli("merge-reports", ["--out", out, join(root, "nothing-here")]);
+    const bad = await runCli("merge-reports", ["--reports", out, join(root, "nothing-here")]);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       2,
-      `error: ${join(root, "nothing-here")} holds no results.json (nor latest/results.json): not a reports folder of npm run conformance`,
+      `error: ${join(root, "nothing-here")} holds no results.json (nor latest/results.json); name a reports folder a run wrote`,
     ]);
   }, 60_000);
 });

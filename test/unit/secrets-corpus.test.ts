@@ -93,7 +93,7 @@ describe("no secret is ever printed or written to a report", () => {
       const text = await run("static check text", "conformance", ["--static-only", "--manifests", dir]);
       expect(text.stdout).toContain("REPLICATION_PASSWD of container mysql is a literal value (not shown)");
       expect(text.stdout).toContain("unknown field strngData");
-      await run("static check json", "conformance", ["--static-only", "--format", "json", "--manifests", dir]);
+      await run("static check json", "conformance", ["--static-only", "--output-format", "json", "--manifests", dir]);
     }, 60_000);
 
     it("a kustomization whose secretGenerator literal has no =", async () => {

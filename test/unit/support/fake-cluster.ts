@@ -96,6 +96,9 @@ export function writeKubeconfig(dir: string, server: string, user: Record<string
   return path;
 }
 
+const projectFolder = new URL("../../../", import.meta.url).pathname;
+const bin = `${projectFolder}bin/storage-conformance.js`;
+
 export interface CliRun {
   code: number | null;
   stdout: string;
@@ -103,7 +106,11 @@ export interface CliRun {
   ms: number;
 }
 
-/** Runs one of the project's commands as a user would (node src/cli/NAME.ts), without blocking this process's fake servers. */
+/**
+ * Runs a subcommand of storage-conformance as a user would (node bin/storage-conformance.js NAME;
+ * "conformance" is `run`, as npm run conformance), in the project's folder unless `cwd` is given,
+ * without blocking this process's fake servers.
+ */
 export function runCli(
   name: string,
   args: string[],
@@ -111,11 +118,12 @@ export function runCli(
   timeoutMs = 60_000,
   /** Called with the child once started (e.g. to signal it), in a process group of its own as a terminal would make. */
   started_?: (child: ReturnType<typeof spawn>) => void,
+  cwd: string = projectFolder,
 ): Promise<CliRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`src/cli/${name}.ts`, ...args], {
-      cwd: new URL("../../../", import.meta.url).pathname,
+    const child = spawn(process.execPath, [bin, name === "conformance" ? "run" : name, ...args], {
+      cwd,
       env: { ...process.env, KUBECONFIG: "", SC_REPORTS_DIR: "", GITHUB_STEP_SUMMARY: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
       detached: started_ !== undefined,
