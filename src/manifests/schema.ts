@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { LoadedObject } from "./load.ts";
 import { projectRoot } from "../paths.ts";
@@ -40,12 +42,64 @@ let cached: { file: SchemaFile; ajv: Ajv; validators: Map<string, ValidateFuncti
 
 function load() {
   if (cached) return cached;
-  const file = JSON.parse(readFileSync(`${projectRoot}/src/manifests/schemas/kubernetes-${schemaVersion}.json`, "utf8")) as SchemaFile;
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
+  const file = schemaFileContent();
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false, code: { source: true } });
   ajv.addSchema({ $id: "k8s", components: { schemas: closeObjects(file.schemas) } });
   cached = { file, ajv, validators: new Map() };
   return cached;
 }
+
+const schemaFile = `${projectRoot}/src/manifests/schemas/kubernetes-${schemaVersion}.json`;
+const require = createRequire(import.meta.url);
+/**
+ * Compiled validators are kept as code beside the dependencies
+ * (node_modules/.cache/storage-conformance, where ajv resolves): compiling a
+ * Deployment's schema takes most of a static check's time, loading its code
+ * a few milliseconds. Keyed by the schema file's provenance hash and a
+ * version of this transformation, so a new schema or closing rule never
+ * meets an old validator.
+ */
+const compiledVersion = 1;
+const validatorCacheDir = (): string => join(dirname(require.resolve("ajv/package.json")), "..", ".cache", "storage-conformance");
+let kindsFile: { kinds: Record<string, string>; provenance: Record<string, string> } | undefined;
+
+let parsedSchemaFile: SchemaFile | undefined;
+const schemaFileContent = (): SchemaFile => (parsedSchemaFile ??= JSON.parse(readFileSync(schemaFile, "utf8")) as SchemaFile);
+
+/** The apiVersion/kind index and provenance (ajv is set up only when a validator must be compiled). */
+function kindsIndex(): { kinds: Record<string, string>; provenance: Record<string, string> } {
+  kindsFile ??= schemaFileContent();
+  return kindsFile;
+}
+
+function validatorFor(name: string): ValidateFunction {
+  const memo = cached?.validators.get(name) ?? compiledValidators.get(name);
+  if (memo) return memo;
+  const { provenance } = kindsIndex();
+  const file = join(validatorCacheDir(), `k8s-${schemaVersion}-${(provenance.sha256OfInputs ?? "").slice(0, 12)}-v${compiledVersion}-${name}.cjs`);
+  if (existsSync(file)) {
+    try {
+      const validate = require(file) as ValidateFunction;
+      compiledValidators.set(name, validate);
+      return validate;
+    } catch {
+      // A file cut short or from another ajv: compiled again below.
+    }
+  }
+  const { ajv, validators } = load();
+  const validate = ajv.getSchema(`k8s#/components/schemas/${name}`)!;
+  validators.set(name, validate);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const standaloneCode = (require("ajv/dist/standalone") as { default: (ajv: Ajv, validate: ValidateFunction) => string }).default;
+    writeFileSync(`${file}.tmp`, standaloneCode(ajv, validate));
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // No writable cache: the next run compiles again.
+  }
+  return validate;
+}
+const compiledValidators = new Map<string, ValidateFunction>();
 
 function fieldPath(segments: readonly (string | number)[]): string {
   return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(object)";
@@ -62,7 +116,7 @@ function segmentsOf(instancePath: string): (string | number)[] {
 /** Validates one object against the schema of its apiVersion and kind. */
 export function validateSchema(loaded: LoadedObject): SchemaProblem[] {
   const { object } = loaded;
-  const { file, ajv, validators } = load();
+  const file = kindsIndex();
   const key = `${object.apiVersion}/${object.kind}`;
   const name = file.kinds[key];
   if (!name) {
@@ -70,11 +124,7 @@ export function validateSchema(loaded: LoadedObject): SchemaProblem[] {
     const hint = sameKind.length ? ` (Kubernetes ${schemaVersion} has ${sameKind.map((k) => k.replace(/\/[^/]+$/, "")).join(", ")} for ${object.kind})` : "";
     return [{ field: "kind", message: `unknown kind ${object.kind} in apiVersion ${object.apiVersion}${hint}`, line: loaded.line }];
   }
-  let validate = validators.get(name);
-  if (!validate) {
-    validate = ajv.getSchema(`k8s#/components/schemas/${name}`)!;
-    validators.set(name, validate);
-  }
+  const validate = validatorFor(name);
   if (validate(object)) return [];
   return describeErrors(validate.errors ?? [], loaded);
 }

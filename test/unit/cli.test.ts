@@ -53,6 +53,12 @@ describe("storage-conformance --help", () => {
       [`error: "statik" is not a command of storage-conformance; commands: ${commands.map((c) => c.name).join(", ")}`],
     ]);
   });
+  it("loads each command by the name and summary the list gives it", async () => {
+    for (const entry of commands) {
+      const command = await entry.load();
+      expect([command.name, command.summary]).toEqual([entry.name, entry.summary]);
+    }
+  });
   it("-n is the short form of --namespace, and documented", async () => {
     expect((await inProcess(["storage-status", "--help"])).stdout).toContain("-n, --namespace NS");
   });

@@ -1,5 +1,4 @@
 import { exitStatusHelp, type Command } from "../command.ts";
-import { cleanup, liveRun } from "../live-run.ts";
 import { defaultReportsDir, parseRunOptions, suiteNames } from "../run-options.ts";
 import { performanceValueNames } from "../../conformance/performance-values.ts";
 import { runSettings, runStatic } from "./static.ts";
@@ -95,10 +94,11 @@ export const run: Command = {
         return 0;
       case "static":
         return runStatic(parsed.options, io, settings);
+      // The live run's modules (the Kubernetes client, Docker, vitest) load only for a live run.
       case "cleanup":
-        return cleanup(parsed.kubeconfig, io);
+        return (await import("../live-run.ts")).cleanup(parsed.kubeconfig, io);
       case "run":
-        return liveRun(parsed.options, settings, io);
+        return (await import("../live-run.ts")).liveRun(parsed.options, settings, io);
     }
   },
 };

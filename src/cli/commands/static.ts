@@ -5,7 +5,7 @@ import { checkObjects, formatFinding } from "../../manifests/static-check.ts";
 import { storageClassDeviation, withStorageClass } from "../../manifests/storage-class.ts";
 import { newRunId } from "../run-id.ts";
 import { summarise, type RunResults } from "../../report/results.ts";
-import { reportsDirProblem, writeReports } from "../../report/write.ts";
+import { writableFolderProblem } from "../../files.ts";
 import { applyRunSettings, readRunSettings, type RunSettings } from "../../run/settings.ts";
 import { exitStatusHelp, outputFormatHelp, UsageError, type Command, type CommandIo } from "../command.ts";
 import { findingsAsAnnotations, findingsAsSarif } from "../findings-output.ts";
@@ -46,7 +46,7 @@ ${exitStatusHelp}
 /** The static checks of `options`, printed in its format; returns the exit status. */
 export async function runStatic(options: StaticOptions, io: CommandIo, settings: RunSettings): Promise<number> {
   io.format = options.format;
-  const reportsProblem = options.reportsDir === undefined ? undefined : reportsDirProblem(options.reportsDir);
+  const reportsProblem = options.reportsDir === undefined ? undefined : writableFolderProblem(options.reportsDir);
   if (reportsProblem) throw new UsageError(`--reports ${reportsProblem}`, "name a folder that can be written");
   let objects;
   try {
@@ -87,6 +87,8 @@ export async function runStatic(options: StaticOptions, io: CommandIo, settings:
       summary: summarise(checks),
       checks,
     };
+    // The report writers (and the chart library behind report.html) load only when reports are asked for.
+    const { writeReports } = await import("../../report/write.ts");
     const dir = await writeReports(options.reportsDir, results, settings.stepSummary ? { stepSummary: settings.stepSummary } : {});
     io.err(`reports: ${dir} (and ${options.reportsDir}/latest)`);
   }
