@@ -28,6 +28,7 @@ type node struct {
 	ip        net.IP
 	etcd      *embed.Etcd
 	mu        sync.Mutex
+	stopping  bool // set by shutdown: nothing starts any more
 	processes []*process
 	exited    chan *process
 }
