@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,10 +67,17 @@ func parseServerFlags(args []string) (*serverOptions, error) {
 	fs.Var(&opts.kubeletArgs, "kubelet-arg", "extra kubelet flag, KEY=VALUE (repeatable)")
 	fs.StringVar(&opts.nodeName, "node-name", "", "node name (default: hostname)")
 	fs.Var(&opts.tlsSANs, "tls-san", "extra host name or IP in the apiserver's serving certificate (repeatable, comma-separated)")
+	fs.Func("disable-network-policy", "k3s's flag: no NetworkPolicy enforcement on any node (as --disable="+netpolComponent+")", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		if err == nil && on {
+			opts.disable = append(opts.disable, netpolComponent)
+		}
+		return err
+	})
 	// k3s flags that mean nothing here are accepted and reported, so K3sContainer
 	// options written for k3s do not break the offline node.
 	var ignored stringList
-	for _, name := range []string{"write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "disable-network-policy", "debug"} {
+	for _, name := range []string{"write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "debug"} {
 		fs.Var(&ignored, name, "accepted for k3s compatibility, ignored")
 	}
 	if err := fs.Parse(normaliseBoolFlags(args)); err != nil {
