@@ -50,9 +50,6 @@ const (
 	// ClusterRole and ClusterRoleBinding of the same name grant it what its
 	// informers read.
 	netpolUser = "system:kube-router"
-	// netpolUnavailable holds the reason when this node does not enforce
-	// NetworkPolicy; the suite reads it.
-	netpolUnavailable = runDir + "/netpol-unavailable"
 	// netpolReadyTimeout bounds the wait for kube-router's chains.
 	netpolReadyTimeout = 60 * time.Second
 	// netpolRestarts is how often an exited kube-router is started again.
@@ -63,6 +60,20 @@ const (
 	// netpolForwardChain is the chain kube-router jumps to first from FORWARD.
 	netpolForwardChain = "KUBE-ROUTER-FORWARD"
 	netpolDefaultChain = "KUBE-NWPLCY-DEFAULT"
+)
+
+// Variables for tests.
+var (
+	// netpolUnavailable holds the reason when this node does not enforce
+	// NetworkPolicy; the suite reads it.
+	netpolUnavailable = runDir + "/netpol-unavailable"
+	// netpolBackoff is the wait before the first restart, doubled each time (at most a minute).
+	netpolBackoff = 5 * time.Second
+	// netpolEnforcing says whether kube-router's chains are in place.
+	netpolEnforcing = func() bool {
+		out, err := exec.Command("iptables-save", "-t", "filter").Output()
+		return err == nil && netpolChainsIn(string(out))
+	}
 )
 
 // netpolArgs is kube-router's command line:
@@ -321,11 +332,6 @@ func netpolChainsIn(save string) bool {
 		strings.Contains(save, "-A FORWARD ") && strings.Contains(save, "-j "+netpolForwardChain)
 }
 
-func netpolEnforcing() bool {
-	out, err := exec.Command("iptables-save", "-t", "filter").Output()
-	return err == nil && netpolChainsIn(string(out))
-}
-
 // noNetpol records why this node does not enforce NetworkPolicy.
 func (n *node) noNetpol(reason string) {
 	logf("NetworkPolicy is not enforced on this node: %s", reason)
@@ -393,7 +399,7 @@ func (n *node) superviseNetpol(ctx context.Context, args []string, settled chan 
 		}
 		n.noNetpol(reason)
 		settle()
-		backoff := min(5*time.Second<<attempt, time.Minute)
+		backoff := min(netpolBackoff<<attempt, time.Minute)
 		select {
 		case <-ctx.Done():
 			return

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -234,4 +236,91 @@ func TestNetpolProbeInOwnNetworkNamespace(t *testing.T) {
 		t.Fatalf("in a new network namespace: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// superviseNetpol with a stand-in for kube-router: one that keeps exiting is
+// restarted netpolRestarts times and then left, and the marker says why; one
+// that enforces clears the marker. Neither ends the node.
+func TestSuperviseNetpol(t *testing.T) {
+	dir := t.TempDir()
+	oldLog, oldMarker, oldBackoff, oldEnforcing := logDir, netpolUnavailable, netpolBackoff, netpolEnforcing
+	t.Cleanup(func() {
+		logDir, netpolUnavailable, netpolBackoff, netpolEnforcing = oldLog, oldMarker, oldBackoff, oldEnforcing
+	})
+	logDir, netpolUnavailable, netpolBackoff = dir, filepath.Join(dir, "netpol-unavailable"), time.Millisecond
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	stand := func(script string) {
+		if err := os.WriteFile(filepath.Join(bin, netpolProgram), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := &node{opts: &serverOptions{}, exited: make(chan *process, 16)}
+	stopAll := func() {
+		n.mu.Lock()
+		n.stopping = true
+		procs := n.processes
+		n.mu.Unlock()
+		for _, p := range procs {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	t.Cleanup(stopAll)
+
+	stand("echo started; exit 7")
+	netpolEnforcing = func() bool { return false }
+	settled := make(chan struct{})
+	finished := make(chan struct{})
+	go func() { n.superviseNetpol(context.Background(), nil, settled); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("superviseNetpol did not give up on a kube-router that keeps exiting")
+	}
+	select {
+	case <-settled:
+	default:
+		t.Error("not settled")
+	}
+	marker, _ := os.ReadFile(netpolUnavailable)
+	if !strings.Contains(string(marker), fmt.Sprintf("exited %d times", netpolRestarts+1)) || !strings.Contains(string(marker), "exit status 7") {
+		t.Errorf("marker: %s", marker)
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, netpolProgram+".log")); strings.Count(string(log), "started") != netpolRestarts+1 {
+		t.Errorf("log: %s", log)
+	}
+	select {
+	case p := <-n.exited:
+		t.Errorf("%s's exit would have ended the node", p.name)
+	default:
+	}
+
+	stand("exec sleep 60")
+	calls := 0
+	netpolEnforcing = func() bool { calls++; return calls > 2 }
+	if err := os.WriteFile(netpolUnavailable, []byte("stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	settled = make(chan struct{})
+	finished = make(chan struct{})
+	go func() { n.superviseNetpol(ctx, nil, settled); close(finished) }()
+	select {
+	case <-settled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not settled although enforcing")
+	}
+	if _, err := os.Stat(netpolUnavailable); !os.IsNotExist(err) {
+		t.Errorf("the marker stayed while kube-router enforces: %v", err)
+	}
+	cancel()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("superviseNetpol did not return when the node stopped")
+	}
 }

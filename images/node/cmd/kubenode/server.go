@@ -23,7 +23,6 @@ import (
 const (
 	dataDir        = "/var/lib/rancher/k3s"
 	kubeconfigPath = "/etc/rancher/k3s/k3s.yaml"
-	logDir         = "/var/log/kubenode"
 	runDir         = "/run/kubenode" // markers and sockets the suite reads (a tmpfs: gone at every start)
 	clusterCIDR    = "10.42.0.0/16"
 	podCIDR        = "10.42.0.0/24" // the one node gets the first /24 of clusterCIDR
@@ -34,6 +33,9 @@ const (
 	sandboxImage   = "registry.k8s.io/pause:3.10.1"
 	readyTimeout   = 150 * time.Second
 )
+
+// logDir holds every component's log, NAME.log (a variable for tests).
+var logDir = "/var/log/kubenode"
 
 type stringList []string
 
