@@ -13,7 +13,8 @@
 #   localhost/storage-conformance/ledger-writer:LEDGER_WRITER_VERSION,
 #   localhost/storage-conformance/bench:BENCH_IMAGE_TAG (fio, sysbench; deferred)
 # and as processes of the node: the CSI driver conformance-csi and its sidecars
-# (StorageClass conformance-csi, VolumeSnapshotClass conformance-csi-snapshots).
+# (StorageClass conformance-csi, VolumeSnapshotClass conformance-csi-snapshots),
+# and kube-router's network policy controller (NetworkPolicy enforcement).
 # On the host's Docker only project names are tagged (storage-conformance/...).
 source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
@@ -51,18 +52,22 @@ await_root() { # await_root NAME: prints the image, or fails with the build's lo
 }
 start_root mariadb mariadb-server,mariadb-client,mariadb-backup,ca-certificates
 start_root mysql "$mysql_packages" "$MYSQL_DEBIAN_SUITE"
-# xfsprogs and e2fsprogs: the CSI driver's mkfs, xfs_growfs, resize2fs.
-start_root node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables,xfsprogs,e2fsprogs
+# xfsprogs and e2fsprogs: the CSI driver's mkfs, xfs_growfs, resize2fs;
+# ipset: kube-router's network policy controller (with iptables).
+start_root node iptables,runc,ca-certificates,mount,util-linux,procps,kmod,conntrack,iproute2,ethtool,socat,nftables,xfsprogs,e2fsprogs,ipset
 # The bench image's root (fio, sysbench) too: build-project-images.sh finds it cached.
 start_root bench fio,sysbench,ca-certificates "$MYSQL_DEBIAN_SUITE"
 
-# go_build OUT MODULE@VERSION PACKAGE [TAGS]: builds a command of a module from
-# the proxy. `go install pkg@version` refuses modules whose go.mod has replace or
-# exclude directives (containerd's does), so each module gets a small wrapper
-# module that requires exactly that version. Cached per package and version.
+# go_build OUT MODULE@VERSION PACKAGE [TAGS] [LDFLAGS]: builds a command of a
+# module from the proxy. `go install pkg@version` refuses modules whose go.mod has
+# replace or exclude directives (containerd's does), so each module gets a small
+# wrapper module that requires exactly that version. Cached per package, version,
+# tags and extra linker flags (e.g. -X for a version string).
 go_build() {
-  local out="$1" module="$2" pkg="$3" tags="${4:-}"
-  local cached="$CACHE_DIR/bin/$(printf '%s %s %s' "$module" "$pkg" "$tags" | sha256sum | cut -c1-16)"
+  local out="$1" module="$2" pkg="$3" tags="${4:-}" ldflags="${5:-}"
+  local key="$module $pkg $tags"
+  [ -z "$ldflags" ] || key+=" $ldflags"
+  local cached="$CACHE_DIR/bin/$(printf '%s' "$key" | sha256sum | cut -c1-16)"
   if [ ! -x "$cached" ]; then
     local wrapper="$CACHE_DIR/gomod/$(printf '%s' "$module" | tr '/@' '__')"
     log "go build $pkg ($module)"
@@ -70,7 +75,7 @@ go_build() {
     if [ ! -f "$wrapper/go.mod" ]; then
       (cd "$wrapper" && go mod init storage-conformance.local/build >/dev/null 2>&1)
     fi
-    (cd "$wrapper" && go get "$pkg@${module#*@}" >/dev/null 2>&1 && go build -ldflags='-s -w' ${tags:+-tags "$tags"} -o "$cached.tmp" "$pkg") \
+    (cd "$wrapper" && go get "$pkg@${module#*@}" >/dev/null 2>&1 && go build -ldflags="-s -w${ldflags:+ $ldflags}" ${tags:+-tags "$tags"} -o "$cached.tmp" "$pkg") \
       || die "building $pkg from $module failed; rerun in $wrapper: go get $pkg@${module#*@} && go build $pkg"
     mv "$cached.tmp" "$cached"
   fi
@@ -116,6 +121,14 @@ snapshot_client_dir=$(go mod download -json "github.com/kubernetes-csi/external-
 mkdir -p "$ctx/node/manifests/conformance-csi"
 cp "$PROJECT_ROOT"/images/csi/manifests/late/*.yaml "$ctx/node/manifests/conformance-csi/"
 # --- end of the CSI storage class --------------------------------------------
+# --- NetworkPolicy enforcement (issue 25) -------------------------------------
+# kube-router's own command, run by kubenode with only its network policy
+# controller (images/node/cmd/kubenode/netpol.go); a binary of its own because
+# its go.mod pins client-go v0.29 and kubenode's v0.34.
+log "building kube-router $KUBE_ROUTER_VERSION (network policy controller)"
+go_build "$ctx/node/bin/kube-router" "github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "" \
+  "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
+# --- end of NetworkPolicy enforcement -----------------------------------------
 for cmd in containerd containerd-shim-runc-v2 ctr; do
   go_build "$ctx/node/bin/$cmd" "github.com/containerd/containerd/v2@$CONTAINERD_VERSION" "github.com/containerd/containerd/v2/cmd/$cmd" no_btrfs
 done
@@ -233,6 +246,7 @@ build_image "$NODE_IMAGE" "$ctx/node" --build-arg "ROOTFS=$node_rootfs" \
   --label "storage-conformance.containerd-version=$CONTAINERD_VERSION" \
   --label "storage-conformance.csi-driver-version=$CSI_DRIVER_VERSION" \
   --label "storage-conformance.csi-sidecars=csi-provisioner $CSI_PROVISIONER_VERSION, csi-snapshotter and snapshot-controller $CSI_SNAPSHOTTER_VERSION, csi-resizer $CSI_RESIZER_VERSION" \
+  --label "storage-conformance.network-policy=kube-router $KUBE_ROUTER_VERSION (network policy controller only)" \
   --label "storage-conformance.recipe=$recipe_hash" \
   --label "storage-conformance.mysql-engine=$mysql_engine" \
   --label "storage-conformance.mysql-version=$mysql_version" \

@@ -70,6 +70,20 @@ func (n *node) runAgent(ctx context.Context) error {
 			return err
 		}
 	}
+	switch {
+	case creds.NetworkPolicyDisabled:
+		n.opts.disable = append(n.opts.disable, netpolComponent)
+	case creds.KubeRouter == nil:
+		n.netpolOff = "the server handed no kube-router credentials (a server without network policy support)"
+	default:
+		config, err := renderKubeconfig(n.opts.serverURL, []byte(creds.CA), []byte(creds.KubeRouter.Cert), []byte(creds.KubeRouter.Key))
+		if err != nil {
+			return err
+		}
+		if err := writeFile(n.kubeconfig(netpolProgram), config, 0o600); err != nil {
+			return err
+		}
+	}
 	logf("joined %s as node %s (%s) after %s", n.opts.serverURL, n.opts.nodeName, n.ip, since(started))
 	if err := n.startContainerd(); err != nil {
 		return err
@@ -103,7 +117,8 @@ func (n *node) runAgent(ctx context.Context) error {
 	if err := n.waitNodeReady(ctx, client); err != nil {
 		return err
 	}
-	logf("agent %s Ready after %s", n.opts.nodeName, since(started))
 	n.startCSI(ctx) // the driver only: the server's sidecars serve the cluster
+	awaitNetpol(ctx, n.startNetpol(ctx))
+	logf("agent %s Ready after %s", n.opts.nodeName, since(started))
 	return n.serve(ctx)
 }

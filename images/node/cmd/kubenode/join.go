@@ -4,7 +4,8 @@ package main
 // writes server/node-token ("K10<sha256 of the CA certificate>::server:<secret>"),
 // and an agent given that token fetches the CA (checking it against the hash)
 // and then, with the secret, the client certificates of its kubelet and
-// kube-proxy, which the server signs for the node name the agent asks for.
+// kube-proxy (and kube-router's, netpol.go), which the server signs for the
+// node name the agent asks for.
 
 import (
 	"bytes"
@@ -44,6 +45,11 @@ type joinCredentials struct {
 	CA        string  `json:"ca"`
 	Kubelet   keyPair `json:"kubelet"`
 	KubeProxy keyPair `json:"kubeProxy"`
+	// KubeRouter is the network policy controller's identity (netpolUser);
+	// nil when the server runs with --disable=network-policy, which
+	// NetworkPolicyDisabled then says, so the agent runs none either (as in k3s).
+	KubeRouter            *keyPair `json:"kubeRouter,omitempty"`
+	NetworkPolicyDisabled bool     `json:"networkPolicyDisabled,omitempty"`
 }
 
 type joinRequest struct {
@@ -98,14 +104,20 @@ func (n *node) serveJoin(ctx context.Context, secret string) error {
 			http.Error(w, "the request must name the node (a lower-case DNS name)", http.StatusBadRequest)
 			return
 		}
-		creds := joinCredentials{CA: string(caPEM)}
-		for _, c := range []struct {
+		creds := joinCredentials{CA: string(caPEM), NetworkPolicyDisabled: n.opts.disabled(netpolComponent)}
+		type signing struct {
 			into *keyPair
 			spec certSpec
-		}{
+		}
+		signed := []signing{
 			{&creds.Kubelet, certSpec{name: "kubelet-" + req.Node, commonName: "system:node:" + req.Node, organization: []string{"system:nodes"}}},
 			{&creds.KubeProxy, certSpec{name: "kube-proxy-" + req.Node, commonName: "system:kube-proxy"}},
-		} {
+		}
+		if !creds.NetworkPolicyDisabled {
+			creds.KubeRouter = &keyPair{}
+			signed = append(signed, signing{creds.KubeRouter, certSpec{name: "kube-router-" + req.Node, commonName: netpolUser}})
+		}
+		for _, c := range signed {
 			cert, key, err := n.ca.sign(c.spec)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -34,7 +34,7 @@ func TestJoin(t *testing.T) {
 	if err := ca.issue(certSpec{name: "apiserver", commonName: "kube-apiserver", server: true, ips: []net.IP{net.ParseIP("127.0.0.1")}}); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{tls: dir, ca: ca}
+	n := &node{tls: dir, ca: ca, opts: &serverOptions{}}
 	secret, err := writeTokenIn(n, filepath.Join(dir, "node-token"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +51,20 @@ func TestJoin(t *testing.T) {
 	}
 	if !strings.Contains(creds.CA, "BEGIN CERTIFICATE") || !strings.Contains(creds.Kubelet.Cert, "BEGIN CERTIFICATE") || !strings.Contains(creds.KubeProxy.Key, "PRIVATE KEY") {
 		t.Fatalf("incomplete credentials: %+v", creds)
+	}
+	if creds.KubeRouter == nil || !strings.Contains(creds.KubeRouter.Cert, "BEGIN CERTIFICATE") || creds.NetworkPolicyDisabled {
+		t.Fatalf("no kube-router credentials for the agent: %+v", creds)
+	}
+	if cn := certCommonName(t, creds.KubeRouter.Cert); cn != netpolUser {
+		t.Errorf("kube-router's certificate is for %q, want %q (its ClusterRoleBinding's user)", cn, netpolUser)
+	}
+	// A server with --disable=network-policy hands none, and says so.
+	n.opts.disable = append(n.opts.disable, netpolComponent)
+	if creds, err = fetchCredentials(ctx, "https://127.0.0.1:6443", string(token), "agent-2", net.ParseIP("127.0.0.1"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if creds.KubeRouter != nil || !creds.NetworkPolicyDisabled {
+		t.Errorf("--disable=network-policy: the agent got kube-router credentials or was not told: %+v", creds.NetworkPolicyDisabled)
 	}
 	hash, _ := parseToken(string(token))
 	if _, err := fetchCredentials(ctx, "https://127.0.0.1:6443", "K10"+hash+"::server:wrong", "agent-1", nil, 5*time.Second); err == nil || !strings.Contains(err.Error(), "401") {

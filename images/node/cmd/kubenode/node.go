@@ -28,6 +28,8 @@ type node struct {
 	ip        net.IP
 	etcd      *embed.Etcd
 	mu        sync.Mutex
+	stopping  bool   // set by shutdown: nothing starts any more
+	netpolOff string // why this node will not enforce NetworkPolicy, known before startNetpol
 	processes []*process
 	exited    chan *process
 }
@@ -72,6 +74,7 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	logf("kube-apiserver ready after %s", since(started))
+	n.prepareNetpol(ctx, client) // before serveJoin: every node's kube-router needs its RBAC
 	if err := n.serveJoin(ctx, secret); err != nil {
 		return err
 	}
@@ -104,9 +107,11 @@ func (n *node) run(ctx context.Context) error {
 		return err
 	}
 	n.startCSI(ctx) // before applyManifests: without loop devices the class is not deployed
+	netpolSettled := n.startNetpol(ctx)
 	if err := n.applyManifests(ctx); err != nil {
 		return err
 	}
+	awaitNetpol(ctx, netpolSettled) // Ready means NetworkPolicy enforced, or netpolUnavailable says why not
 	logf("node %s Ready after %s", n.opts.nodeName, since(started))
 	// The line @testcontainers/k3s waits for; printed only once the node is Ready
 	// and the packaged manifests are applied.

@@ -240,6 +240,7 @@ func (n *node) writePKI() error {
 		{name: "controller-manager", commonName: "system:kube-controller-manager"},
 		{name: "scheduler", commonName: "system:kube-scheduler"},
 		{name: "kube-proxy", commonName: "system:kube-proxy"},
+		{name: netpolProgram, commonName: netpolUser},
 		{name: "kubelet", commonName: "system:node:" + n.opts.nodeName, organization: []string{"system:nodes"}},
 	}
 	for _, s := range specs {
@@ -253,7 +254,7 @@ func (n *node) writePKI() error {
 		}
 	}
 	local := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
-	for _, name := range []string{"controller-manager", "scheduler", "kube-proxy", "kubelet"} {
+	for _, name := range []string{"controller-manager", "scheduler", "kube-proxy", netpolProgram, "kubelet"} {
 		config, err := ca.kubeconfig(name, local)
 		if err != nil {
 			return err

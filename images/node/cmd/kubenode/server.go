@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +23,6 @@ import (
 const (
 	dataDir        = "/var/lib/rancher/k3s"
 	kubeconfigPath = "/etc/rancher/k3s/k3s.yaml"
-	logDir         = "/var/log/kubenode"
 	runDir         = "/run/kubenode" // markers and sockets the suite reads (a tmpfs: gone at every start)
 	clusterCIDR    = "10.42.0.0/16"
 	podCIDR        = "10.42.0.0/24" // the one node gets the first /24 of clusterCIDR
@@ -33,6 +33,9 @@ const (
 	sandboxImage   = "registry.k8s.io/pause:3.10.1"
 	readyTimeout   = 150 * time.Second
 )
+
+// logDir holds every component's log, NAME.log (a variable for tests).
+var logDir = "/var/log/kubenode"
 
 type stringList []string
 
@@ -66,10 +69,17 @@ func parseServerFlags(args []string) (*serverOptions, error) {
 	fs.Var(&opts.kubeletArgs, "kubelet-arg", "extra kubelet flag, KEY=VALUE (repeatable)")
 	fs.StringVar(&opts.nodeName, "node-name", "", "node name (default: hostname)")
 	fs.Var(&opts.tlsSANs, "tls-san", "extra host name or IP in the apiserver's serving certificate (repeatable, comma-separated)")
+	fs.Func("disable-network-policy", "k3s's flag: no NetworkPolicy enforcement on any node (as --disable="+netpolComponent+")", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		if err == nil && on {
+			opts.disable = append(opts.disable, netpolComponent)
+		}
+		return err
+	})
 	// k3s flags that mean nothing here are accepted and reported, so K3sContainer
 	// options written for k3s do not break the offline node.
 	var ignored stringList
-	for _, name := range []string{"write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "disable-network-policy", "debug"} {
+	for _, name := range []string{"write-kubeconfig-mode", "flannel-backend", "snapshotter", "cluster-init", "debug"} {
 		fs.Var(&ignored, name, "accepted for k3s compatibility, ignored")
 	}
 	if err := fs.Parse(normaliseBoolFlags(args)); err != nil {

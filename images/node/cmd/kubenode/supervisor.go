@@ -1,8 +1,9 @@
 package main
 
 // The supervisor: every component runs as a child process whose output goes to
-// /var/log/kubenode/NAME.log; a component that exits ends the node, and
-// shutdown stops them in the reverse order of their start.
+// /var/log/kubenode/NAME.log; a component that exits ends the node (an
+// optional one, such as the network policy controller, calls its onExit
+// instead), and shutdown stops them in the reverse order of their start.
 
 import (
 	"bufio"
@@ -22,6 +23,9 @@ type process struct {
 	log  string
 	err  error
 	done chan struct{} // closed once the process has exited
+	// onExit, when set, is called when the process exits while the node is not
+	// stopping, instead of ending the node.
+	onExit func(error)
 }
 
 // start runs one of this binary's components (kube-apiserver, kubelet...) as a
@@ -32,6 +36,16 @@ func (n *node) start(name string, args ...string) error {
 
 // startProgram runs another program of the node (containerd, lazyfs) the same way.
 func (n *node) startProgram(name, program string, args ...string) error {
+	return n.launch(name, program, nil, args...)
+}
+
+// startOptionalProgram runs a program whose exit does not end the node: onExit
+// is called with how it ended (not when the node is stopping).
+func (n *node) startOptionalProgram(name, program string, onExit func(error), args ...string) error {
+	return n.launch(name, program, onExit, args...)
+}
+
+func (n *node) launch(name, program string, onExit func(error), args ...string) error {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -40,18 +54,34 @@ func (n *node) startProgram(name, program string, args ...string) error {
 	cmd := exec.Command(program, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Under the lock, so shutdown either sees this process or it never starts.
+	n.mu.Lock()
+	if n.stopping {
+		n.mu.Unlock()
+		logFile.Close()
+		return fmt.Errorf("not starting %s: the node is stopping", name)
+	}
 	if err := cmd.Start(); err != nil {
+		n.mu.Unlock()
 		logFile.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	n.mu.Lock()
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), onExit: onExit}
 	n.processes = append(n.processes, p)
 	n.mu.Unlock()
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
 		close(p.done)
+		if p.onExit != nil {
+			n.mu.Lock()
+			stopping := n.stopping
+			n.mu.Unlock()
+			if !stopping {
+				p.onExit(p.err)
+			}
+			return
+		}
 		select {
 		case n.exited <- p:
 		default:
@@ -88,6 +118,7 @@ func (n *node) waitFor(ctx context.Context, what string, timeout time.Duration, 
 // removes the pods' cgroups so nothing is left on the host.
 func (n *node) shutdown() {
 	n.mu.Lock()
+	n.stopping = true // no process starts any more, and no onExit runs
 	procs := append([]*process(nil), n.processes...)
 	n.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
