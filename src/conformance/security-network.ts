@@ -104,7 +104,7 @@ async function connectUntil(
         return last;
       },
       wanted,
-      { what: `a connection from pod ${namespace}/${pod} to ${target.label}`, timeoutMs: patienceMs, intervalMs: pollIntervals.podMs, signal: kube.signal },
+      { what: `a connection from pod ${namespace}/${pod} to ${target.label}`, timeoutMs: patienceMs, intervalMs: pollIntervals.clusterMs, signal: kube.signal },
     );
   } catch (error) {
     if (error instanceof WaitError && last) return last;
