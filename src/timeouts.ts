@@ -29,6 +29,12 @@ export const defaultTimeouts = {
   toolPodReadyMs: 30_000,
   /** A second pod mounting the data claim beside MySQL's (mounts), to run or be refused. */
   secondPodMs: 30_000,
+  /** A namespace made by a check becoming usable for pods (its default ServiceAccount made). */
+  namespaceReadyMs: 30_000,
+  /** A NetworkPolicy taking effect for a new pod (the controller sees the pod and the policy, then writes its rules): how long a probe keeps trying. */
+  policyEnforcedMs: 30_000,
+  /** One TCP connection attempt from a probe pod to MySQL's Service (a dropped SYN waits this long). */
+  tcpConnectMs: 3_000,
   /** A fio job beyond its runtime: laying out its files the first time. */
   fioSetupMs: 180_000,
   /** sysbench's prepare of its tables. */

@@ -94,7 +94,15 @@ export async function probeSecondPod(
     body: {
       metadata: { name, labels: { ...managedBy } },
       spec: {
-        nodeName: mysqlPod.spec!.nodeName,
+        // Through the scheduler, onto MySQL's node: ReadWriteOncePod is the scheduler's to enforce,
+        // so a pod placed with nodeName would bypass exactly what is checked.
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: [mysqlPod.spec!.nodeName!] }] }],
+            },
+          },
+        },
         restartPolicy: "Never",
         terminationGracePeriodSeconds: 0,
         containers: [
@@ -132,10 +140,12 @@ export async function probeSecondPod(
     const phase = pod?.status?.phase ?? "unknown";
     if (phase !== "Succeeded" && phase !== "Failed") {
       const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting;
+      // A claim that keeps a second pod out (ReadWriteOncePod) says so in the scheduler's words.
+      const unscheduled = pod?.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False")?.message;
       return {
         concurrent: false,
         seconds,
-        detail: `the second pod did not run within ${deadlineMs / 1000} s (phase ${phase}${waiting ? `, ${waiting.reason}: ${waiting.message ?? ""}` : ""})`,
+        detail: `the second pod did not run within ${deadlineMs / 1000} s (phase ${phase}${waiting ? `, ${waiting.reason}: ${waiting.message ?? ""}` : ""}${unscheduled ? `; not scheduled: ${unscheduled}` : ""})`,
       };
     }
     const log = await kube.core.readNamespacedPodLog({ name, namespace, container: "reader" }).catch(() => "");

@@ -10,6 +10,10 @@ export interface HelperPodSpec {
   purpose: string;
   container: Omit<V1Container, "name">;
   volumes: V1Volume[];
+  /** Labels besides the helper's own (a probe that stands for the application wears its labels). */
+  labels?: Record<string, string>;
+  /** Runs on this node (the one whose image cache has the image), bypassing the scheduler. */
+  nodeName?: string;
 }
 
 /**
@@ -24,8 +28,9 @@ export async function withHelperPod<T>(kube: Kube, namespace: string, spec: Help
     body: {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name, namespace, labels: label },
+      metadata: { name, namespace, labels: { ...spec.labels, ...label } },
       spec: {
+        ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
         restartPolicy: "Never",
         terminationGracePeriodSeconds: 0,
         containers: [{ imagePullPolicy: "IfNotPresent", ...spec.container, name: "helper" }],

@@ -174,3 +174,21 @@ export async function waitForReadyPod(
   );
   return state.pod!;
 }
+
+/**
+ * Named wait: a namespace's default ServiceAccount exists. A namespace made a
+ * moment ago refuses pods ("serviceaccount default not found") until its
+ * controller has made one; a check that creates pods in a namespace of its
+ * own waits for it first.
+ */
+export async function waitForDefaultServiceAccount(kube: Kube, namespace: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    () =>
+      kube.core
+        .readNamespacedServiceAccount({ name: "default", namespace })
+        .then(() => true)
+        .catch((error: unknown) => (isNotFound(error) ? false : Promise.reject(error))),
+    (exists) => exists,
+    { what: `the default ServiceAccount of namespace ${namespace}`, timeoutMs, signal: kube.signal, describe: () => "not made yet" },
+  );
+}

@@ -28,6 +28,7 @@ import {
 import { nameOf } from "../kube/names.ts";
 import { collectLedgerEvidence, type LedgerEvidence } from "./evidence.ts";
 import { join } from "node:path";
+import { applicationLabels } from "../labels.ts";
 
 /** How the writer runs: the run's pace (RunSettings.ledger: about 100 commits/s over 4 connections), on a node of its own when asked. */
 export interface WriterOptions {
@@ -95,7 +96,7 @@ export function writerPod(setup: DeployedSetup, run: string, options: WriterOpti
     metadata: {
       name: podNameFor(run),
       namespace: setup.namespace,
-      labels: { "app.kubernetes.io/name": "ledger-writer", "storage-conformance/ledger-run": run },
+      labels: { ...applicationLabels, "storage-conformance/ledger-run": run },
     },
     spec: {
       restartPolicy: "Never",

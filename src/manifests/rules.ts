@@ -2,12 +2,13 @@
  * The static rules: what the manifests must say for MySQL's data to survive,
  * judged without a cluster. Each rule lives with its concern under rules/
  * (the data directory, the claims, the workload's settings, the
- * credentials); this list is their order in every report.
+ * credentials, the network); this list is their order in every report.
  */
 import type { LoadedObject } from "./load.ts";
 import { claimExists, claimRequestsStorage, singleWriterAccessMode, storageClass } from "./rules/claims.ts";
-import { credentialsFromSecret, secretExists } from "./rules/credentials.ts";
+import { credentialsFromSecret, secretExists, secretNotInArguments, secretOnlyWhereUsed } from "./rules/credentials.ts";
 import { dataDirOnClaim, dataDirWritable, databaseWorkload, datadirArgumentOnClaim } from "./rules/data-dir.ts";
+import { networkPolicy, networkPolicyIsolates, serviceNotExposed } from "./rules/network.ts";
 import type { Rule, RuleContext, RuleOptions, Severity } from "./rules/rule.ts";
 import { readinessProbe, recreateStrategy, resourceRequests, singleReplica } from "./rules/workload.ts";
 import { claimViews } from "./views.ts";
@@ -36,9 +37,14 @@ export const rules: Rule[] = [
   recreateStrategy,
   credentialsFromSecret,
   secretExists,
+  secretNotInArguments,
+  secretOnlyWhereUsed,
   readinessProbe,
   resourceRequests,
   storageClass,
+  networkPolicy,
+  networkPolicyIsolates,
+  serviceNotExposed,
 ];
 
 export function checkRules(objects: LoadedObject[], options: RuleOptions): Finding[] {

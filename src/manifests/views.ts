@@ -6,7 +6,18 @@
  * field of the wrong type is the schema check's finding, and code that could
  * crash on one still checks it.
  */
-import type { V1Deployment, V1PersistentVolumeClaim, V1PersistentVolumeClaimSpec, V1PodSpec, V1StatefulSet } from "@kubernetes/client-node";
+import type {
+  V1CronJob,
+  V1Deployment,
+  V1NetworkPolicy,
+  V1PersistentVolumeClaim,
+  V1PersistentVolumeClaimSpec,
+  V1Pod,
+  V1PodSpec,
+  V1PodTemplateSpec,
+  V1Service,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
 import type { LoadedObject } from "./load.ts";
 
 /** A field's path in its object (["spec", "replicas"]), as LoadedObject.lineOf takes it. */
@@ -94,4 +105,67 @@ export function claimTemplateNamed(workload: WorkloadView, name: string): V1Pers
   if (workload.kind !== "StatefulSet") return undefined;
   const templates: unknown = workload.object.spec?.volumeClaimTemplates;
   return Array.isArray(templates) ? templates.find((t: V1PersistentVolumeClaim | null) => t?.metadata?.name === name) : undefined;
+}
+
+/**
+ * A pod the manifests make, wherever it is written: a Pod, the template of a
+ * Deployment, StatefulSet, DaemonSet, ReplicaSet or Job, a CronJob's job
+ * template. What the security rules read: every container that could be
+ * handed a Secret.
+ */
+export interface PodTemplateView {
+  /** "Deployment/mysql". */
+  owner: string;
+  source: LoadedObject;
+  /** Where the pod's spec is in its object (the root of its container paths). */
+  specPath: FieldPath;
+  labels: Record<string, string>;
+  spec: V1PodSpec;
+}
+
+const templatedKinds = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]);
+
+export function podTemplateView(source: LoadedObject): PodTemplateView | undefined {
+  const { object } = source;
+  const owner = `${object.kind}/${object.metadata.name}`;
+  const from = (template: V1PodTemplateSpec | undefined, prefix: FieldPath): PodTemplateView | undefined =>
+    template?.spec ? { owner, source, specPath: [...prefix, "spec"], labels: template.metadata?.labels ?? {}, spec: template.spec } : undefined;
+  if (object.kind === "Pod") {
+    const pod = object as V1Pod;
+    return pod.spec ? { owner, source, specPath: ["spec"], labels: pod.metadata?.labels ?? {}, spec: pod.spec } : undefined;
+  }
+  if (object.kind === "CronJob") return from((object as unknown as V1CronJob).spec?.jobTemplate?.spec?.template, ["spec", "jobTemplate", "spec", "template"]);
+  if (templatedKinds.has(object.kind)) return from((object.spec as { template?: V1PodTemplateSpec } | undefined)?.template, ["spec", "template"]);
+  return undefined;
+}
+
+/** Every pod the manifests make, in their order. */
+export function podTemplateViews(objects: readonly LoadedObject[]): PodTemplateView[] {
+  return objects.flatMap((o) => podTemplateView(o) ?? []);
+}
+
+/** A NetworkPolicy of the manifests, as its API type. */
+export interface NetworkPolicyView {
+  name: string;
+  source: LoadedObject;
+  object: V1NetworkPolicy;
+}
+
+export function networkPolicyViews(objects: readonly LoadedObject[]): NetworkPolicyView[] {
+  return objects.flatMap((o) =>
+    o.object.kind === "NetworkPolicy" && o.object.apiVersion === "networking.k8s.io/v1"
+      ? [{ name: o.object.metadata.name, source: o, object: o.object as V1NetworkPolicy }]
+      : [],
+  );
+}
+
+/** A Service of the manifests, as its API type. */
+export interface ServiceView {
+  name: string;
+  source: LoadedObject;
+  object: V1Service;
+}
+
+export function serviceViews(objects: readonly LoadedObject[]): ServiceView[] {
+  return objects.flatMap((o) => (o.object.kind === "Service" ? [{ name: o.object.metadata.name, source: o, object: o.object as V1Service }] : []));
 }

@@ -152,3 +152,15 @@ export function withDatabaseImage(objects: LoadedObject[], image: string | undef
     return copy;
   });
 }
+
+/** The labels of the workload's pods (its pod template's), which Services and NetworkPolicies select. */
+export function podLabels(workload: DatabaseWorkload): Record<string, string> {
+  return workload.view.object.spec?.template?.metadata?.labels ?? {};
+}
+
+/** MySQL's port on the container: 3306 and its name when the container declares it (else its first port, else 3306). */
+export function databasePort(workload: DatabaseWorkload): { number: number; name?: string } {
+  const ports = workload.container.ports ?? [];
+  const port = ports.find((p) => p.containerPort === 3306) ?? ports[0];
+  return port ? { number: port.containerPort, ...(port.name ? { name: port.name } : {}) } : { number: 3306 };
+}

@@ -11,6 +11,9 @@ import { joinPowerCutAgent } from "../../src/cluster/multi-node.ts";
 import { lazyLayerUnavailable, nodeHasLazyLayers } from "../../src/cluster/power.ts";
 import { deployForPowerCuts, powerCutAndMeasure, writerNodeBesides } from "../../src/conformance/power-cut.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
+import { credentialsVerdict, networkVerdict } from "../../src/conformance/security.ts";
+import { inspectCredentials } from "../../src/conformance/security-credentials.ts";
+import { probeNetwork } from "../../src/conformance/security-network.ts";
 import { describe, expect, loadForEngine, test, runSettings } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
@@ -134,6 +137,33 @@ describe.concurrent("the live checks catch broken manifests", () => {
       }
     });
   }
+
+  test("password-in-args: the root password, substituted into mysqld's arguments, is found in its command line and named by place, never shown", async ({
+    kube,
+    namespace,
+  }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("password-in-args"));
+    const credentials = await setup.rootCredentials();
+    const verdict = credentialsVerdict(await inspectCredentials(setup));
+    expect(verdict.failure).toMatch(
+      /^"Secret-based credential management" keeps the credentials in a Secret, but they leak at run time \(values never shown\): the root password \(Secret mysql-credentials, key root-password\) appears in: [^]*pod \S+ container mysql: the arguments of process \d+ \(mysqld\)/,
+    );
+    expect(verdict.failure).not.toContain(credentials.password);
+  });
+
+  test("policy-admits-all: a NetworkPolicy that claims isolation but admits every namespace lets strangers connect, and the check fails naming it", async ({
+    kube,
+    namespace,
+    cluster,
+    skip,
+  }) => {
+    const setup = await DeployedSetup.deploy(kube, namespace, variant("policy-admits-all"));
+    const verdict = networkVerdict(await probeNetwork(setup, cluster.runId));
+    if (verdict.skip) return skip(verdict.skip);
+    expect(verdict.failure).toMatch(
+      /^NetworkPolicy mysql-ingress selects the MySQL pods, yet a pod of another namespace \(sc-stranger-[0-9a-f]+\) and a pod of MySQL's own namespace without the application's labels connected to Service mysql \([\d.:a-f]+\) \(still after \d+ s\)/,
+    );
+  });
 
   test(`slow-readiness: recovery exceeds the ${timeouts.recoveryBudgetMs / 1000} s budget, naming the slowest phase`, async ({ kube, namespace }) => {
     const setup = await DeployedSetup.deploy(kube, namespace, variant("slow-readiness"));

@@ -14,7 +14,7 @@ import { withStorageClass } from "../../src/manifests/storage-class.ts";
 import { applyRunSettings, type RunSettings, runSettingsFromEnv } from "../../src/run/settings.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import type { LedgerSummary } from "../../src/ledger/writer.ts";
-import type { DeployedSetup } from "../../src/design/deployment.ts";
+import { DeployedSetup } from "../../src/design/deployment.ts";
 import { deploySeeded, type SeededDeployment } from "../../src/conformance/seed.ts";
 import type { TableChecksums } from "../../src/mysql/dataset.ts";
 import type { MeasuredValue } from "./context.ts";
@@ -236,11 +236,12 @@ export interface SharedDesign {
  * cores), and a real database lives through one disruption after another. Each
  * check still verifies the dataset and its own ledger; a failed check gets the
  * namespace's diagnostics; the namespace is deleted after the file (unless
- * KEEP_NAMESPACES=1). Call inside a test, with its fixtures.
+ * KEEP_NAMESPACES=1). Call inside a test, with its fixtures. With `fresh`, the
+ * image initialises the data directory (no copy of the run's first).
  */
 export function designPerFile(
   purpose: string,
-  options: { dataset: boolean } = { dataset: true },
+  options: { dataset: boolean; fresh?: boolean } = { dataset: true },
 ): (fixtures: { kube: Kube; manifests: LoadedObject[]; cluster: ClusterInfo }) => Promise<SharedDesign> {
   type Entry = { kube: Kube; namespace?: string; design?: Promise<SharedDesign>; dataDirFrom?: string };
   let shared: Entry | undefined;
@@ -255,7 +256,14 @@ export function designPerFile(
     const entry: Entry = shared;
     entry.design ??= (async () => {
       entry.namespace = await createNamespace(kube, purpose, cluster.runId);
-      const { setup, dataDirFrom } = await deploySeeded(kube, entry.namespace, manifests, cluster.runId);
+      // fresh: initialised by the image, never a copy of the run's seed (a check of what initialisation
+      // makes, such as an encrypted data directory and its keyring, which a copy would not carry).
+      const { setup, dataDirFrom } = options.fresh
+        ? await DeployedSetup.deploy(kube, entry.namespace, manifests).then(async (setup) => {
+            await setup.waitForReadyPod();
+            return { setup, dataDirFrom: "initialised by the image" as const };
+          })
+        : await deploySeeded(kube, entry.namespace, manifests, cluster.runId);
       entry.dataDirFrom = dataDirFrom;
       if (!options.dataset) return { setup, before: {}, loadSeconds: 0, dataDirFrom };
       const { checksums, seconds } = await setup.loadDataset();
