@@ -75,6 +75,9 @@ describe("--output-format sarif", () => {
       expect.stringMatching(
         /^::error file=fixtures\/static\/no-provisioning\/mysql-pvc\.yaml,line=14,title=storage-conformance storage-class::data claim mysql-pvc sets storageClassName: "", which turns dynamic provisioning off/,
       ),
+      expect.stringMatching(
+        /^::warning file=fixtures\/static\/no-provisioning\/mysql-deployment\.yaml,line=20,title=storage-conformance network-policy::no NetworkPolicy selects the pods of Deployment\/mysql/,
+      ),
     ]);
   }, 60_000);
 });
