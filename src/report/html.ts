@@ -3,7 +3,7 @@ import { ackTimelineSpec, backupSpec, disruptionSpec, milestoneSpec, recoverySpe
 import { backupRows } from "./backups.ts";
 import { fioRows, fioSpec } from "./performance.ts";
 import { engineLines, headlineValues } from "./markdown.ts";
-import type { CheckResult, RunResults } from "./results.ts";
+import { type CheckResult, findingsOf, type RunResults } from "./results.ts";
 
 /** Text safe inside HTML. */
 export const esc = (text: unknown) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
@@ -14,7 +14,7 @@ h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px soli
 .banner{padding:.75rem 1rem;border-radius:6px;font-weight:600}
 .ok{background:#dafbe1;color:#116329}.bad{background:#ffebe9;color:#a40e26}
 table{border-collapse:collapse;width:100%;font-size:14px} th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eaeef2;vertical-align:top}
-.passed{color:#116329}.failed{color:#a40e26}.skipped{color:#6e7781}
+.passed{color:#116329}.failed{color:#a40e26}.skipped{color:#6e7781}.finding{color:#9a6700}
 pre{background:#f6f8fa;padding:.75rem;overflow:auto;font-size:12.5px;white-space:pre-wrap}
 .failure{border-left:4px solid #cf222e;padding-left:1rem;margin:1rem 0}
 .notes li{margin:.25rem 0} .muted{color:#57606a}`;
@@ -81,11 +81,13 @@ export async function renderHtml(results: RunResults): Promise<string> {
     fioSpec(results),
   ])
     if (spec) charts.push(await renderChart(spec));
-  const notes = [...new Set(results.checks.flatMap((c) => c.notes ?? []))];
+  const notes = [...new Set(results.checks.flatMap((c) => (c.notes ?? []).filter((n) => !n.startsWith("finding: "))))];
+  const withFindings = results.checks.filter((c) => c.status === "passed" && findingsOf(c).length);
+  const statusOf = (c: CheckResult) => (withFindings.includes(c) ? "finding" : c.status);
   const failures = results.checks.filter((c) => c.status === "failed");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Storage conformance ${esc(results.runId)}</title><style>${style}</style></head><body>
 <h1>Storage conformance</h1>
-<p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed, ${failed} failed, ${skipped} skipped</p>
+<p class="banner ${failed ? "bad" : "ok"}">${failed ? `${failed} check${failed > 1 ? "s" : ""} failed` : "Every check passed"} — ${passed} passed${withFindings.length ? ` (${withFindings.length} with a finding)` : ""}, ${failed} failed, ${skipped} skipped</p>
 <p class="muted">Run ${esc(results.runId)}, ${esc(results.startedAt)}, ${results.durationS.toFixed(1)} s. Manifests: ${esc(results.manifestsDir)}.</p>
 ${shardsLine(results) ? `<p class="muted">${esc(shardsLine(results)!)}</p>` : ""}
 ${engineLines(results)
@@ -97,9 +99,10 @@ ${charts.length ? `<h2>Measurements</h2>${charts.join("\n")}` : ""}
 ${performanceTable(results)}
 ${backupTable(results)}
 <h2>Cluster and storage</h2>${factsTable(results)}
+${withFindings.length ? `<h2>Findings: what the design claims and these manifests do not do</h2><ul class="notes">${withFindings.flatMap((c) => findingsOf(c).map((f) => `<li class="finding"><b>${esc(c.suite)}</b>: ${esc(f)}</li>`)).join("")}</ul>` : ""}
 ${notes.length ? `<h2>Where the design and this cluster differ</h2><ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 <h2>All checks</h2><table><tr><th></th><th>suite</th><th>check</th><th>values</th></tr>
-${results.checks.map((c) => `<tr><td class="${c.status}">${c.status}</td><td>${esc(c.suite)}</td><td>${esc(c.name)}</td><td>${esc(headlineValues(c, 8))}</td></tr>`).join("\n")}</table>
+${results.checks.map((c) => `<tr><td class="${statusOf(c)}">${statusOf(c)}</td><td>${esc(c.suite)}</td><td>${esc(c.name)}</td><td>${esc(headlineValues(c, 8))}</td></tr>`).join("\n")}</table>
 </body></html>
 `;
 }

@@ -1,9 +1,11 @@
 import { shardsLine } from "./merge.ts";
 import { backupRows } from "./backups.ts";
 import { fioRows } from "./performance.ts";
-import type { CheckResult, RunResults } from "./results.ts";
+import { type CheckResult, findingsOf, type RunResults } from "./results.ts";
 
 const icon = { passed: "✅", failed: "❌", skipped: "⏭️" } as const;
+/** A passed check that reported a finding is marked as such: its title is the design's claim, which these manifests do not keep. */
+const iconOf = (c: CheckResult) => (c.status === "passed" && findingsOf(c).length ? "⚠️" : icon[c.status]);
 /** Text safe inside one Markdown table cell. */
 export const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -54,8 +56,10 @@ export function engineLines(results: RunResults): string[] {
 export function renderMarkdown(results: RunResults): string {
   const { passed, failed, skipped } = results.summary;
   const cluster = results.cluster as Record<string, string | number | undefined> | undefined;
+  const withFindings = results.checks.filter((c) => c.status === "passed" && findingsOf(c).length);
+  const findingsText = withFindings.length ? `, ⚠️ ${withFindings.length} of them with a finding` : "";
   const lines = [
-    `## Storage conformance: ${failed ? `❌ ${failed} failed` : "✅ all passed"} (${passed} passed, ${failed} failed, ${skipped} skipped)`,
+    `## Storage conformance: ${failed ? `❌ ${failed} failed` : "✅ all passed"} (${passed} passed${findingsText}, ${failed} failed, ${skipped} skipped)`,
     "",
     `Run \`${results.runId}\` in ${results.durationS.toFixed(1)} s on ${cluster ? `${cluster.kind} ${cluster.serverVersion}${cluster.image ? ` (\`${cluster.image}\`)` : ""}` : "no cluster (static checks only)"}; manifests \`${results.manifestsDir}\`.`,
     ...(shardsLine(results) ? ["", shardsLine(results)!] : []),
@@ -65,7 +69,7 @@ export function renderMarkdown(results: RunResults): string {
     ...(results.engine ? [""] : []),
     "| | suite | check | values |",
     "|---|---|---|---|",
-    ...results.checks.map((c) => `| ${icon[c.status]} | ${c.suite} | ${cell(c.name)} | ${cell(headlineValues(c))} |`),
+    ...results.checks.map((c) => `| ${iconOf(c)} | ${c.suite} | ${cell(c.name)} | ${cell(headlineValues(c))} |`),
   ];
   const failures = results.checks.filter((c) => c.status === "failed");
   if (failures.length) {
@@ -95,7 +99,11 @@ export function renderMarkdown(results: RunResults): string {
         `| ${r.method} | ${r.designSays} | ${r.bytes === undefined ? "-" : `${(r.bytes / 1e6).toFixed(1)} MB`} | ${n(r.backupS, "s")} | ${n(r.restoreS, "s")} | ${cell(r.outcome)} |`,
       );
   }
-  const notes = results.checks.flatMap((c) => (c.notes ?? []).map((n) => `- ${n}`));
+  if (withFindings.length) {
+    lines.push("", "### Findings: what the design claims and these manifests do not do", "");
+    for (const c of withFindings) for (const f of findingsOf(c)) lines.push(`- ⚠️ **${c.suite}**: ${f}`);
+  }
+  const notes = results.checks.flatMap((c) => (c.notes ?? []).filter((n) => !n.startsWith("finding: ")).map((n) => `- ${n}`));
   if (notes.length) lines.push("", "### Where the design and this cluster differ", "", ...new Set(notes));
   return `${lines.join("\n")}\n`;
 }

@@ -64,6 +64,11 @@ export interface RunResults {
   checks: CheckResult[];
 }
 
+/** The check's findings: a claim of the design these manifests do not keep (notes written as "finding: ..."), which a check reports rather than fails. */
+export function findingsOf(check: CheckResult): string[] {
+  return (check.notes ?? []).filter((n) => n.startsWith("finding: ")).map((n) => n.slice("finding: ".length));
+}
+
 export function summarise(checks: CheckResult[]): Record<CheckStatus, number> {
   const summary: Record<CheckStatus, number> = { passed: 0, failed: 0, skipped: 0 };
   for (const c of checks) summary[c.status]++;

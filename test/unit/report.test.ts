@@ -63,6 +63,38 @@ describe("Markdown", () => {
   });
 });
 
+describe("a passed check with a finding (a claim of the design these manifests do not keep)", () => {
+  const withFinding = runOf([
+    {
+      suite: "security",
+      name: "network: strangers are refused",
+      status: "passed",
+      values: {},
+      message: "",
+      durationMs: 3_000,
+      notes: ["network: a stranger connected", "finding: no NetworkPolicy selects the MySQL pods"],
+    },
+    { ...checks[0]! },
+  ]);
+
+  it("is marked in the Markdown table and headline and listed under Findings, not among the differences", () => {
+    const md = renderMarkdown(withFinding);
+    expect(md.split("\n")[0]).toBe("## Storage conformance: ✅ all passed (2 passed, ⚠️ 1 of them with a finding, 0 failed, 0 skipped)");
+    expect(md).toContain("| ⚠️ | security | network: strangers are refused |");
+    expect(md).toContain("| ✅ | survival |");
+    expect(md).toContain("### Findings: what the design claims and these manifests do not do\n\n- ⚠️ **security**: no NetworkPolicy selects the MySQL pods");
+    expect(md).not.toContain("- finding: ");
+    expect(md).toContain("- network: a stranger connected");
+  });
+
+  it("is marked in the HTML banner, table and findings list", async () => {
+    const html = await renderHtml(withFinding);
+    expect(html).toContain("Every check passed — 2 passed (1 with a finding), 0 failed, 0 skipped");
+    expect(html).toContain('<td class="finding">finding</td><td>security</td>');
+    expect(html).toContain('<li class="finding"><b>security</b>: no NetworkPolicy selects the MySQL pods</li>');
+  });
+});
+
 describe("HTML", () => {
   it("is self-contained, with the recovery chart as inline SVG and the failure's diagnostics", async () => {
     const html = await renderHtml(results);
