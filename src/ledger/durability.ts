@@ -23,7 +23,13 @@ export function durabilityRisks(settings: Record<string, string>): DurabilityRis
       setting: "innodb_flush_log_at_trx_commit",
       value: "0",
       losesOnMysqldCrash: true,
-      risk: `the redo log is written and flushed every ${flushTimeoutS} s, not at commit: a crash of mysqld loses the last ${flushTimeoutS} s of acknowledged commits`,
+      // MySQL 8.0.22+ has dedicated log writer threads (innodb_log_writer_threads, ON by default):
+      // they write the log buffer to the OS as soon as it fills, whatever this setting says, so a
+      // crash of mysqld loses only what they had not yet written; only the flush waits for the timer.
+      risk:
+        value("innodb_log_writer_threads") === "ON"
+          ? `the redo log is flushed every ${flushTimeoutS} s, not at commit: an OS crash or power loss loses the last ${flushTimeoutS} s of acknowledged commits; a crash of mysqld loses only those the log writer threads had not yet written to the OS (milliseconds' worth, often none)`
+          : `the redo log is written and flushed every ${flushTimeoutS} s, not at commit: a crash of mysqld loses the last ${flushTimeoutS} s of acknowledged commits`,
     });
   if (value("innodb_flush_log_at_trx_commit") === "2")
     risks.push({

@@ -14,6 +14,7 @@ import type { LoadedObject } from "../../src/manifests/load.ts";
 import { credentialsVerdict, networkVerdict } from "../../src/conformance/security.ts";
 import { inspectCredentials } from "../../src/conformance/security-credentials.ts";
 import { probeNetwork } from "../../src/conformance/security-network.ts";
+import { inject } from "vitest";
 import { describe, expect, loadForEngine, test, runSettings } from "../support/test.ts";
 
 // The live checks, pointed at broken variants of the design (fixtures/broken/),
@@ -80,6 +81,12 @@ describe.concurrent("the live checks catch broken manifests", () => {
     skip,
   }) => {
     if (!cluster.nodeContainerId) return skip("a crash needs the node's process table: only on the embedded cluster");
+    // MySQL 8.0.22+ writes the log buffer to the OS from dedicated threads as soon as it fills: a SIGKILL of mysqld
+    // loses a commit only by luck (0 of hundreds in CI, 2026-12-05); the power-cut variant below shows the loss.
+    if (inject("runFacts").engine.name === "mysql")
+      return skip(
+        "MySQL's log writer threads write each commit's redo to the OS within milliseconds even with innodb_flush_log_at_trx_commit=0: a crash of mysqld rarely loses one; the power cut of acks-before-durable shows what the setting loses",
+      );
     const setup = await DeployedSetup.deploy(kube, namespace, variant("acks-before-durable"));
     await setup.waitForReadyPod();
     const writer = await LedgerWriter.start(setup, `acks-before-durable-${Date.now()}`, runSettings().ledger);
@@ -103,6 +110,14 @@ describe.concurrent("the live checks catch broken manifests", () => {
       layer: "lazyfs-lying" as const,
       finding:
         /(^|\n)\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s before power cut 1[^]*The server's settings are durable \(innodb_flush_log_at_trx_commit=1, sync_binlog=1[^)]*\): it synced each commit before acknowledging it, so the storage acknowledged an fsync it had not made durable: blame the storage/,
+    },
+    {
+      name: "acks-before-durable at a power cut: a server that acknowledges commits before its redo log is flushed (innodb_flush_log_at_trx_commit=0) loses them, and the finding names the setting",
+      agent: "power-no-flush",
+      manifests: () => variant("acks-before-durable"),
+      layer: "lazyfs" as const,
+      finding:
+        /^\d+ acknowledged commits lost \(of \d+\): writer \d+ seq \d+ acknowledged \d+\.\d\d s before power cut 1[^]*The server's settings allow it: innodb_flush_log_at_trx_commit=0 \(the redo log is (written and )?flushed every 5 s, not at commit/,
     },
     {
       name: "acks-before-sync: a server that acknowledges commits from the OS cache (innodb_flush_log_at_trx_commit=2) loses them at a power cut, and the finding names the setting",

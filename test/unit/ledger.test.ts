@@ -239,6 +239,17 @@ describe("durability settings", () => {
     });
   });
 
+  test("with MySQL's log writer threads, innodb_flush_log_at_trx_commit=0 is said to lose commits at a power loss, few at a mysqld crash", () => {
+    const [risk] = durabilityRisks({ innodb_flush_log_at_trx_commit: "0", innodb_flush_log_at_timeout: "5", innodb_log_writer_threads: "ON" });
+    expect(risk).toMatchObject({ setting: "innodb_flush_log_at_trx_commit", losesOnMysqldCrash: true });
+    expect(risk!.risk).toBe(
+      "the redo log is flushed every 5 s, not at commit: an OS crash or power loss loses the last 5 s of acknowledged commits; a crash of mysqld loses only those the log writer threads had not yet written to the OS (milliseconds' worth, often none)",
+    );
+    expect(durabilityRisks({ innodb_flush_log_at_trx_commit: "0", innodb_log_writer_threads: "OFF" })[0]!.risk).toMatch(
+      /^the redo log is written and flushed every 1 s, not at commit: a crash of mysqld loses the last 1 s/,
+    );
+  });
+
   test("the message about lost commits names the setting responsible", () => {
     const log = parseWriterLog(`${line(0, 1, "ack", 990, 1000)}\n{"event":"stop","t":5000}\n`);
     const risks = durabilityRisks({ ...mariadbDefaults, innodb_flush_log_at_trx_commit: "0" });
