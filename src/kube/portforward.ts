@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Writable } from "node:stream";
 import { PortForward } from "@kubernetes/client-node";
 import type { Kube } from "./client.ts";
 
@@ -19,16 +20,29 @@ export async function forwardPort(kube: Kube, namespace: string, pod: string, po
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
+    // The API server reports a tunnel it cannot make (nothing listens on the port, the container
+    // is gone) on the error stream: end the local connection with its words.
+    const errors = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        // Each stream opens with the port number, which the client strips: an empty chunk is no error.
+        const message = chunk.toString().trim();
+        if (message) socket.destroy(new Error(`port-forward to ${namespace}/${pod}:${port}: ${message}`));
+        done();
+      },
+    });
     forward
-      .portForward(namespace, pod, [port], socket, null, socket)
+      .portForward(namespace, pod, [port], socket, errors, socket)
       .then((ws) => {
         const websocket = typeof ws === "function" ? ws() : ws;
-        if (!websocket) return;
+        if (!websocket) return void socket.destroy();
         websockets.add(websocket);
         socket.on("close", () => {
           websocket.close();
           websockets.delete(websocket);
         });
+        // The tunnel dies with the pod's container (a liveness kill, a crash): end the local
+        // connection too, or a client in the middle of a query waits on it forever.
+        websocket.addEventListener("close", () => socket.destroy());
       })
       .catch((error: Error) => socket.destroy(error));
   });
