@@ -38,12 +38,12 @@ describe("the design's manifests", () => {
 
 // Each broken variant of the design (fixtures/broken/) and exactly what it must trigger.
 const expectations: Record<string, string[]> = {
-  "emptydir-data": ["mysql-deployment.yaml:65 data-dir-on-claim error"],
+  "emptydir-data": ["mysql-deployment.yaml:73 data-dir-on-claim error"],
   "wrong-mount-path": ["mysql-deployment.yaml:43 data-dir-on-claim error"],
-  "claim-typo": ["mysql-deployment.yaml:67 claim-exists error"],
+  "claim-typo": ["mysql-deployment.yaml:75 claim-exists error"],
   "rolling-two-replicas": ["mysql-deployment.yaml:9 single-replica error", "mysql-deployment.yaml:13 recreate-strategy error"],
   "plaintext-password": ["mysql-deployment.yaml:32 credentials-from-secret error"],
-  "no-probe-no-requests": ["mysql-deployment.yaml:24 readiness-probe error", "mysql-deployment.yaml:51 resource-requests warning"],
+  "no-probe-no-requests": ["mysql-deployment.yaml:24 readiness-probe error", "mysql-deployment.yaml:59 resource-requests warning"],
   "small-shared-claim": ["mysql-pvc.yaml:13 claim-requests-storage error", "mysql-pvc.yaml:10 single-writer-access-mode warning"],
   "read-only-data": ["mysql-deployment.yaml:43 data-dir-writable error"],
   "datadir-off-claim": ["mysql-deployment.yaml:29 datadir-argument-on-claim error"],
@@ -59,7 +59,7 @@ const expectations: Record<string, string[]> = {
 
 // The security rules' own examples (fixtures/static/), and exactly what each triggers beyond the design's gap.
 const securityExamples: Record<string, string[]> = {
-  "secret-in-sidecar": ["mysql-deployment.yaml:71 secret-only-where-used warning", "mysql-deployment.yaml:75 secret-only-where-used warning"],
+  "secret-in-sidecar": ["mysql-deployment.yaml:79 secret-only-where-used warning", "mysql-deployment.yaml:83 secret-only-where-used warning"],
   "exposed-service": ["mysql-service.yaml:10 mysql-service-exposed error"],
 };
 
@@ -189,13 +189,13 @@ describe("a StatefulSet's volumeClaimTemplates are claims", () => {
     expect(beyondDesign("fixtures/static/statefulset")).toEqual([]);
     const info = staticCheck("fixtures/static/statefulset", options).filter((f) => f.severity === "info");
     expect(info.map((f) => `${f.line} ${f.message}`)).toEqual([
-      '66 data claim mysql-storage (volumeClaimTemplate of StatefulSet/mysql) uses StorageClass "standard"',
+      '74 data claim mysql-storage (volumeClaimTemplate of StatefulSet/mysql) uses StorageClass "standard"',
     ]);
   });
   it("a 10Mi ReadWriteMany template is too small and shared, found at the template's lines (not 'data in the container's filesystem')", () => {
     expect(beyondDesign("fixtures/static/statefulset-small-shared")).toEqual([
-      "mysql-statefulset.yaml:69 claim-requests-storage error",
-      "mysql-statefulset.yaml:65 single-writer-access-mode warning",
+      "mysql-statefulset.yaml:77 claim-requests-storage error",
+      "mysql-statefulset.yaml:73 single-writer-access-mode warning",
     ]);
     const messages = staticCheck("fixtures/static/statefulset-small-shared", options).map((f) => f.message);
     expect(messages).toContain("volumeClaimTemplate mysql-storage of StatefulSet/mysql requests 10Mi, less than the minimum 1Gi");

@@ -89,7 +89,7 @@ describe("the claims' views", () => {
       "StatefulSet/mysql",
       "fixtures/static/statefulset/mysql-statefulset.yaml",
     ]);
-    expect([claim?.at.line, claim?.at.lineOf(["spec", "accessModes"]), claim?.at.lineOf(["spec", "resources", "requests", "storage"])]).toEqual([62, 65, 69]);
+    expect([claim?.at.line, claim?.at.lineOf(["spec", "accessModes"]), claim?.at.lineOf(["spec", "resources", "requests", "storage"])]).toEqual([70, 73, 77]);
   });
 
   it("skip a template without a name, and templates that are not a list", () => {
