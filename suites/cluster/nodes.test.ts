@@ -220,11 +220,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
         recordValues(record, powerCutValues(cycles));
         if (cycles.length) {
           record("node_restart_cycles", cycles.length, "cycles");
-          recordSpread(
-            record,
-            "node_restart",
-            cycles.map((c) => c.firstVerifiedQuery_s),
-          );
+          const recoveriesS = cycles.map((c) => c.firstVerifiedQuery_s);
+          recordSpread(record, "node_restart", recoveriesS);
         }
       }
       const over = cycles.map((c) => c.firstVerifiedQuery_s).filter((s) => s > budgetS);
@@ -233,14 +230,8 @@ describe("node failures: a drain and a lost node, with writes in flight", () => 
           `after ${over.length} of ${cycles.length} restarts of MySQL's node, verified data came back later than the ${budgetS} s budget (up to ${Math.max(...over)} s)`,
         );
       expect(inconclusiveCuts(cycles), "most power cuts dropped unsynced data of the database").toBeUndefined();
-      const ledger = summarizeLedger(
-        await writer.stopAndVerify(),
-        disruptionsOf(
-          `restart of ${mysqlNode}`,
-          cycles.map((c) => c.atMs),
-        ),
-        { powerLoss: mode === "lazyfs" },
-      );
+      const moments = cycles.map((c) => c.atMs);
+      const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf(`restart of ${mysqlNode}`, moments), { powerLoss: mode === "lazyfs" });
       reportLedger(ledger);
       expect(ledger.violations, `acknowledged commits lost, or rows phantom, duplicated or corrupted across the restarts of ${mysqlNode}`).toBe("");
     },
