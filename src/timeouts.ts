@@ -45,6 +45,8 @@ export const defaultTimeouts = {
   cleanupMs: 30_000,
   /** A node lost with Kubernetes' defaults observed to the end: the 300 s default toleration, the node monitor's grace period, and room. */
   nodeLossObservationMs: 480_000,
+  /** How long the nodes suite keeps a drained node cordoned once the scheduler has said MySQL's replacement cannot run elsewhere, before it uncordons it. */
+  drainHoldMs: 10_000,
   /** An armed power cut waiting for a write of the redo or binary log (a commit in flight); past it the cut happens anyway, counted inconclusive. */
   powerCutArmMs: 5_000,
 } as const;

@@ -2,7 +2,7 @@ import { importProjectImages } from "./project-images.ts";
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
 import { connect } from "../kube/client.ts";
 import { waitFor } from "../kube/wait.ts";
-import { readyCondition } from "../kube/waits.ts";
+import { readyCondition, waitForNodeReady } from "../kube/waits.ts";
 import { pollIntervals, timeouts } from "../timeouts.ts";
 import { managedBy, runLabel } from "../labels.ts";
 import { probePrivilegedMode } from "./docker.ts";
@@ -131,16 +131,7 @@ export async function joinPowerCutAgent(server: ClusterInfo, name: string): Prom
   const taint = `${powerCutTaint.key}=${powerCutTaint.value}:${powerCutTaint.effect}`;
   const [container] = [...(await startAgents(server, [name], [`register-with-taints=${taint}`])).values()];
   const kube = connect(server.kubeconfig);
-  await waitFor(
-    () => kube.core.readNode({ name }).catch(() => undefined),
-    (node) => node !== undefined && readyCondition(node).status === "True",
-    {
-      what: `agent ${name} to be Ready`,
-      timeoutMs: timeouts.clusterStartMs,
-      intervalMs: pollIntervals.clusterMs,
-      describe: (node) => (node ? `Ready=${readyCondition(node).status}` : "no Node object yet"),
-    },
-  );
+  await waitForNodeReady(kube, name, timeouts.clusterStartMs, `agent ${name} to be Ready`);
   return {
     node: { name, role: "agent", containerId: container!.getId() },
     remove: async () => {
@@ -203,6 +194,23 @@ export async function startMultiNodeCluster(runId: string, agents: number, image
     await stopAll();
     throw error;
   }
+}
+
+/** A cluster's plain facts (ClusterInfo, which vitest can hand on) with every node container it has. */
+export type ClusterWithNodes = ClusterInfo & { nodes: ClusterNode[] };
+
+/**
+ * A cluster of a server and `agents` agents for the checks that drain nodes
+ * and cut their power: the run's own when it has them already, or when it is
+ * a --kubeconfig cluster (never changed; its nodes are not containers of this
+ * run, so `nodes` is empty); else one started for the caller, whose `stop`
+ * removes it (a no-op for the run's own).
+ */
+export async function clusterWithAgents(run: ClusterInfo, agents: number, image: ImageWanted): Promise<{ cluster: ClusterWithNodes; stop(): Promise<void> }> {
+  if (run.kind === "kubeconfig" || (run.nodes?.length ?? 0) > agents) return { cluster: { ...run, nodes: run.nodes ?? [] }, stop: async () => undefined };
+  const own = await startMultiNodeCluster(run.runId, agents, image);
+  const { stop, restartNode: _restart, waitForAllImages: _images, ...cluster } = own;
+  return { cluster, stop };
 }
 
 /** What a pod needs to run on the power-cut agent (the checks that cut its power). */

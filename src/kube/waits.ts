@@ -4,6 +4,7 @@ import { isNotFound } from "./client.ts";
 import { collectDiagnostics, describePod } from "./diagnostics.ts";
 import { waitFor } from "./wait.ts";
 import { nameOf } from "./names.ts";
+import { pollIntervals } from "../timeouts.ts";
 
 /** What the API server says of a claim that is not Bound yet: why it may never be. */
 export interface ClaimState {
@@ -95,6 +96,30 @@ interface PodState {
 export function readyCondition(node: V1Node): { status: string; reason?: string } {
   const c = node.status?.conditions?.find((c) => c.type === "Ready");
   return { status: c?.status ?? "Unknown", ...(c?.reason ? { reason: c.reason } : {}) };
+}
+
+/**
+ * Named wait: node `name` is Ready. Its Node object may not exist yet (an
+ * agent still joining) or be NotReady (a node powered on again); either is
+ * waited out. `what` ends the failure message ("node NAME to be Ready").
+ */
+export async function waitForNodeReady(kube: Kube, name: string, timeoutMs: number, what = `node ${name} to be Ready`): Promise<V1Node> {
+  const node = await waitFor(
+    () => kube.core.readNode({ name }).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
+    (n) => n !== undefined && readyCondition(n).status === "True",
+    {
+      what,
+      signal: kube.signal,
+      timeoutMs,
+      intervalMs: pollIntervals.clusterMs,
+      describe: (n) => {
+        if (!n) return "no Node object yet";
+        const { status, reason } = readyCondition(n);
+        return `Ready=${status}${reason ? ` (${reason})` : ""}`;
+      },
+    },
+  );
+  return node!;
 }
 
 /** Why waiting longer for this pod cannot help, if it cannot. */

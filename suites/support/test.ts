@@ -55,6 +55,25 @@ export function otherChecksOf(task: RunnerTask): MeasuringCheck[] {
     }));
 }
 
+/** Records named values (a helper's `{ name: { value, unit } }`) in their order. */
+export function recordValues(record: Record_, values: Record<string, MeasuredValue>): void {
+  for (const [name, { value, unit }] of Object.entries(values)) record(name, value, unit);
+}
+
+/**
+ * The run's cluster, as the global setup provided it; throws its one cause when
+ * the global setup could not start or reach it (the fixtures of every cluster check).
+ */
+export function runCluster(): ClusterInfo {
+  const failure = inject("clusterError");
+  if (failure) {
+    const error = new Error(`the cluster checks cannot run: ${failure}`);
+    error.stack = error.message; // the cause is the message; a stack into the fixture says nothing more
+    throw error;
+  }
+  return inject("cluster");
+}
+
 /** Records a series of seconds as `<prefix>_p50_s`, `<prefix>_p95_s` and `<prefix>_max_s`. */
 export function recordSpread(record: Record_, prefix: string, seconds: number[]): void {
   record(`${prefix}_p50_s`, percentile(seconds, 50), "s");
@@ -105,15 +124,7 @@ export const test = base.extend<{
    */
   deployFresh: (namespace: string, objects?: LoadedObject[]) => Promise<DeployedSetup>;
 }>({
-  cluster: async ({}, use) => {
-    const failure = inject("clusterError");
-    if (failure) {
-      const error = new Error(`the cluster checks cannot run: ${failure}`);
-      error.stack = error.message; // the cause is the message; a stack into the fixture says nothing more
-      throw error;
-    }
-    await use(inject("cluster"));
-  },
+  cluster: async ({}, use) => use(runCluster()),
   // A check's timeout (or Ctrl-C) aborts its signal, which ends every wait made through this client.
   kube: async ({ cluster, signal }, use) => use(connect(cluster.kubeconfig, { signal })),
   // --engine swaps the database image; --storage-class NAME applies the claims with the
