@@ -21,14 +21,7 @@ import { type ExpansionAnswer, filesystemGrew } from "./storage.ts";
 export async function growClaim(kube: Kube, namespace: string, claim: string, size: string): Promise<ExpansionAnswer> {
   const patch = { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: claim, namespace }, spec: { resources: { requests: { storage: size } } } };
   try {
-    await kube.objects.patch(
-      patch,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      PatchStrategy.MergePatch,
-    );
+    await kube.objects.patch(patch, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
     return { accepted: true };
   } catch (error) {
     const status = (error as { code?: number }).code;

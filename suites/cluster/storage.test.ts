@@ -7,6 +7,8 @@ import {
   describeFullDisk,
   doubledRequest,
   expansionAllowedNote,
+  expansionTimingNote,
+  fullDiskRecoveryFinding,
   refusalFinding,
   withAccessModes,
 } from "../../src/conformance/storage.ts";
@@ -21,6 +23,7 @@ import {
   waitForWritesToMeetFullDisk,
 } from "../../src/conformance/storage-full-disk.ts";
 import { probeWhoCanMount } from "../../src/conformance/security-storage.ts";
+import { containerOverlap } from "../../src/conformance/storage-access.ts";
 import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { usageThresholds } from "../../src/design/usage.ts";
 import { disruptionsOf, LedgerWriter, type LedgerSummary, summarizeLedger } from "../../src/ledger/writer.ts";
@@ -90,6 +93,7 @@ describe("the data claim mysql-pvc", () => {
     record("expansion_df_s", facts.df_s, "s");
     if (facts.fileSystemResizePending_s !== undefined) record("expansion_controller_done_s", facts.fileSystemResizePending_s, "s");
     if (facts.claimCapacity_s !== undefined) record("expansion_claim_capacity_s", facts.claimCapacity_s, "s");
+    note(expansionTimingNote(facts));
     record("df_before_mib", mib(facts.dfBeforeBytes), "MiB");
     record("df_after_mib", mib(facts.dfAfterBytes), "MiB");
     expect(
@@ -98,7 +102,7 @@ describe("the data claim mysql-pvc", () => {
     ).toEqual({ pod: facts.podBefore, restarts: 0 });
   });
 
-  test(`when full (on a class that enforces its size), keeps every acknowledged commit, fails the rest, and serves again within ${budgetS} s once space is freed; storage-status warns at ${usageThresholds.warnPercent}% and is critical at ${usageThresholds.criticalPercent}%`, async ({
+  test(`when full (on a class that enforces its size), keeps every acknowledged commit, acknowledges nothing it did not keep, and writes again once space is freed (timed against the ${budgetS} s budget); storage-status warns at ${usageThresholds.warnPercent}% and is critical at ${usageThresholds.criticalPercent}%`, async ({
     kube,
     namespace,
     manifests,
@@ -158,11 +162,10 @@ describe("the data claim mysql-pvc", () => {
       freedAtMs = freed.freedAtMs;
       record("disk_full_recovery_s", freed.recovered_s, "s");
       note(`the space was freed through ${freed.via}; MySQL committed again ${freed.recovered_s} s later`);
+      // Writing again at all is checked (the wait's deadline); the time against the budget is a finding.
+      const overBudget = fullDiskRecoveryFinding(freed.recovered_s, budgetS, behaviour, observed.logLines);
+      if (overBudget) note(`finding: ${overBudget}`);
       await writer.settle();
-      expect(
-        freed.recovered_s,
-        `MySQL committed again ${freed.recovered_s} s after the space was freed, over the ${budgetS} s budget (it ${behaviour} on the full disk; its log and the pod's restarts are in the failure folder)`,
-      ).toBeLessThanOrEqual(budgetS);
     } finally {
       const outcome = await writer.stopAndVerify();
       const during = commitsBetween(outcome.log.commits, fullAtMs, freedAtMs);
@@ -188,26 +191,32 @@ async function accessModeRun(
   const moments: number[] = [];
   const measured = await (async () => {
     const second = await probeWhoCanMount(setup);
+    const old = (await setup.waitForReadyPod()).metadata!.name!;
+    const containers = containerOverlap(setup, old);
+    containers.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Nothing compared but that the replacement answers: the ledger is the data under test.
     const recovery = await deletePodAndMeasureRecovery(setup, {}, undefined, { onDisrupted: (t) => moments.push(t) });
+    const { overlap_s } = await containers;
     await writer.settle();
-    return { second, recovery };
+    return { second, recovery, overlap_s };
   })().catch(async (error: unknown) => {
     await writer.remove();
     throw error;
   });
   const ledger = summarizeLedger(await writer.stopAndVerify(), disruptionsOf("pod deletion", moments));
-  const { second, recovery } = measured;
+  const { second, recovery, overlap_s } = measured;
   const row: AccessModeRow = {
     mode,
     secondPodMounted: second.concurrent,
     secondPod: second.concurrent ? "mounted it" : second.detail.replace(/^the second pod /, ""),
-    overlapS: overlapSeconds(recovery),
+    overlapS: overlap_s,
     recoveryS: recovery.firstVerifiedQuery_s,
     lost: Number(ledger.values.ledger_lost?.value ?? 0),
   };
   record(`${prefix}_second_pod_mounted`, row.secondPodMounted ? "yes" : "no", "");
-  record(`${prefix}_overlap_s`, row.overlapS, "s");
+  record(`${prefix}_containers_overlap_s`, row.overlapS, "s");
+  // The pod object's milestone, as survival measures it: with ReadWriteOncePod it may outlive the old container by a moment.
+  record(`${prefix}_old_pod_object_overlap_s`, overlapSeconds(recovery), "s");
   record(`${prefix}_recovery_s`, row.recoveryS, "s");
   record(`${prefix}_ledger_acknowledged`, Number(ledger.values.ledger_acknowledged?.value ?? 0), "commits");
   record(`${prefix}_ledger_lost`, row.lost, "commits");

@@ -10,6 +10,8 @@ import {
   commitsBetween,
   describeFullDisk,
   doubledRequest,
+  expansionTimingNote,
+  fullDiskRecoveryFinding,
   fallbackNote,
   filesystemGrew,
   refusalFinding,
@@ -69,6 +71,13 @@ describe("the claim reshaped and grown", () => {
     expect(filesystemGrew(960 * 2 ** 20, 1984 * 2 ** 20, 2 ** 30, 2 ** 31)).toBe(true);
     expect(filesystemGrew(960 * 2 ** 20, 960 * 2 ** 20, 2 ** 30, 2 ** 31)).toBe(false);
   });
+  test("the time to df split into the controller's part and the kubelet's, with why the kubelet's takes up to 90 s", () => {
+    const note = expansionTimingNote({ fileSystemResizePending_s: 0.65, df_s: 66.41 });
+    expect(note).toMatch(
+      /^df showed the new size 66.41 s after the patch: the controller's part \(the resizer, ControllerExpandVolume\) was done at 0.65 s, the node's \(the kubelet's NodeExpandVolume\) took 65.76 s more; /,
+    );
+    expect(note).toContain("60–90 s between syncs");
+  });
   test("capacity is enforced when df is the claim's size, not the node's disk", () => {
     expect(capacityEnforced(960 * 2 ** 20, 2 ** 30)).toBe(true);
     expect(capacityEnforced(250 * 2 ** 30, 2 ** 30)).toBe(false);
@@ -105,6 +114,15 @@ describe("the full disk", () => {
       behaviour: "refused",
       sentence: "MySQL refused the write (1114 The table 'filler' is full) and kept running; reads were still served",
     });
+  });
+  test("a recovery over the budget after the full disk is a finding naming MySQL's minute-long retry", () => {
+    const log = [
+      "[ERROR] [MY-000035] [Server] Disk is full writing './binlog.000001' (OS errno 28 - No space left on device). Waiting for someone to free space... Retry in 60 secs.",
+    ];
+    expect(fullDiskRecoveryFinding(12, 30, "hung", log)).toBeUndefined();
+    expect(fullDiskRecoveryFinding(44.84, 30, "hung", log)).toBe(
+      'after its claim filled, MySQL wrote again 44.84 s after the space was freed, over the design\'s 30 s recovery time (it hung on the full disk): mysqld waits on the full binary log and retries the write once a minute ("Retry in 60 secs"), so freeing space brings it back 0–60 s later; a 1Gi claim with no alert acted on before 90 % (storage-status, storage-monitor) means an outage of writes, not lost data',
+    );
   });
   test("the ledger's commits while the disk was full, with the first error", () => {
     const commits = [
