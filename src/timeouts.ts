@@ -22,6 +22,10 @@ export const defaultTimeouts = {
   backupJobMs: 600_000,
   /** A VolumeSnapshot cut and ready to use (CSI drivers that upload it, as cloud disks do, take minutes). */
   snapshotReadyMs: 600_000,
+  /** A claim grown online until `df` in MySQL's pod shows the new size: the resizer, then the kubelet's NodeExpandVolume at its next sync of the pod (about a minute, its --sync-frequency). */
+  volumeExpansionMs: 180_000,
+  /** A claim filled until MySQL can no longer write (the storage suite's full disk). */
+  diskFillMs: 300_000,
   imagePullMs: 30_000,
   /** One TCP connection to MySQL (through the port-forward) before it is retried. */
   mysqlConnectMs: 5_000,

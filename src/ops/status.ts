@@ -5,6 +5,7 @@ import { isNotFound } from "../kube/client.ts";
 import { execChecked, execInPod } from "../kube/exec.ts";
 import { isPodReady } from "../kube/waits.ts";
 import { parseQuantity } from "../manifests/quantity.ts";
+import { type DiskUsage, parseDf, parseDu, usageAlerts } from "../design/usage.ts";
 import { timeouts } from "../timeouts.ts";
 import { interpretIoQuery, ioCountersSql, type IoReading } from "./io-rates.ts";
 import { nameOf } from "../kube/names.ts";
@@ -27,35 +28,7 @@ export interface StorageStatus {
   warnings: string[];
 }
 
-export interface DiskUsage {
-  /** What MySQL's files take (du), in bytes. */
-  usedBytes: number;
-  /** The claim's capacity in bytes, when known. */
-  claimBytes?: number;
-  /** usedBytes against the claim's capacity. */
-  percentOfClaim?: number;
-  /** The filesystem under the mount (df): on local-path this is the node's disk, not the claim. */
-  filesystem: { sizeBytes: number; availableBytes: number; usedPercent: number };
-}
-
-/** `df -Pk DIR` output: the filesystem's size and free space in bytes. */
-export function parseDf(output: string): DiskUsage["filesystem"] {
-  const line = output.trim().split("\n").at(-1) ?? "";
-  const fields = line.trim().split(/\s+/);
-  const [size, used, available] = [fields[1], fields[2], fields[3]].map(Number);
-  if (fields.length < 6 || ![size, used, available].every((n) => Number.isFinite(n)))
-    throw new Error(`unexpected df output: ${JSON.stringify(output.slice(0, 200))}`);
-  return { sizeBytes: size! * 1024, availableBytes: available! * 1024, usedPercent: size ? +((100 * used!) / size!).toFixed(1) : 0 };
-}
-
-/** `du -sk DIR` output, in bytes. */
-export function parseDu(output: string): number {
-  const kib = Number(output.trim().split(/\s+/)[0]);
-  if (!Number.isFinite(kib)) throw new Error(`unexpected du output: ${JSON.stringify(output.slice(0, 200))}`);
-  return kib * 1024;
-}
-
-export const usageThresholds = { warnPercent: 80, criticalPercent: 90 };
+export { parseDf, parseDu, usageThresholds, type DiskUsage } from "../design/usage.ts";
 
 /** Reads the claim, its volume and class, the MySQL pod and the data directory's usage. */
 export async function readStorageStatus(setup: DeployedSetup): Promise<StorageStatus> {
@@ -115,14 +88,9 @@ export async function readStorageStatus(setup: DeployedSetup): Promise<StorageSt
   if (!status.pod.ready) status.problems.push(`pod ${status.pod.name} is ${status.pod.phase} and not Ready`);
   if (status.pod.ready) {
     status.usage = await readUsage(setup, pod, "capacity" in status.claim ? status.claim.capacity : undefined);
-    if (status.usage.percentOfClaim !== undefined) {
-      const p = status.usage.percentOfClaim;
-      if (p >= usageThresholds.criticalPercent) status.problems.push(`MySQL's files take ${p}% of the claim (critical at ${usageThresholds.criticalPercent}%)`);
-      else if (p >= usageThresholds.warnPercent) status.warnings.push(`MySQL's files take ${p}% of the claim (warning at ${usageThresholds.warnPercent}%)`);
-    }
-    if (status.usage.filesystem.usedPercent >= usageThresholds.criticalPercent) {
-      status.problems.push(`the filesystem under ${status.pod.mountPath} is ${status.usage.filesystem.usedPercent}% full`);
-    }
+    const alerts = usageAlerts(status.usage, status.pod.mountPath);
+    status.warnings.push(...alerts.warnings);
+    status.problems.push(...alerts.problems);
   }
   return status;
 }
