@@ -1,9 +1,25 @@
 import type { Kube } from "../kube/client.ts";
 import { nameOf } from "../kube/names.ts";
 import type { LoadedObject } from "../manifests/load.ts";
+import type { KnownClass } from "../manifests/rules.ts";
 import { withStorageClass } from "../manifests/storage-class.ts";
 import { chooseClass, type ClassFacts, type ClassNeed, csiClassName, fallbackNote } from "./storage.ts";
-import { dataClaimDriver } from "./volume-snapshot.ts";
+import { dataClaimDriver, listSnapshotClasses } from "./volume-snapshot.ts";
+
+const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class";
+
+/** The cluster's StorageClasses as the static rule class-capabilities judges them: expansion, snapshots, which is the default. */
+export async function knownClasses(kube: Kube): Promise<KnownClass[]> {
+  const [classes, snapshotClasses] = await Promise.all([kube.storage.listStorageClass(), listSnapshotClasses(kube)]);
+  const snapshotDrivers = new Set(snapshotClasses === "no-api" ? [] : snapshotClasses.map((c) => c.driver));
+  return classes.items.map((c) => ({
+    name: nameOf(c),
+    provisioner: c.provisioner,
+    isDefault: c.metadata?.annotations?.[defaultClassAnnotation] === "true",
+    allowVolumeExpansion: c.allowVolumeExpansion === true,
+    snapshots: snapshotDrivers.has(c.provisioner),
+  }));
+}
 
 /** Every StorageClass of the cluster, with whether its provisioner is a CSI driver the cluster knows. */
 export async function listClassFacts(kube: Kube): Promise<ClassFacts[]> {

@@ -5,16 +5,16 @@
  * credentials, the network); this list is their order in every report.
  */
 import type { LoadedObject } from "./load.ts";
-import { claimExists, claimRequestsStorage, singleWriterAccessMode, storageClass } from "./rules/claims.ts";
+import { claimExists, claimRequestsStorage, classCapabilities, singleWriterAccessMode, storageClass } from "./rules/claims.ts";
 import { credentialsFromSecret, secretExists, secretNotInArguments, secretOnlyWhereUsed } from "./rules/credentials.ts";
 import { dataDirOnClaim, dataDirWritable, databaseWorkload, datadirArgumentOnClaim } from "./rules/data-dir.ts";
 import { networkPolicy, networkPolicyIsolates, serviceNotExposed } from "./rules/network.ts";
-import type { Rule, RuleContext, RuleOptions, Severity } from "./rules/rule.ts";
+import type { KnownClass, Rule, RuleContext, RuleOptions, Severity } from "./rules/rule.ts";
 import { readinessProbe, recreateStrategy, resourceRequests, singleReplica } from "./rules/workload.ts";
 import { claimViews } from "./views.ts";
 import { findDatabaseWorkload } from "./workload.ts";
 
-export type { RuleOptions, Severity };
+export type { KnownClass, RuleOptions, Severity };
 
 export interface Finding {
   rule: string;
@@ -42,6 +42,7 @@ export const rules: Rule[] = [
   readinessProbe,
   resourceRequests,
   storageClass,
+  classCapabilities,
   networkPolicy,
   networkPolicyIsolates,
   serviceNotExposed,

@@ -12,7 +12,7 @@ import {
   refusalFinding,
   withAccessModes,
 } from "../../src/conformance/storage.ts";
-import { listClassFacts, manifestsForNeed, runClassFacts } from "../../src/conformance/storage-classes.ts";
+import { knownClasses, listClassFacts, manifestsForNeed, runClassFacts } from "../../src/conformance/storage-classes.ts";
 import { dataDirFilesystem, expandOnline, probeExpansionOnClass } from "../../src/conformance/storage-expansion.ts";
 import {
   addBallast,
@@ -23,12 +23,14 @@ import {
   waitForWritesToMeetFullDisk,
 } from "../../src/conformance/storage-full-disk.ts";
 import { probeWhoCanMount } from "../../src/conformance/security-storage.ts";
+import { dataClaimDriver } from "../../src/conformance/volume-snapshot.ts";
 import { containerOverlap } from "../../src/conformance/storage-access.ts";
 import type { DeployedSetup } from "../../src/design/deployment.ts";
 import { usageThresholds } from "../../src/design/usage.ts";
 import { disruptionsOf, LedgerWriter, type LedgerSummary, summarizeLedger } from "../../src/ledger/writer.ts";
 import type { LoadedObject } from "../../src/manifests/load.ts";
 import { parseQuantity } from "../../src/manifests/quantity.ts";
+import { checkRules } from "../../src/manifests/rules.ts";
 import { findDatabaseWorkload } from "../../src/manifests/workload.ts";
 import { readStorageStatus } from "../../src/ops/status.ts";
 import { deletePodAndMeasureRecovery, overlapSeconds } from "../../src/recovery/pod-replacement.ts";
@@ -47,6 +49,27 @@ function declaredRequest(objects: LoadedObject[]): { claim: string; request: str
   const request = declared?.spec?.resources?.requests?.storage ?? "1Gi";
   return { claim, request, bytes: parseQuantity(request) ?? 2 ** 30 };
 }
+
+describe("the data claim's StorageClass", () => {
+  test('as this cluster has it, against the design\'s "Volume Snapshots: Weekly" and "Capacity Auto-scaling" (the static rule class-capabilities, judged with the cluster\'s classes)', async ({
+    kube,
+    manifests,
+    record,
+    note,
+  }) => {
+    const classes = await knownClasses(kube);
+    const { className, missing } = await dataClaimDriver(kube, manifests);
+    expect(missing, `the data claim's class is not on this cluster (kubectl get storageclass lists what it has)`).toBeUndefined();
+    const known = classes.find((c) => c.name === className)!;
+    record("class_allows_expansion", known.allowVolumeExpansion ? "yes" : "no", "");
+    record("class_has_snapshot_class", known.snapshots ? "yes" : "no", "");
+    const { dataDir, minStorage } = runSettings();
+    const findings = checkRules(manifests, { dataDir, minStorage, classes }).filter((f) => f.rule === "class-capabilities");
+    // The rule and the cluster's own objects must agree: a finding exactly when the class lacks one of the two.
+    expect(findings.length, `class-capabilities on ${className}: ${JSON.stringify(known)}`).toBe(known.allowVolumeExpansion && known.snapshots ? 0 : 1);
+    for (const f of findings) note(`finding: ${f.file}:${f.line} ${f.rule} ${f.message}. Fix: ${f.fix}`);
+  });
+});
 
 describe("the data claim mysql-pvc", () => {
   test(`grows online to twice its size while the ledger writer commits: MySQL keeps serving, df in its pod shows the new size within ${timeouts.volumeExpansionMs / 1000} s, no acknowledged commit is lost; a class that refuses is reported against the design's "Expansion: Not supported"`, async ({

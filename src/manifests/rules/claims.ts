@@ -112,3 +112,37 @@ export const storageClass: Rule = {
     ];
   },
 };
+
+/** The design's words the class is judged against (its sections in parentheses). */
+const snapshotWords = '"Volume Snapshots: Weekly filesystem-level backups" (Backup Strategy: Automated Backups)';
+const autoScalingWords = '"Capacity Auto-scaling: Dynamic storage expansion based on usage" (Future Enhancements)';
+
+export const classCapabilities: Rule = {
+  id: "class-capabilities",
+  severity: "warning",
+  explanation:
+    "what the data claim's StorageClass can do, as the live cluster has it, against the design's volume snapshots and capacity auto-scaling (judged only when a run knows the cluster's classes)",
+  fix: "use a class whose driver can do it: a VolumeSnapshotClass for its driver (snapshots) and allowVolumeExpansion: true (expansion); on the embedded cluster, --storage-class conformance-csi",
+  check: (c) => {
+    const claim = dataClaim(c);
+    const classes = c.options.classes;
+    if (!claim || !classes) return [];
+    const named: string | null | undefined = claim.spec.storageClassName;
+    if (named === "") return []; // storage-class's error: no provisioning at all
+    const known = typeof named === "string" ? classes.find((k) => k.name === named) : classes.find((k) => k.isDefault);
+    if (!known) return []; // a class the cluster lacks is the live binding check's failure
+    const lacks: string[] = [];
+    if (!known.snapshots) lacks.push(`it has no VolumeSnapshotClass for its driver ${known.provisioner}, so the design's ${snapshotWords} cannot be taken`);
+    if (!known.allowVolumeExpansion)
+      lacks.push(`it allows no volume expansion (allowVolumeExpansion is not true), so the design's planned ${autoScalingWords} cannot happen on it`);
+    if (lacks.length === 0) return [];
+    const which = typeof named === "string" ? `StorageClass "${known.name}"` : `the cluster's default StorageClass "${known.name}"`;
+    return [
+      {
+        at: claim.at,
+        path: ["spec", "storageClassName"],
+        message: `data claim ${claimName(claim)} is provisioned by ${which} (${known.provisioner}) on this cluster: ${lacks.join("; and ")}`,
+      },
+    ];
+  },
+};

@@ -15,6 +15,22 @@ export interface RuleOptions {
   dataDir: string;
   /** The smallest acceptable claim, as a quantity (default 1Gi). */
   minStorage: string;
+  /**
+   * The cluster's StorageClasses, when a live run knows them: the rules that
+   * judge what the data claim's class can do read them; static mode has none.
+   */
+  classes?: KnownClass[];
+}
+
+/** A StorageClass as a live cluster has it, in what the design asks of its storage. */
+export interface KnownClass {
+  name: string;
+  provisioner: string;
+  /** Annotated storageclass.kubernetes.io/is-default-class: a claim that names no class gets it. */
+  isDefault: boolean;
+  allowVolumeExpansion: boolean;
+  /** The cluster serves the snapshot API and has a VolumeSnapshotClass for the provisioner. */
+  snapshots: boolean;
 }
 
 /** One thing a rule found: where (an object and a field's path in it), and what. */
