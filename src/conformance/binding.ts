@@ -13,7 +13,8 @@ export const designStorageClassClaims = {
 
 export interface BindingFacts {
   storageClass: { name: string; provisioner: string; reclaimPolicy: string; volumeBindingMode: string; allowVolumeExpansion: boolean };
-  volume: { name: string; capacity: string; accessModes: string[]; reclaimPolicy: string; provisionedBy: string; path?: string };
+  /** path: where a hostPath or local volume lives on its node; csiDriver: the driver of a CSI volume. */
+  volume: { name: string; capacity: string; accessModes: string[]; reclaimPolicy: string; provisionedBy: string; path?: string; csiDriver?: string };
   requested: string;
   /** The access modes the claim declares. */
   declaredAccessModes: string[];
@@ -93,6 +94,7 @@ export async function readBinding(setup: DeployedSetup): Promise<BindingFacts> {
       reclaimPolicy: reclaim,
       provisionedBy,
       path: volume.spec?.hostPath?.path ?? volume.spec?.local?.path,
+      ...(volume.spec?.csi?.driver ? { csiDriver: volume.spec.csi.driver } : {}),
     },
     requested,
     declaredAccessModes: claim.spec?.accessModes ?? [],

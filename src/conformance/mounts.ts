@@ -12,22 +12,46 @@ export interface MountFacts {
   mountPoint: string;
   /** The source of the mount as the kernel reports it (mountinfo's root field). */
   source: string;
+  /** The mounted filesystem's device (major:minor) and source (e.g. /dev/loop3). */
+  device: string;
+  deviceSource: string;
   fsType: string;
   dataFiles: string[];
   marker: { file: string; content: string };
 }
 
 /** The mountinfo entry for `mountPoint`, if anything is mounted exactly there. */
-export function findMount(mountinfo: string, mountPoint: string): { root: string; fsType: string; options: string } | undefined {
+export function findMount(
+  mountinfo: string,
+  mountPoint: string,
+): { root: string; fsType: string; options: string; device: string; source: string } | undefined {
   for (const line of mountinfo.split("\n")) {
     const [left, right] = line.split(" - ");
     const fields = left?.split(" ") ?? [];
     if (fields[4] === mountPoint && right) {
-      const [fsType, , superOptions] = right.split(" ");
-      return { root: fields[3]!, fsType: fsType!, options: `${fields[5]},${superOptions ?? ""}` };
+      const [fsType, source, superOptions] = right.split(" ");
+      return { root: fields[3]!, fsType: fsType!, options: `${fields[5]},${superOptions ?? ""}`, device: fields[2]!, source: source ?? "" };
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a mount is the claim's volume as the pod sees it: a hostPath or
+ * local volume is a directory of the node's filesystem (the root names the
+ * volume or is its path); a CSI volume that is a filesystem of its own (a
+ * block device, as conformance-csi's loop-backed xfs) is mounted whole, root
+ * "/", from a device. Which volume that device is, is checked from outside
+ * the pod (the node's kubelet directory of the volume, or a second pod).
+ */
+export function mountIsClaim(mount: { root: string; source: string }, volume: { name: string; path?: string; csiDriver?: string }): boolean {
+  if (mount.root.includes(volume.name) || (volume.path !== undefined && mount.root === volume.path)) return true;
+  return volume.csiDriver !== undefined && mount.root === "/" && mount.source.startsWith("/dev/");
+}
+
+/** Where the kubelet publishes a CSI volume for a pod: the directory bind-mounted into its containers. */
+export function kubeletCsiPath(podUid: string, volumeName: string): string {
+  return `/var/lib/kubelet/pods/${podUid}/volumes/kubernetes.io~csi/${volumeName}/mount`;
 }
 
 /**
@@ -35,13 +59,13 @@ export function findMount(mountinfo: string, mountPoint: string): { root: string
  * the container's own filesystem), writable, and holds MySQL's data files.
  * Leaves a marker file for the outside-the-pod check.
  */
-export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string }): Promise<MountFacts> {
+export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: { name: string; path?: string; csiDriver?: string }): Promise<MountFacts> {
   const dataDir = setup.dataDir;
   const target = { namespace: setup.namespace, pod: nameOf(pod), container: setup.workload.container.name };
   const run = (command: string[]) => execChecked(setup.kube, target, command, timeouts.execMs);
   const mount = findMount(await run(["cat", "/proc/self/mountinfo"]), dataDir);
   if (!mount) throw new Error(`nothing is mounted at ${dataDir} in pod ${target.pod}: MySQL's data lives in the container's own filesystem and dies with it`);
-  const fromClaim = mount.root.includes(volume.name) || (volume.path !== undefined && mount.root === volume.path);
+  const fromClaim = mountIsClaim(mount, volume);
   if (!fromClaim && /\/containers\/[0-9a-f]{16,}\/volumes\//.test(mount.root)) {
     // containerd's image volumes: the mysql image declares VOLUME /var/lib/mysql.
     throw new Error(
@@ -51,7 +75,7 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
   }
   if (!fromClaim) {
     throw new Error(
-      `${dataDir} in pod ${target.pod} is mounted from ${mount.root} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}`,
+      `${dataDir} in pod ${target.pod} is mounted from ${mount.root} of ${mount.source} (${mount.fsType}), not from the claim's volume ${volume.name}${volume.path ? ` at ${volume.path}` : ""}${volume.csiDriver ? ` (a ${volume.csiDriver} volume, expected mounted whole from a device)` : ""}`,
     );
   }
   if (/(^|,)ro(,|$)/.test(mount.options.split(",")[0] ?? "")) throw new Error(`${dataDir} in pod ${target.pod} is mounted read-only`);
@@ -62,7 +86,15 @@ export async function verifyLiveMount(setup: DeployedSetup, pod: V1Pod, volume: 
   const missing = expected.filter((f) => !listing.includes(f));
   if (missing.length)
     throw new Error(`${dataDir} in pod ${target.pod} lacks MySQL's data files ${missing.join(", ")} (it holds: ${listing.slice(0, 15).join(", ")})`);
-  return { mountPoint: dataDir, source: mount.root, fsType: mount.fsType, dataFiles: listing.filter((f) => !f.startsWith(".storage-conformance")), marker };
+  return {
+    mountPoint: dataDir,
+    source: mount.root,
+    device: mount.device,
+    deviceSource: mount.source,
+    fsType: mount.fsType,
+    dataFiles: listing.filter((f) => !f.startsWith(".storage-conformance")),
+    marker,
+  };
 }
 
 export interface SecondPodProbe {

@@ -78,6 +78,23 @@ export function mysqlService(setup: DeployedSetup): { name: string; port: number
 }
 
 /** A pod name from a run's name: lower case, [a-z0-9-] only, at most 63 characters. */
+/**
+ * Whether the writer's last lines say its commits fail because the ledger's
+ * database or table is not there ("unknown database", "no such table"). The
+ * writer creates the table once, at its start, so a table gone after a
+ * disruption never comes back. Its own retries while it creates the table
+ * ("creating the ledger table: ...") are not that: on a fresh server the first
+ * CREATE DATABASE can fail and the retry make it (seen on conformance-csi,
+ * 2026-12-06, where the first poll read only that line and gave up).
+ */
+export function ledgerTableGone(logText: string): boolean {
+  const last = logText
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .slice(-8);
+  return last.some((line) => /Error (1049|1146) /.test(line) && !line.includes("creating the ledger table"));
+}
+
 export function podNameFor(run: string): string {
   return `ledger-writer-${run}`
     .toLowerCase()
@@ -189,9 +206,7 @@ export class LedgerWriter {
         const pod = await kube.core.readNamespacedPod({ name: this.podName, namespace });
         const text = isPodRunning(pod) ? await this.logText(sinceMs) : "";
         const acks = parseWriterLog(text).commits.filter((c) => c.state === "ack" && c.tDoneMs >= sinceMs).length;
-        // The writer creates its table once, at its start: a table gone after a disruption never comes back.
-        const gone = acks === 0 && /Error (1049|1146) /.test(text.split("\n").slice(-8).join("\n"));
-        return { pod, acks, gone };
+        return { pod, acks, gone: acks === 0 && ledgerTableGone(text) };
       },
       (seen) => seen.acks >= count,
       {

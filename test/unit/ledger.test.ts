@@ -14,6 +14,7 @@ import {
   type CommitRecord,
 } from "../../src/ledger/analysis.ts";
 import { durabilityRisks } from "../../src/ledger/durability.ts";
+import { ledgerTableGone } from "../../src/ledger/writer.ts";
 import type { LedgerRow } from "../../src/ledger/table.ts";
 import { projectRoot } from "../../src/paths.ts";
 
@@ -51,6 +52,27 @@ describe("the writer's log", () => {
     expect(log.otherLines).toEqual(["ledger-writer: something on stderr"]);
     expect(log.complete).toBe(false);
     expect(parseWriterLog(`${line(0, 1, "ack", 1, 2)}\n{"event":"stop","t":5,"ack":1}\n`).complete).toBe(true);
+  });
+});
+
+describe("a ledger table gone", () => {
+  const start = `{"event":"start","t":1,"run":"r","connections":4,"rate":100}`;
+  test("is the writer's commits failing with unknown database or no such table", () => {
+    const failing = [start, line(0, 7, "fail", 10, 12, `,"err":"Error 1146 (42S02): Table 'storage_conformance_ledger.ledger' doesn't exist"`)].join("\n");
+    expect(ledgerTableGone(failing)).toBe(true);
+    expect(ledgerTableGone([start, line(1, 3, "fail", 10, 12, `,"err":"Error 1049 (42000): Unknown database 'storage_conformance_ledger'"`)].join("\n"))).toBe(
+      true,
+    );
+  });
+
+  test("is not the writer retrying while it creates the table at its start (a fresh server's first CREATE DATABASE can fail)", () => {
+    const retrying = [
+      start,
+      `{"event":"reconnect","t":2,"attempt":1,"delay_ms":50,"err":"creating the ledger table: Error 1049 (42000): Unknown database 'storage_conformance_ledger'"}`,
+      "",
+    ].join("\n");
+    expect(ledgerTableGone(retrying)).toBe(false);
+    expect(ledgerTableGone([start, line(0, 1, "fail", 10, 12, `,"err":"Error 1062 (23000): Duplicate entry"`)].join("\n"))).toBe(false);
   });
 });
 
