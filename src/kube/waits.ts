@@ -81,6 +81,12 @@ export async function waitForClaimBound(kube: Kube, namespace: string, name: str
 }
 
 const hopelessWaiting = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"]);
+/**
+ * A CreateContainerConfigError the kubelet recovers from by itself: its watch
+ * of the pod's Secrets or ConfigMaps had not caught up yet (seen 2026-12-06: "failed to
+ * sync secret cache: timed out waiting for the condition", the container created a second later).
+ */
+const kubeletCatchingUp = /failed to sync (secret|configmap) cache/i;
 
 interface PodState {
   pod?: V1Pod;
@@ -128,7 +134,8 @@ export function podDeadEnd(state: PodState): string | undefined {
   if (!pod) return undefined;
   for (const s of pod.status?.containerStatuses ?? []) {
     const reason = s.state?.waiting?.reason;
-    if (reason && hopelessWaiting.has(reason)) return `container ${s.name} is ${reason}: ${s.state?.waiting?.message ?? ""}`;
+    const message = s.state?.waiting?.message ?? "";
+    if (reason && hopelessWaiting.has(reason) && !kubeletCatchingUp.test(message)) return `container ${s.name} is ${reason}: ${message}`;
     if (reason === "CrashLoopBackOff" && (s.restartCount ?? 0) >= 2) return `container ${s.name} is crash-looping (${s.restartCount} restarts)`;
   }
   if (state.claimsWithoutClass?.length) {

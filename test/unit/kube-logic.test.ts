@@ -6,16 +6,24 @@ import { describeApiError } from "../../src/kube/client.ts";
 import { podDeadEnd } from "../../src/kube/waits.ts";
 import { redact } from "../../src/redact.ts";
 
-const waitingPod = (reason: string, restartCount = 0): V1Pod => ({
+const waitingPod = (reason: string, restartCount = 0, message = "detail"): V1Pod => ({
   metadata: { name: "mysql-0", namespace: "ns" },
   status: {
-    containerStatuses: [{ name: "mysql", image: "mysql:8.4", imageID: "", ready: false, restartCount, state: { waiting: { reason, message: "detail" } } }],
+    containerStatuses: [{ name: "mysql", image: "mysql:8.4", imageID: "", ready: false, restartCount, state: { waiting: { reason, message } } }],
   },
 });
 
 describe("podDeadEnd", () => {
   it("gives up on an image that cannot be pulled", () => {
     expect(podDeadEnd({ pod: waitingPod("ImagePullBackOff"), missingClaims: [] })).toBe("container mysql is ImagePullBackOff: detail");
+  });
+  it("gives up on a container config that names a missing Secret key, not on a kubelet whose Secret cache is catching up", () => {
+    const missingKey = "couldn't find key password in Secret ns/mysql-secret";
+    expect(podDeadEnd({ pod: waitingPod("CreateContainerConfigError", 0, missingKey), missingClaims: [] })).toBe(
+      `container mysql is CreateContainerConfigError: ${missingKey}`,
+    );
+    const catchingUp = "failed to sync secret cache: timed out waiting for the condition";
+    expect(podDeadEnd({ pod: waitingPod("CreateContainerConfigError", 0, catchingUp), missingClaims: [] })).toBeUndefined();
   });
   it("keeps waiting through the first crash-loop restarts", () => {
     expect(podDeadEnd({ pod: waitingPod("CrashLoopBackOff", 1), missingClaims: [] })).toBeUndefined();
