@@ -20,7 +20,10 @@ source "$(dirname "$0")/lib.sh"
 source "$PROJECT_ROOT/images/versions.env"
 export DOCKER_BUILDKIT=0 CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local
 
-recipe_hash=$(cd "$PROJECT_ROOT" && find images scripts/build-offline-image.sh scripts/build-project-images.sh scripts/build-rootfs.sh scripts/lib.sh -type f -print0 \
+# Dot files are not inputs (the only one is a .gitignore), and npm never packs
+# .gitignore: counting them gave an installed package another hash than its
+# clone, and so a needless half-hour build of an image the machine already had.
+recipe_hash=$(cd "$PROJECT_ROOT" && find images scripts/build-offline-image.sh scripts/build-project-images.sh scripts/build-rootfs.sh scripts/lib.sh -type f ! -name '.*' -print0 \
   | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 NODE_IMAGE="storage-conformance/kubenode:$recipe_hash"
 if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then echo "$NODE_IMAGE"; exit 0; fi
