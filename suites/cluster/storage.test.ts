@@ -34,6 +34,7 @@ import { checkRules } from "../../src/manifests/rules.ts";
 import { findDatabaseWorkload } from "../../src/manifests/workload.ts";
 import { readStorageStatus } from "../../src/ops/status.ts";
 import { deletePodAndMeasureRecovery, overlapSeconds } from "../../src/recovery/pod-replacement.ts";
+import { nameOf } from "../../src/kube/names.ts";
 import { timeouts } from "../../src/timeouts.ts";
 import { describe, expect, runSettings, test } from "../support/test.ts";
 
@@ -141,7 +142,7 @@ describe("the data claim mysql-pvc", () => {
     record("storage_class_used", chosen.className, "");
     const setup = await deployFresh(namespace, chosen.objects);
     const pod = await setup.waitForReadyPod();
-    const podName = pod.metadata!.name!;
+    const podName = nameOf(pod);
     const fs = await dataDirFilesystem(setup, podName);
     const { bytes: claimBytes } = declaredRequest(chosen.objects);
     if (!capacityEnforced(fs.sizeBytes, claimBytes))
@@ -214,7 +215,7 @@ async function accessModeRun(
   const moments: number[] = [];
   const measured = await (async () => {
     const second = await probeWhoCanMount(setup);
-    const old = (await setup.waitForReadyPod()).metadata!.name!;
+    const old = nameOf(await setup.waitForReadyPod());
     const containers = containerOverlap(setup, old);
     containers.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Nothing compared but that the replacement answers: the ledger is the data under test.
