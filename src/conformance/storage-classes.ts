@@ -4,9 +4,7 @@ import type { LoadedObject } from "../manifests/load.ts";
 import type { KnownClass } from "../manifests/rules.ts";
 import { withStorageClass } from "../manifests/storage-class.ts";
 import { chooseClass, type ClassFacts, type ClassNeed, csiClassName, fallbackNote } from "./storage.ts";
-import { dataClaimDriver, listSnapshotClasses } from "./volume-snapshot.ts";
-
-const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class";
+import { dataClaimDriver, defaultStorageClassAnnotation, listSnapshotClasses } from "./volume-snapshot.ts";
 
 /** The cluster's StorageClasses as the static rule class-capabilities judges them: expansion, snapshots, which is the default. */
 export async function knownClasses(kube: Kube): Promise<KnownClass[]> {
@@ -15,7 +13,7 @@ export async function knownClasses(kube: Kube): Promise<KnownClass[]> {
   return classes.items.map((c) => ({
     name: nameOf(c),
     provisioner: c.provisioner,
-    isDefault: c.metadata?.annotations?.[defaultClassAnnotation] === "true",
+    isDefault: c.metadata?.annotations?.[defaultStorageClassAnnotation] === "true",
     allowVolumeExpansion: c.allowVolumeExpansion === true,
     snapshots: snapshotDrivers.has(c.provisioner),
   }));

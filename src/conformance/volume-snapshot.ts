@@ -187,7 +187,8 @@ export async function snapshotAndRestore(setup: DeployedSetup, className: string
   return { facts: { cut_s, ready_s, ...(ready?.restoreSize ? { restoreSize: ready.restoreSize } : {}), restore_s: secondsSince(restoreStarted) }, restored };
 }
 
-const defaultStorageClassAnnotation = "storageclass.kubernetes.io/is-default-class";
+/** The annotation that makes a StorageClass the cluster's default (a claim naming no class gets it). */
+export const defaultStorageClassAnnotation = "storageclass.kubernetes.io/is-default-class";
 
 /**
  * The provisioner (for CSI: the driver) that makes the manifests' data claim

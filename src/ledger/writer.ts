@@ -77,7 +77,6 @@ export function mysqlService(setup: DeployedSetup): { name: string; port: number
   return { name: service.metadata.name, port };
 }
 
-/** A pod name from a run's name: lower case, [a-z0-9-] only, at most 63 characters. */
 /**
  * Whether the writer's last lines say its commits fail because the ledger's
  * database or table is not there ("unknown database", "no such table"). The
@@ -95,6 +94,7 @@ export function ledgerTableGone(logText: string): boolean {
   return last.some((line) => /Error (1049|1146) /.test(line) && !line.includes("creating the ledger table"));
 }
 
+/** A pod name from a run's name: lower case, [a-z0-9-] only, at most 63 characters. */
 export function podNameFor(run: string): string {
   return `ledger-writer-${run}`
     .toLowerCase()

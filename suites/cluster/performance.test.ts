@@ -18,7 +18,7 @@ import { perfProfiles, spread } from "../../src/run/perf-profile.ts";
 import { mysqlService } from "../../src/ledger/writer.ts";
 import { readDurabilitySettings } from "../../src/ledger/table.ts";
 import type { ClusterInfo } from "../../src/cluster/index.ts";
-import { describe, expect, otherChecksOf, type Record_, runSettings, test } from "../support/test.ts";
+import { describe, expect, otherChecksOf, type Record_, recordValues, runSettings, test } from "../support/test.ts";
 
 /**
  * How fast the design's storage is: fio on a claim of the design's class,
@@ -69,7 +69,7 @@ describe("performance", () => {
     record("fio_seconds", +((performance.now() - started) / 1000).toFixed(1), "s");
     machine(record, "after");
     const values = fioValues(comparisons);
-    for (const [name, { value, unit }] of Object.entries(values)) record(name, value, unit);
+    recordValues(record, values);
     for (const name of ["fio_randread_iops", "fio_randwrite_iops", "fio_seqwrite_mb_s", "fio_fsync_p99_ms"]) {
       expect(values[name]?.value, `fio gave no ${name} (see the check's values; fio's JSON is parsed by src/conformance/fio.ts)`).toBeGreaterThan(0);
       expect(values[`${name}_baseline`]?.value, `fio gave no ${name}_baseline on ${describeBaseline(baseline)}`).toBeGreaterThan(0);
@@ -111,7 +111,7 @@ describe("performance", () => {
       const measurements = await measureSysbench(setup, db, settings, image);
       machine(record, "after");
       const values = sysbenchValues(measurements);
-      for (const [name, { value, unit }] of Object.entries(values)) record(name, value, unit);
+      recordValues(record, values);
       for (const m of measurements) for (const [counter, delta] of Object.entries(m.counters)) record(`${m.workload}_${counter}`, delta, "");
       expect(values.sysbench_tps?.value, "sysbench oltp_write_only measured no transactions per second").toBeGreaterThan(0);
       expect(values.sysbench_read_write_tps?.value, "sysbench oltp_read_write measured no transactions per second").toBeGreaterThan(0);

@@ -14,7 +14,7 @@ import { crashMysqldAndMeasure } from "../../src/conformance/crash.ts";
 import { DeployedSetup } from "../../src/design/deployment.ts";
 import { disruptionsOf, LedgerWriter, summarizeLedger } from "../../src/ledger/writer.ts";
 import { timeouts } from "../../src/timeouts.ts";
-import { describe, expect, recordSpread, runSettings, test } from "../support/test.ts";
+import { describe, expect, recordSpread, recordValues, runSettings, test } from "../support/test.ts";
 
 const budgetS = timeouts.recoveryBudgetMs / 1000;
 /** Crashes in a row in the crash series (0 leaves the series out, as the gate does), and their interval. */
@@ -129,7 +129,7 @@ describe("the ecomdb dataset", () => {
           await writer.settle();
         }
       } finally {
-        for (const [name, { value, unit }] of Object.entries(powerCutValues(cycles))) record(name, value, unit);
+        recordValues(record, powerCutValues(cycles));
         if (cycles.length) {
           recordSpread(
             record,

@@ -165,7 +165,7 @@ export const test = base.extend<{
   ],
   reportLedger: async ({ task, record, note }, use) =>
     use((ledger) => {
-      for (const [name, { value, unit }] of Object.entries(ledger.values)) record(name, value, unit);
+      recordValues(record, ledger.values);
       ledger.notes.forEach(note);
       task.meta.timeline = ledger.timeline;
       // A red ledger's evidence goes into the check's failure folder, beside the namespace's diagnostics.
